@@ -1,0 +1,85 @@
+//! The event store over a [`MemoryDatabase`].
+
+mod append;
+mod read;
+
+use async_trait::async_trait;
+use pupsourcing::{
+    AppendLimits, AppendResult, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
+    Stream, StreamId,
+};
+
+use crate::{MemoryDatabase, MemoryTx};
+
+/// An [`EventStore`] kept in a [`MemoryDatabase`], with the semantics of the SQL adapters: same
+/// validation, same errors, atomic commits and rollbacks.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    db: MemoryDatabase,
+    limits: AppendLimits,
+}
+
+impl MemoryStore {
+    /// A store in `db` with the default [`AppendLimits`].
+    pub fn new(db: &MemoryDatabase) -> Self {
+        Self {
+            db: db.clone(),
+            limits: AppendLimits::default(),
+        }
+    }
+
+    /// Replaces the append size limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: AppendLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The database this store lives in.
+    pub fn database(&self) -> &MemoryDatabase {
+        &self.db
+    }
+}
+
+#[async_trait]
+impl EventStore<MemoryDatabase> for MemoryStore {
+    async fn append(
+        &self,
+        tx: &mut MemoryTx,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        append::append(tx, &self.limits, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        tx: &mut MemoryTx,
+        stream: &StreamId,
+        from: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<Stream, StoreError> {
+        read::read_stream(tx, stream, from, to)
+    }
+
+    async fn stream_version(
+        &self,
+        tx: &mut MemoryTx,
+        stream: &StreamId,
+    ) -> Result<u64, StoreError> {
+        Ok(tx.read(|state| state.stream_heads.get(stream).copied().unwrap_or(0)))
+    }
+
+    async fn read_events(
+        &self,
+        tx: &mut MemoryTx,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events(tx, after, limit)
+    }
+
+    async fn latest_position(&self, tx: &mut MemoryTx) -> Result<u64, StoreError> {
+        Ok(tx.read(|state| state.latest_position()))
+    }
+}

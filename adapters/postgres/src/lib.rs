@@ -1,0 +1,23 @@
+//! # pupsourcing-postgres
+//!
+//! The PostgreSQL backend of pupsourcing, on sqlx. The transaction type is sqlx's own
+//! ([`PgTx`]), so your read models, outbox rows and events commit in one transaction with the
+//! queries you already write.
+//!
+//! - [`PgDatabase`]: a pool plus the isolation level for transactions the library opens.
+//! - [`PostgresStore`]: the event store; [`PostgresStore::migrate`] creates its schema.
+//!
+//! Errors are classified here, from SQLSTATEs: serialization failures (`40001`) and deadlocks
+//! (`40P01`) under any isolation level become retryable
+//! [`BackendError`](pupsourcing::BackendError)s, never generic ones.
+
+mod config;
+mod convert;
+mod database;
+mod error;
+mod migrate;
+mod store;
+
+pub use config::PostgresStoreConfig;
+pub use database::{IsolationLevel, PgDatabase, PgTx};
+pub use store::PostgresStore;

@@ -1,0 +1,133 @@
+//! The PostgreSQL event store.
+
+mod append;
+mod read;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pupsourcing::{
+    AppendResult, BackendError, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
+    Stream, StreamId,
+};
+
+use crate::{PgDatabase, PgTx, PostgresStoreConfig, migrate};
+use sql::Statements;
+
+/// An [`EventStore`] in PostgreSQL.
+///
+/// Appends are one round trip: a single statement checks event ids for duplicates, moves the
+/// stream's head row (which enforces the expected version and makes concurrent `Any` writers
+/// queue on the row lock), and inserts every event from arrays. The unique constraints on
+/// `event_id` and `(stream, version)` back the checks up in the database itself.
+///
+/// ```no_run
+/// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
+/// use pupsourcing_postgres::{PgDatabase, PostgresStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let db = PgDatabase::connect("postgres://localhost/app", 10).await?;
+/// let store = PostgresStore::new(&db);
+/// store.migrate().await?;
+///
+/// let mut tx = db.begin().await?;
+/// let user = StreamId::new("user", "42");
+/// store.append(&mut tx, ExpectedVersion::NoStream, vec![Event::new(&user, "Registered", b"{}".to_vec())]).await?;
+/// sqlx::query("INSERT INTO audit (note) VALUES ('registered 42')").execute(&mut *tx).await?;
+/// db.commit(tx).await?; // the event and the audit row commit together
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    db: PgDatabase,
+    config: PostgresStoreConfig,
+    sql: Statements,
+}
+
+impl PostgresStore {
+    /// A store with the default table names, no NOTIFY and default limits.
+    pub fn new(db: &PgDatabase) -> Self {
+        Self::with_config(db, PostgresStoreConfig::default())
+    }
+
+    /// A store with `config`.
+    pub fn with_config(db: &PgDatabase, config: PostgresStoreConfig) -> Self {
+        let sql = Statements::new(config.tables(), config.notify_channel());
+        Self {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                config,
+                sql,
+            }),
+        }
+    }
+
+    /// Creates the store's tables, sequence and position function if they do not exist. Safe to
+    /// call from several processes at once (serialized by an advisory lock).
+    pub async fn migrate(&self) -> Result<(), BackendError> {
+        migrate::apply(&self.inner.db, self.inner.config.tables()).await
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &PostgresStoreConfig {
+        &self.inner.config
+    }
+
+    /// The database the store was created with.
+    pub fn database(&self) -> &PgDatabase {
+        &self.inner.db
+    }
+}
+
+#[async_trait]
+impl EventStore<PgDatabase> for PostgresStore {
+    #[tracing::instrument(name = "pupsourcing.append", skip_all, fields(stream, events = events.len()))]
+    async fn append(
+        &self,
+        tx: &mut PgTx,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        if let Some(first) = events.first() {
+            tracing::Span::current().record("stream", tracing::field::display(&first.stream));
+        }
+        append::append(&self.inner, tx, expected, events).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_stream", skip_all, fields(stream = %stream))]
+    async fn read_stream(
+        &self,
+        tx: &mut PgTx,
+        stream: &StreamId,
+        from: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<Stream, StoreError> {
+        read::read_stream(&self.inner, tx, stream, from, to).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.stream_version", skip_all, fields(stream = %stream))]
+    async fn stream_version(&self, tx: &mut PgTx, stream: &StreamId) -> Result<u64, StoreError> {
+        read::stream_version(&self.inner, tx, stream).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_events", skip(self, tx))]
+    async fn read_events(
+        &self,
+        tx: &mut PgTx,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events(&self.inner, tx, after, limit).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.latest_position", skip_all)]
+    async fn latest_position(&self, tx: &mut PgTx) -> Result<u64, StoreError> {
+        read::latest_position(&self.inner, tx).await
+    }
+}

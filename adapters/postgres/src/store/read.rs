@@ -1,0 +1,100 @@
+//! Stream and global-log reads, and row decoding.
+
+use pupsourcing::{Event, PersistedEvent, StoreError, Stream, StreamId};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::Inner;
+use crate::PgTx;
+use crate::convert::{from_bigint, to_bigint};
+use crate::error::{Context, failure};
+
+pub(crate) async fn read_stream(
+    store: &Inner,
+    tx: &mut PgTx,
+    stream: &StreamId,
+    from: Option<u64>,
+    to: Option<u64>,
+) -> Result<Stream, StoreError> {
+    let from = to_bigint("from version", from.unwrap_or(1))?;
+    let to = to.map_or(i64::MAX, |to| i64::try_from(to).unwrap_or(i64::MAX));
+    let rows = sqlx::query(store.sql.read_stream.clone())
+        .bind(stream.bounded_context_column())
+        .bind(stream.aggregate_type())
+        .bind(stream.aggregate_id())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **tx)
+        .await
+        .during("read_stream")?;
+    let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
+    Ok(Stream::new(stream.clone(), events))
+}
+
+pub(crate) async fn stream_version(
+    store: &Inner,
+    tx: &mut PgTx,
+    stream: &StreamId,
+) -> Result<u64, StoreError> {
+    let version: Option<i64> = sqlx::query_scalar(store.sql.stream_version.clone())
+        .bind(stream.bounded_context_column())
+        .bind(stream.aggregate_type())
+        .bind(stream.aggregate_id())
+        .fetch_optional(&mut **tx)
+        .await
+        .during("stream_version")?;
+    version.map_or(Ok(0), from_bigint)
+}
+
+pub(crate) async fn read_events(
+    store: &Inner,
+    tx: &mut PgTx,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<PersistedEvent>, StoreError> {
+    let after = to_bigint("after position", after)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = sqlx::query(store.sql.read_events.clone())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await
+        .during("read_events")?;
+    rows.iter().map(decode).collect()
+}
+
+pub(crate) async fn latest_position(store: &Inner, tx: &mut PgTx) -> Result<u64, StoreError> {
+    let position: i64 = sqlx::query_scalar(store.sql.latest_position.clone())
+        .fetch_one(&mut **tx)
+        .await
+        .during("latest_position")?;
+    from_bigint(position)
+}
+
+/// Decodes a row selected with [`EVENT_COLUMNS`](super::sql::EVENT_COLUMNS).
+pub(crate) fn decode(row: &PgRow) -> Result<PersistedEvent, StoreError> {
+    let stream = StreamId::from_columns(
+        row.try_get(2).during("decode")?,
+        row.try_get(3).during("decode")?,
+        row.try_get(4).during("decode")?,
+    );
+    let event_version: i32 = row.try_get(7).during("decode")?;
+    let event = Event {
+        stream,
+        event_id: row.try_get(5).during("decode")?,
+        event_type: row.try_get(6).during("decode")?,
+        event_version: u32::try_from(event_version)
+            .map_err(|err| failure("decode", sqlx::Error::Decode(Box::new(err))))?,
+        payload: row.try_get(8).during("decode")?,
+        metadata: row.try_get(9).during("decode")?,
+        created_at: row.try_get(10).during("decode")?,
+        trace_id: row.try_get(11).during("decode")?,
+        correlation_id: row.try_get(12).during("decode")?,
+        causation_id: row.try_get(13).during("decode")?,
+    };
+    Ok(PersistedEvent {
+        event,
+        global_position: from_bigint(row.try_get(0).during("decode")?)?,
+        aggregate_version: from_bigint(row.try_get(1).during("decode")?)?,
+    })
+}

@@ -1,0 +1,52 @@
+//! The macros that turn the suite into named tests in an adapter's test target.
+
+/// Generates one `#[tokio::test]` per store scenario, each named after its scenario.
+///
+/// `$backend` is an async function `fn(test_name: &'static str) -> impl StoreBackend`, called at
+/// the start of every test (so each test can get its own database). The calling crate needs
+/// `tokio` with the `macros` and `rt-multi-thread` features.
+///
+/// ```ignore
+/// async fn backend(test_name: &'static str) -> MyBackend { MyBackend::new(test_name).await }
+/// pupsourcing_conformance::store_suite!(backend);
+/// ```
+#[macro_export]
+macro_rules! store_suite {
+    ($backend:path) => {
+        $crate::scenario_tests!($backend => store:
+            round_trip_preserves_every_field,
+            large_payload_round_trips,
+            unknown_stream_reads_as_empty,
+            bounded_contexts_separate_streams,
+            versions_are_contiguous_and_ranges_inclusive,
+            no_stream_expectation,
+            exact_expectation,
+            any_expectation,
+            concurrent_exact_writers_have_one_winner_per_version,
+            concurrent_any_writers_all_succeed_without_gaps,
+            duplicate_event_id_is_reported_not_as_conflict,
+            racing_retries_report_duplicates,
+            failing_batch_stores_nothing,
+            rolled_back_append_leaves_no_trace,
+            uncommitted_writes_are_private,
+            bad_input_is_typed_and_changes_nothing,
+            global_log_is_ordered_and_pages,
+            model_agrees_with_memory,
+        );
+    };
+}
+
+/// Generates one test per listed scenario of module `$module`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! scenario_tests {
+    ($backend:path => $module:ident: $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $scenario() {
+                let backend = $backend(stringify!($scenario)).await;
+                $crate::$module::$scenario(&backend).await;
+            }
+        )*
+    };
+}

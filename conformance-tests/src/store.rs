@@ -1,0 +1,33 @@
+//! Store scenarios: the [`EventStore`](pupsourcing::EventStore) contract.
+
+mod atomicity;
+mod bad_input;
+mod concurrency;
+mod global_log;
+mod idempotency;
+mod model;
+mod round_trip;
+mod versions;
+
+pub use atomicity::{
+    failing_batch_stores_nothing, rolled_back_append_leaves_no_trace,
+    uncommitted_writes_are_private,
+};
+pub use bad_input::bad_input_is_typed_and_changes_nothing;
+pub use concurrency::{
+    concurrent_any_writers_all_succeed_without_gaps,
+    concurrent_exact_writers_have_one_winner_per_version,
+};
+pub use global_log::global_log_is_ordered_and_pages;
+pub use idempotency::{
+    duplicate_event_id_is_reported_not_as_conflict, racing_retries_report_duplicates,
+};
+pub use model::model_agrees_with_memory;
+pub use round_trip::{
+    bounded_contexts_separate_streams, large_payload_round_trips, round_trip_preserves_every_field,
+    unknown_stream_reads_as_empty,
+};
+pub use versions::{
+    any_expectation, exact_expectation, no_stream_expectation,
+    versions_are_contiguous_and_ranges_inclusive,
+};

@@ -1,0 +1,43 @@
+//! # pupsourcing
+//!
+//! Event sourcing for Rust services, as a library: an append-only **event store** with optimistic
+//! concurrency, a gap-safe global log for consumers, and the ports that backend adapters implement.
+//!
+//! This crate is backend-agnostic. Pair it with an adapter:
+//! `pupsourcing-postgres` for production, `pupsourcing-sqlite` for embedded use and
+//! `pupsourcing-memory` for unit tests. Every adapter passes the same conformance suite.
+//!
+//! ## The model
+//! - An [`Event`] belongs to one stream ([`StreamId`]: bounded context, aggregate type, aggregate
+//!   id) and carries an opaque payload, JSON metadata and an idempotency key (`event_id`).
+//! - [`EventStore::append`] writes a batch to one stream atomically, checking the
+//!   [`ExpectedVersion`]; stored events come back as [`PersistedEvent`]s with their stream version
+//!   and global position.
+//! - Every call takes the caller's transaction (`&mut D::Tx` of a [`Database`]), so events and
+//!   any other rows you write commit together.
+//!
+//! ```
+//! # use pupsourcing::{Event, StreamId, ExpectedVersion};
+//! let order = StreamId::new("order", "o-1").in_context("sales");
+//! let placed = Event::json(&order, "OrderPlaced", &serde_json::json!({ "total": 42 }))?;
+//! // store.append(&mut tx, ExpectedVersion::NoStream, vec![placed]).await?;
+//! # let _ = (placed, ExpectedVersion::NoStream);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+mod database;
+mod error;
+mod event;
+#[cfg(any(test, feature = "mock"))]
+pub mod mock;
+mod store;
+mod stream;
+
+pub use database::Database;
+pub use error::{BackendError, BackendErrorKind, BoxError};
+pub use event::{Event, PersistedEvent};
+pub use store::{
+    AppendLimits, AppendResult, EventStore, EventStoreExt, ExpectedVersion, InputError,
+    MAX_EVENT_VERSION, MAX_POSITION, StoreError, check_position, prepare_append,
+};
+pub use stream::{Stream, StreamId};

@@ -1,0 +1,85 @@
+//! The event store port: an append-only log of streams with optimistic concurrency.
+//!
+//! Two orders matter. Inside a stream, events have versions 1, 2, 3, ... with no gaps, and an
+//! append names the version it expects the stream to be at ([`ExpectedVersion`]), so two writers
+//! deciding on the same state cannot both win. Across streams, every event has a global position;
+//! consumers read the global log in position order.
+
+mod append;
+mod error;
+mod ext;
+mod version;
+
+use async_trait::async_trait;
+
+pub use append::{
+    AppendLimits, AppendResult, MAX_EVENT_VERSION, MAX_POSITION, check_position, prepare_append,
+};
+pub use error::{InputError, StoreError};
+pub use ext::EventStoreExt;
+pub use version::ExpectedVersion;
+
+use crate::{Database, Event, PersistedEvent, Stream, StreamId};
+
+/// An append-only event log living in database `D`, used inside the caller's transactions.
+///
+/// # Contract
+/// Every adapter passes the scenarios of `pupsourcing-conformance`, which check this list.
+///
+/// - **Atomic appends.** [`append`](EventStore::append) stores all events of the call or none.
+///   They all belong to one stream and get consecutive versions following the stream's current
+///   version (the first event of a stream is version 1).
+/// - **Optimistic concurrency.** The stream must satisfy `expected` at the time of the write,
+///   else [`StoreError::Conflict`]. Of concurrent writers with the same `Exact(n)` exactly one
+///   wins; concurrent `Any` writers queue and all succeed. The database enforces
+///   unique `(stream, version)` itself as a second line of defence.
+/// - **Idempotency.** An event id that is already stored makes the append fail with
+///   [`StoreError::DuplicateEventId`]; this check comes before the version check, so retrying an
+///   append that did commit reports the duplicate, never a conflict.
+/// - **Validation first.** Bad input (see [`prepare_append`]) fails with
+///   [`StoreError::InvalidInput`] before any statement runs.
+/// - **Visibility.** Writes become visible to others when the caller commits its transaction;
+///   the transaction sees its own writes at once. After an error the caller must roll back.
+/// - **Round trip.** Every field of [`Event`] reads back exactly as appended (timestamps at
+///   microsecond precision, UTC).
+/// - **Failures.** Database failures are [`StoreError::Backend`], classified by the adapter
+///   (serialization failures, deadlocks and busy databases are retryable).
+#[async_trait]
+pub trait EventStore<D: Database>: Send + Sync + 'static {
+    /// Appends `events` (one stream, at least one event) if the stream satisfies `expected`.
+    async fn append(
+        &self,
+        tx: &mut D::Tx,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError>;
+
+    /// Reads the events of `stream` with versions in `from..=to` (either bound optional), in
+    /// version order. An unknown stream reads as empty.
+    async fn read_stream(
+        &self,
+        tx: &mut D::Tx,
+        stream: &StreamId,
+        from: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<Stream, StoreError>;
+
+    /// The current version of `stream`: 0 if it has no event.
+    async fn stream_version(&self, tx: &mut D::Tx, stream: &StreamId) -> Result<u64, StoreError>;
+
+    /// Up to `limit` events with a global position greater than `after`, in position order, as
+    /// visible to `tx` right now.
+    ///
+    /// This is the raw log: on a backend with concurrent writers a transaction that committed
+    /// later may still fill a lower position afterwards, so a reader that remembers "the last
+    /// position I saw" can skip events. Consumers follow the safe frontier instead.
+    async fn read_events(
+        &self,
+        tx: &mut D::Tx,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError>;
+
+    /// The highest global position visible to `tx`, or 0 for an empty log.
+    async fn latest_position(&self, tx: &mut D::Tx) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,200 @@
+//! Streams: the per-aggregate sequences of the log.
+//!
+//! A stream is identified by an aggregate type and id, optionally qualified by a bounded context
+//! so that two contexts may both have a `user/42` without sharing a history. Versions inside a
+//! stream start at 1 and have no gaps; they are what optimistic concurrency checks against.
+
+use std::fmt;
+
+use crate::PersistedEvent;
+
+/// Identity of a stream: (bounded context, aggregate type, aggregate id).
+///
+/// ```
+/// use pupsourcing::StreamId;
+///
+/// let plain = StreamId::new("user", "42");
+/// let scoped = StreamId::new("user", "42").in_context("billing");
+/// assert_ne!(plain, scoped);
+/// assert_eq!(scoped.to_string(), "billing/user/42");
+/// assert_eq!(scoped.bounded_context(), Some("billing"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId {
+    bounded_context: Option<String>,
+    aggregate_type: String,
+    aggregate_id: String,
+}
+
+impl StreamId {
+    /// A stream outside any bounded context.
+    pub fn new(aggregate_type: impl Into<String>, aggregate_id: impl Into<String>) -> Self {
+        Self {
+            bounded_context: None,
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: aggregate_id.into(),
+        }
+    }
+
+    /// The same stream qualified by a bounded context.
+    #[must_use]
+    pub fn in_context(mut self, bounded_context: impl Into<String>) -> Self {
+        self.bounded_context = Some(bounded_context.into());
+        self
+    }
+
+    /// Builds a stream id from its stored columns, where the bounded context column holds `""`
+    /// for "no context". Adapters use this when decoding rows.
+    pub fn from_columns(
+        bounded_context: String,
+        aggregate_type: String,
+        aggregate_id: String,
+    ) -> Self {
+        Self {
+            bounded_context: (!bounded_context.is_empty()).then_some(bounded_context),
+            aggregate_type,
+            aggregate_id,
+        }
+    }
+
+    /// The bounded context, if any.
+    pub fn bounded_context(&self) -> Option<&str> {
+        self.bounded_context.as_deref()
+    }
+
+    /// The bounded context as stored: `""` for none. Validation refuses `Some("")`, so the
+    /// mapping is one to one.
+    pub fn bounded_context_column(&self) -> &str {
+        self.bounded_context.as_deref().unwrap_or("")
+    }
+
+    /// The aggregate type, e.g. `"user"`.
+    pub fn aggregate_type(&self) -> &str {
+        &self.aggregate_type
+    }
+
+    /// The aggregate id, e.g. `"42"`.
+    pub fn aggregate_id(&self) -> &str {
+        &self.aggregate_id
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(context) = &self.bounded_context {
+            write!(f, "{context}/")?;
+        }
+        write!(f, "{}/{}", self.aggregate_type, self.aggregate_id)
+    }
+}
+
+/// The events of one stream, in version order, as returned by
+/// [`EventStore::read_stream`](crate::EventStore::read_stream).
+///
+/// A stream that was never written reads as empty with version 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stream {
+    id: StreamId,
+    events: Vec<PersistedEvent>,
+}
+
+impl Stream {
+    /// Wraps events already known to belong to `id`, in version order.
+    pub fn new(id: StreamId, events: Vec<PersistedEvent>) -> Self {
+        Self { id, events }
+    }
+
+    /// The stream's identity.
+    pub fn id(&self) -> &StreamId {
+        &self.id
+    }
+
+    /// The version of the last event read, or 0 if none was. For a read without an upper bound
+    /// this is the stream's current version, the value to pass as
+    /// [`ExpectedVersion::Exact`](crate::ExpectedVersion::Exact) on the next append.
+    pub fn version(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.aggregate_version)
+    }
+
+    /// Number of events read.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether no event was read.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The events, in version order.
+    pub fn events(&self) -> &[PersistedEvent] {
+        &self.events
+    }
+
+    /// Iterates over the events in version order.
+    pub fn iter(&self) -> std::slice::Iter<'_, PersistedEvent> {
+        self.events.iter()
+    }
+
+    /// Takes the events out.
+    pub fn into_events(self) -> Vec<PersistedEvent> {
+        self.events
+    }
+}
+
+impl IntoIterator for Stream {
+    type Item = PersistedEvent;
+    type IntoIter = std::vec::IntoIter<PersistedEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Stream {
+    type Item = &'a PersistedEvent;
+    type IntoIter = std::slice::Iter<'a, PersistedEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    #[test]
+    fn column_mapping_round_trips_the_optional_context() {
+        let plain = StreamId::new("t", "1");
+        assert_eq!(plain.bounded_context_column(), "");
+        assert_eq!(
+            StreamId::from_columns(String::new(), "t".into(), "1".into()),
+            plain
+        );
+        let scoped = plain.clone().in_context("ctx");
+        assert_eq!(
+            StreamId::from_columns("ctx".into(), "t".into(), "1".into()),
+            scoped
+        );
+        assert_eq!(plain.to_string(), "t/1");
+    }
+
+    #[test]
+    fn version_is_that_of_the_last_event() {
+        let id = StreamId::new("t", "1");
+        assert_eq!(Stream::new(id.clone(), Vec::new()).version(), 0);
+        let events = (1..=3)
+            .map(|v| PersistedEvent {
+                event: Event::new(&id, "E", Vec::new()),
+                global_position: v * 10,
+                aggregate_version: v,
+            })
+            .collect();
+        let stream = Stream::new(id, events);
+        assert_eq!(stream.version(), 3);
+        assert_eq!(stream.len(), 3);
+        assert!(!stream.is_empty());
+    }
+}

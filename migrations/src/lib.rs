@@ -1,0 +1,31 @@
+//! # pupsourcing-migrations
+//!
+//! The database schema of pupsourcing, defined once with sea-query and rendered for each backend.
+//!
+//! Adapters apply it programmatically (`PostgresStore::migrate`, ...); operators who manage DDL
+//! themselves write it to a file with the `pupsourcing-migrate` binary:
+//!
+//! ```text
+//! pupsourcing-migrate --backend postgres --output migrations/ --schema es --prefix app_
+//! ```
+//!
+//! ```
+//! use pupsourcing_migrations::{Backend, Tables, script};
+//!
+//! let sql = script(Backend::Sqlite, &Tables::new())?;
+//! assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"events\""));
+//! # Ok::<(), pupsourcing_migrations::NameError>(())
+//! ```
+
+mod backend;
+mod ident;
+mod postgres;
+mod script;
+mod store;
+mod tables;
+
+pub use backend::{Backend, UnknownBackend};
+pub use ident::{Ident, MAX_IDENT_LEN, NameError};
+pub use script::{script, statements};
+pub use store::{EVENT_ID_KEY_SUFFIX, EventColumn, STREAM_VERSION_KEY_SUFFIX, StreamHeadColumn};
+pub use tables::Tables;

@@ -1,0 +1,152 @@
+//! Table names: configurable, validated, and the single source every adapter builds SQL from.
+
+use sea_query::{SchemaName, TableName};
+
+use crate::{Ident, NameError};
+
+/// The names of every table (and the optional schema) pupsourcing uses.
+///
+/// Defaults: `events` and `stream_heads` in the connection's default schema.
+///
+/// ```
+/// use pupsourcing_migrations::Tables;
+///
+/// let tables = Tables::new().with_schema("es")?.with_prefix("billing_")?;
+/// assert_eq!(tables.qualified(tables.events()), "\"es\".\"billing_events\"");
+/// # Ok::<(), pupsourcing_migrations::NameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tables {
+    schema: Option<Ident>,
+    events: Ident,
+    stream_heads: Ident,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            events: Ident::new_static("events"),
+            stream_heads: Ident::new_static("stream_heads"),
+        }
+    }
+}
+
+impl Tables {
+    /// The default names.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts every table in `schema` (PostgreSQL only; created by the migration if missing).
+    pub fn with_schema(mut self, schema: &str) -> Result<Self, NameError> {
+        self.schema = Some(Ident::new(schema)?);
+        Ok(self)
+    }
+
+    /// Prefixes every table name, e.g. to keep two stores apart in one database.
+    pub fn with_prefix(self, prefix: &str) -> Result<Self, NameError> {
+        Ok(Self {
+            schema: self.schema,
+            events: self.events.prefixed(prefix)?,
+            stream_heads: self.stream_heads.prefixed(prefix)?,
+        })
+    }
+
+    /// Renames the events table.
+    pub fn with_events(mut self, name: &str) -> Result<Self, NameError> {
+        self.events = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// Renames the stream-heads table (one row per stream with its current version).
+    pub fn with_stream_heads(mut self, name: &str) -> Result<Self, NameError> {
+        self.stream_heads = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// The schema, if one is set.
+    pub fn schema(&self) -> Option<&Ident> {
+        self.schema.as_ref()
+    }
+
+    /// The events table.
+    pub fn events(&self) -> &Ident {
+        &self.events
+    }
+
+    /// The stream-heads table.
+    pub fn stream_heads(&self) -> &Ident {
+        &self.stream_heads
+    }
+
+    /// `name` qualified by the schema and quoted, ready for SQL text.
+    pub fn qualified(&self, name: &Ident) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", schema.quoted(), name.quoted()),
+            None => name.quoted(),
+        }
+    }
+
+    /// `name` qualified by the schema, for sea-query statements.
+    pub fn table_name(&self, name: &Ident) -> TableName {
+        TableName(
+            self.schema
+                .as_ref()
+                .map(|s| SchemaName(None, s.as_str().to_owned().into())),
+            name.as_str().to_owned().into(),
+        )
+    }
+
+    /// A stable 64-bit key derived from the qualified events table, for PostgreSQL advisory
+    /// locks, so two stores in one database never contend for each other's locks.
+    pub fn lock_key(&self, purpose: &str) -> i64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self
+            .qualified(&self.events)
+            .bytes()
+            .chain([0])
+            .chain(purpose.bytes())
+        {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        i64::from_ne_bytes(hash.to_ne_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_schema_apply_to_every_table() {
+        let tables = Tables::new()
+            .with_prefix("app_")
+            .unwrap()
+            .with_schema("es")
+            .unwrap();
+        assert_eq!(tables.events().as_str(), "app_events");
+        assert_eq!(tables.stream_heads().as_str(), "app_stream_heads");
+        assert_eq!(
+            tables.qualified(tables.stream_heads()),
+            "\"es\".\"app_stream_heads\""
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        assert!(Tables::new().with_schema("a;b").is_err());
+        assert!(Tables::new().with_prefix("x y").is_err());
+        assert!(Tables::new().with_events("").is_err());
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_distinct_per_store_and_purpose() {
+        let a = Tables::new();
+        let b = Tables::new().with_prefix("b_").unwrap();
+        assert_eq!(a.lock_key("frontier"), Tables::new().lock_key("frontier"));
+        assert_ne!(a.lock_key("frontier"), b.lock_key("frontier"));
+        assert_ne!(a.lock_key("frontier"), a.lock_key("migrate"));
+    }
+}

@@ -1,0 +1,15 @@
+//! # pupsourcing-testkit
+//!
+//! What pupsourcing's own tests use, published for applications that test code built on it:
+//!
+//! - [`postgres`]: a fresh PostgreSQL database per test, on `DATABASE_URL`'s server or on a
+//!   throwaway cluster the harness starts itself (no setup beyond the server binaries);
+//! - [`strategies`]: proptest strategies for stream ids, events and JSON metadata;
+//! - [`mock`]: mockall mocks of the ports, for unit tests of logic above them.
+
+mod error;
+pub mod postgres;
+pub mod strategies;
+
+pub use error::HarnessError;
+pub use pupsourcing::mock;
