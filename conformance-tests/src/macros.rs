@@ -6,7 +6,7 @@
 /// the start of every test (so each test can get its own database). The calling crate needs
 /// `tokio` with the `macros` and `rt-multi-thread` features.
 ///
-/// ```ignore
+/// ```text
 /// async fn backend(test_name: &'static str) -> MyBackend { MyBackend::new(test_name).await }
 /// pupsourcing_conformance::store_suite!(backend);
 /// ```
@@ -15,6 +15,7 @@ macro_rules! store_suite {
     ($backend:path) => {
         $crate::scenario_tests!($backend => store:
             round_trip_preserves_every_field,
+            random_events_round_trip,
             large_payload_round_trips,
             unknown_stream_reads_as_empty,
             bounded_contexts_separate_streams,

@@ -24,8 +24,8 @@ pub use idempotency::{
 };
 pub use model::model_agrees_with_memory;
 pub use round_trip::{
-    bounded_contexts_separate_streams, large_payload_round_trips, round_trip_preserves_every_field,
-    unknown_stream_reads_as_empty,
+    bounded_contexts_separate_streams, large_payload_round_trips, random_events_round_trip,
+    round_trip_preserves_every_field, unknown_stream_reads_as_empty,
 };
 pub use versions::{
     any_expectation, exact_expectation, no_stream_expectation,

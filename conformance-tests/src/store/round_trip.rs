@@ -5,6 +5,10 @@ use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use serde_json::json;
 use uuid::Uuid;
 
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use pupsourcing_testkit::strategies;
+
 use crate::StoreBackend;
 use crate::support::{append, event, global_log, read, unique_stream, version};
 
@@ -56,6 +60,33 @@ pub async fn round_trip_preserves_every_field<B: StoreBackend>(backend: &B) {
         "global log differs from append result"
     );
     assert!(appended.events()[0].global_position < appended.events()[1].global_position);
+}
+
+/// Randomly generated events (any text, JSON, bytes, timestamps from year 1 to 9999) read back
+/// exactly as appended.
+pub async fn random_events_round_trip<B: StoreBackend>(backend: &B) {
+    let (db, store) = backend.fresh_store().await;
+    let mut runner = TestRunner::deterministic();
+    let batches = strategies::stream_id().prop_flat_map(|stream| strategies::events(stream, 5));
+    for case in 0..32 {
+        let batch = batches.new_tree(&mut runner).expect("generate").current();
+        let stream = batch[0].stream.clone();
+        let appended = append(&db, &store, ExpectedVersion::Any, batch.clone())
+            .await
+            .unwrap_or_else(|err| panic!("case {case}: append of generated events failed: {err}"));
+        let stored: Vec<Event> = appended.events().iter().map(|e| e.event.clone()).collect();
+        assert_eq!(
+            stored, batch,
+            "case {case}: the append result differs from the input"
+        );
+        let read_back = read(&db, &store, &stream).await;
+        let tail = &read_back.events()[read_back.len() - batch.len()..];
+        assert_eq!(
+            tail,
+            appended.events(),
+            "case {case}: the stored events differ"
+        );
+    }
 }
 
 /// A 64 MiB payload, the default limit, is stored and read back byte for byte.

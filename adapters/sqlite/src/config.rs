@@ -1,0 +1,125 @@
+//! Database and store options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pupsourcing::AppendLimits;
+use pupsourcing_migrations::Tables;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A database file, created if missing.
+    File(PathBuf),
+    /// A private database that disappears when the last [`SqliteDatabase`](crate::SqliteDatabase)
+    /// handle is dropped (what `":memory:"` opens). See [`SqliteDatabase::open_in_memory`](crate::SqliteDatabase::open_in_memory).
+    Temporary,
+}
+
+/// SQLite's `synchronous` setting: how hard a commit pushes data to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// A committed transaction survives power loss (`FULL`). The default: an event store is a
+    /// system of record.
+    #[default]
+    Full,
+    /// A committed transaction survives an application crash but may be lost on power loss
+    /// (`NORMAL` in WAL mode). Several times faster for small commits.
+    Normal,
+}
+
+/// Options for opening a [`SqliteDatabase`](crate::SqliteDatabase).
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub(crate) location: Location,
+    pub(crate) max_connections: usize,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) synchronous: Synchronous,
+}
+
+impl SqliteOptions {
+    /// Options for a database file (or `":memory:"`), with defaults: 8 connections, a 5 s busy
+    /// timeout, `synchronous = FULL`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let location = if path.as_os_str() == ":memory:" {
+            Location::Temporary
+        } else {
+            Location::File(path)
+        };
+        Self {
+            location,
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+            synchronous: Synchronous::Full,
+        }
+    }
+
+    /// Options for a temporary database.
+    pub fn temporary() -> Self {
+        Self::new(":memory:")
+    }
+
+    /// How many connections the pool may open (at least 1). Readers run in parallel; writers of
+    /// one process queue in order for the single write lock.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a writer waits for another process's write lock before failing with a
+    /// retryable [`BackendErrorKind::Busy`](pupsourcing::BackendErrorKind::Busy).
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The durability of commits.
+    #[must_use]
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// The location these options open.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+}
+
+/// Options of a [`SqliteStore`](crate::SqliteStore).
+#[derive(Debug, Clone, Default)]
+pub struct SqliteStoreConfig {
+    tables: Tables,
+    limits: AppendLimits,
+}
+
+impl SqliteStoreConfig {
+    /// Uses these table names. SQLite has no schemas: a schema name is refused by
+    /// [`SqliteStore::with_config`](crate::SqliteStore::with_config).
+    #[must_use]
+    pub fn with_tables(mut self, tables: Tables) -> Self {
+        self.tables = tables;
+        self
+    }
+
+    /// Replaces the append size limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: AppendLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The table names.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// The append size limits.
+    pub fn limits(&self) -> &AppendLimits {
+        &self.limits
+    }
+}

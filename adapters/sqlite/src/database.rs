@@ -1,0 +1,260 @@
+//! [`Database`] over SQLite, without stalling the async runtime.
+//!
+//! rusqlite is synchronous, and SQLite may block for as long as the busy timeout while another
+//! process holds the write lock. Every statement therefore runs on tokio's blocking thread pool
+//! (`spawn_blocking`): the transaction owns its connection and moves it to a blocking thread for
+//! each call and back. A pool of connections lets readers run in parallel with the writer
+//! (WAL mode).
+//!
+//! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's write lock up front: a
+//! transaction that read first and upgraded later could fail with `SQLITE_BUSY` mid-way, which
+//! is exactly the error an event-store batch must not see. Read transactions (`begin_read`)
+//! start deferred and set `query_only`, so they never wait for writers and cannot write.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pupsourcing::{BackendError, BackendErrorKind, Database};
+use rusqlite::Connection;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
+
+use crate::config::SqliteOptions;
+use crate::error::{Context, connection_lost};
+use crate::pool::Pool;
+
+/// An SQLite database: a file (or a temporary database) and a pool of connections to it. Cheap
+/// to clone; clones share the pool.
+///
+/// ```
+/// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
+/// use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
+///
+/// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+/// let db = SqliteDatabase::open_in_memory().await?;
+/// let store = SqliteStore::new(&db);
+/// store.migrate().await?;
+///
+/// let user = StreamId::new("user", "1");
+/// let mut tx = db.begin().await?;
+/// store.append(&mut tx, ExpectedVersion::NoStream, vec![Event::new(&user, "Registered", b"{}".to_vec())]).await?;
+/// // Your own statements join the same transaction:
+/// tx.call(|conn| conn.execute("CREATE TABLE IF NOT EXISTS audit (note TEXT)", [])).await?;
+/// db.commit(tx).await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteDatabase {
+    pool: Arc<Pool>,
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if needed) the database file at `path`; `":memory:"` opens a temporary
+    /// database as [`open_in_memory`](Self::open_in_memory) does.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self, BackendError> {
+        Self::open_with(SqliteOptions::new(path)).await
+    }
+
+    /// Opens a private database that is deleted when the last handle is dropped.
+    ///
+    /// It is a WAL-mode file in a fresh directory on tmpfs (`/dev/shm`) where the system has
+    /// one, else in the temporary directory, rather than SQLite's `:memory:`: an in-memory SQLite
+    /// database either belongs to one connection or makes every reader wait for the writer,
+    /// while this one behaves exactly like a file database, concurrency included.
+    pub async fn open_in_memory() -> Result<Self, BackendError> {
+        Self::open_with(SqliteOptions::temporary()).await
+    }
+
+    /// Opens a database with explicit options.
+    pub async fn open_with(options: SqliteOptions) -> Result<Self, BackendError> {
+        let pool = tokio::task::spawn_blocking(move || Pool::open(options))
+            .await
+            .map_err(|err| BackendError::new(BackendErrorKind::Other, "open", err))??;
+        Ok(Self {
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.pool.path()
+    }
+
+    async fn start(&self, read_only: bool) -> Result<SqliteTx, BackendError> {
+        let write_guard = if read_only {
+            None
+        } else {
+            Some(Arc::clone(&self.pool.writer).lock_owned().await)
+        };
+        let (conn, permit) = self.pool.acquire().await?;
+        let mut tx = SqliteTx {
+            pool: Arc::clone(&self.pool),
+            conn: Some(conn),
+            permit: Some(permit),
+            write_guard,
+            read_only,
+            open: false,
+        };
+        let begin = if read_only {
+            "PRAGMA query_only = ON; BEGIN DEFERRED"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        tx.run("begin", move |conn| {
+            conn.execute_batch(begin)
+                .during("begin")
+                .map_err(BackendError::from)
+        })
+        .await?;
+        tx.open = true;
+        Ok(tx)
+    }
+}
+
+/// A transaction of a [`SqliteDatabase`]: it owns one connection until it commits or rolls
+/// back. Dropping it unfinished rolls it back.
+///
+/// Run your own statements in it with [`call`](SqliteTx::call).
+#[derive(Debug)]
+pub struct SqliteTx {
+    pool: Arc<Pool>,
+    conn: Option<Connection>,
+    permit: Option<OwnedSemaphorePermit>,
+    write_guard: Option<OwnedMutexGuard<()>>,
+    read_only: bool,
+    open: bool,
+}
+
+impl SqliteTx {
+    /// Runs `f` on the transaction's connection, on a blocking thread, and returns its result.
+    /// Errors are classified like the store's own (a busy database is retryable).
+    ///
+    /// If the returned future is dropped before it completes, the connection is lost to the
+    /// transaction: SQLite rolls it back, and later calls fail with a connection error.
+    pub async fn call<T, F>(&mut self, f: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run("call", move |conn| {
+            f(conn).during("call").map_err(BackendError::from)
+        })
+        .await
+    }
+
+    /// Whether this transaction was opened with `begin_read`.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Moves the connection to a blocking thread, runs `f`, and takes the connection back.
+    pub(crate) async fn run<T, E, F>(&mut self, operation: &'static str, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<BackendError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| E::from(connection_lost(operation)))?;
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = f(&mut conn);
+            (conn, result)
+        })
+        .await;
+        match joined {
+            Ok((conn, result)) => {
+                self.conn = Some(conn);
+                result
+            }
+            Err(err) => Err(E::from(BackendError::new(
+                BackendErrorKind::Other,
+                operation,
+                err,
+            ))),
+        }
+    }
+
+    /// Ends the transaction with `statement` (`COMMIT` or `ROLLBACK`) and returns the connection
+    /// to the pool. A failed commit is rolled back before the connection goes back.
+    async fn finish(mut self, statement: &'static str) -> Result<(), BackendError> {
+        let read_only = self.read_only;
+        let operation = if statement == "COMMIT" {
+            "commit"
+        } else {
+            "rollback"
+        };
+        let outcome = self
+            .run(operation, move |conn| {
+                let result = conn.execute_batch(statement).during(operation);
+                if result.is_err() && !conn.is_autocommit() {
+                    // The commit failed and left the transaction open; it must not outlive us.
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                if read_only {
+                    conn.execute_batch("PRAGMA query_only = OFF")
+                        .during(operation)?;
+                }
+                result.map_err(BackendError::from)
+            })
+            .await;
+        self.open = false;
+        if let Some(conn) = self.conn.take()
+            && conn.is_autocommit()
+        {
+            self.pool.release(conn);
+        }
+        outcome
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !self.open {
+            return;
+        }
+        let pool = Arc::clone(&self.pool);
+        let permit = self.permit.take();
+        let write_guard = self.write_guard.take();
+        let read_only = self.read_only;
+        let roll_back = move || {
+            let rolled_back = conn.execute_batch("ROLLBACK").is_ok();
+            let reset = !read_only || conn.execute_batch("PRAGMA query_only = OFF").is_ok();
+            if rolled_back && reset {
+                pool.release(conn);
+            }
+            // The locks go only once SQLite has let go of the transaction.
+            drop((permit, write_guard));
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(roll_back);
+            }
+            Err(_) => roll_back(),
+        }
+    }
+}
+
+#[async_trait]
+impl Database for SqliteDatabase {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, BackendError> {
+        self.start(false).await
+    }
+
+    async fn begin_read(&self) -> Result<SqliteTx, BackendError> {
+        self.start(true).await
+    }
+
+    async fn commit(&self, tx: SqliteTx) -> Result<(), BackendError> {
+        tx.finish("COMMIT").await
+    }
+
+    async fn rollback(&self, tx: SqliteTx) -> Result<(), BackendError> {
+        tx.finish("ROLLBACK").await
+    }
+}

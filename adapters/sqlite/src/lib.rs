@@ -1,0 +1,31 @@
+//! # pupsourcing-sqlite
+//!
+//! The embedded backend of pupsourcing, on rusqlite with SQLite bundled (no system library
+//! needed). Same ports and semantics as the PostgreSQL adapter; choose it for examples, tests,
+//! desktop apps and small single-node deployments.
+//!
+//! - [`SqliteDatabase`]: a database file (WAL mode) and a pool of connections; every statement
+//!   runs on tokio's blocking pool, so the async runtime never stalls on SQLite.
+//! - [`SqliteTx`]: the transaction; run your own statements in it with [`SqliteTx::call`].
+//! - [`SqliteStore`]: the event store; [`SqliteStore::migrate`] creates its tables.
+//!
+//! Several connections and several processes may share one file: writers serialize on SQLite's
+//! write lock (in arrival order within a process), and a writer that waits longer than the busy
+//! timeout fails with a retryable [`BackendErrorKind::Busy`](pupsourcing::BackendErrorKind::Busy).
+
+mod config;
+mod convert;
+mod database;
+mod error;
+mod migrate;
+mod pool;
+mod store;
+
+pub use config::{Location, SqliteOptions, SqliteStoreConfig, Synchronous};
+pub use database::{SqliteDatabase, SqliteTx};
+pub use store::SqliteStore;
+
+/// The README's examples compile against this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;

@@ -1,0 +1,127 @@
+//! The SQLite event store.
+
+mod append;
+mod read;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pupsourcing::{
+    AppendResult, BackendError, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
+    Stream, StreamId,
+};
+use pupsourcing_migrations::NameError;
+
+use crate::{SqliteDatabase, SqliteStoreConfig, SqliteTx, migrate};
+use sql::Statements;
+
+/// An [`EventStore`] in SQLite.
+///
+/// Writers hold SQLite's single write lock for their whole transaction (`BEGIN IMMEDIATE`), so
+/// global positions are assigned in commit order and the safe frontier is simply the highest
+/// committed position. Readers never wait (WAL mode).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    db: SqliteDatabase,
+    config: SqliteStoreConfig,
+    sql: Statements,
+}
+
+impl SqliteStore {
+    /// A store with the default table names and limits.
+    pub fn new(db: &SqliteDatabase) -> Self {
+        let config = SqliteStoreConfig::default();
+        let sql = Statements::new(config.tables());
+        Self {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                config,
+                sql,
+            }),
+        }
+    }
+
+    /// A store with `config`; refuses a schema name, which SQLite does not have.
+    pub fn with_config(db: &SqliteDatabase, config: SqliteStoreConfig) -> Result<Self, NameError> {
+        if config.tables().schema().is_some() {
+            return Err(NameError::SchemaUnsupported { backend: "sqlite" });
+        }
+        let sql = Statements::new(config.tables());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                config,
+                sql,
+            }),
+        })
+    }
+
+    /// Creates the store's tables if they do not exist, in one write transaction.
+    pub async fn migrate(&self) -> Result<(), BackendError> {
+        migrate::apply(&self.inner.db, self.inner.config.tables()).await
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &SqliteStoreConfig {
+        &self.inner.config
+    }
+
+    /// The database the store was created with.
+    pub fn database(&self) -> &SqliteDatabase {
+        &self.inner.db
+    }
+}
+
+#[async_trait]
+impl EventStore<SqliteDatabase> for SqliteStore {
+    #[tracing::instrument(name = "pupsourcing.append", skip_all, fields(events = events.len()))]
+    async fn append(
+        &self,
+        tx: &mut SqliteTx,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        append::append(&self.inner, tx, expected, events).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_stream", skip_all, fields(stream = %stream))]
+    async fn read_stream(
+        &self,
+        tx: &mut SqliteTx,
+        stream: &StreamId,
+        from: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<Stream, StoreError> {
+        read::read_stream(&self.inner, tx, stream, from, to).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.stream_version", skip_all, fields(stream = %stream))]
+    async fn stream_version(
+        &self,
+        tx: &mut SqliteTx,
+        stream: &StreamId,
+    ) -> Result<u64, StoreError> {
+        read::stream_version(&self.inner, tx, stream).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_events", skip(self, tx))]
+    async fn read_events(
+        &self,
+        tx: &mut SqliteTx,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events(&self.inner, tx, after, limit).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.latest_position", skip_all)]
+    async fn latest_position(&self, tx: &mut SqliteTx) -> Result<u64, StoreError> {
+        read::latest_position(&self.inner, tx).await
+    }
+}

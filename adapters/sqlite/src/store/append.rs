@@ -1,0 +1,158 @@
+//! Appending inside the caller's `BEGIN IMMEDIATE` transaction.
+//!
+//! The transaction already holds SQLite's write lock, so the checks and the inserts cannot race
+//! with another writer. They run under a savepoint: a failure half-way (a constraint violation
+//! on the third event, say) is undone at once and leaves the caller's transaction as it was.
+
+use std::sync::Arc;
+
+use pupsourcing::{
+    AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Inner;
+use crate::SqliteTx;
+use crate::convert::{from_integer, timestamp_text, to_integer};
+use crate::error::{Context, failure, unique_violation_columns};
+
+pub(crate) async fn append(
+    store: &Arc<Inner>,
+    tx: &mut SqliteTx,
+    expected: ExpectedVersion,
+    mut events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    let store = Arc::clone(store);
+    tx.run("append", move |conn| {
+        write(&store, conn, stream, expected, events)
+    })
+    .await
+}
+
+fn write(
+    store: &Inner,
+    conn: &mut Connection,
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let savepoint = conn
+        .savepoint_with_name("pupsourcing_append")
+        .during("append")?;
+    let sql = &store.sql;
+
+    let mut duplicates = Vec::new();
+    {
+        let mut exists = savepoint
+            .prepare_cached(&sql.event_id_exists)
+            .during("append")?;
+        for event in &events {
+            if exists
+                .query_row([event.event_id.to_string()], |row| row.get::<_, bool>(0))
+                .during("append")?
+            {
+                duplicates.push(event.event_id);
+            }
+        }
+    }
+    if !duplicates.is_empty() {
+        return Err(StoreError::DuplicateEventId {
+            stream,
+            event_ids: duplicates,
+        });
+    }
+
+    let head = [
+        stream.bounded_context_column(),
+        stream.aggregate_type(),
+        stream.aggregate_id(),
+    ];
+    let current: Option<i64> = savepoint
+        .prepare_cached(&sql.stream_version)
+        .and_then(|mut select| select.query_row(head, |row| row.get(0)).optional())
+        .during("append")?;
+    let current = current.map_or(Ok(0), from_integer).during("append")?;
+    if !expected.admits(current) {
+        return Err(StoreError::Conflict {
+            stream,
+            expected,
+            actual: current,
+        });
+    }
+
+    let mut persisted = Vec::with_capacity(events.len());
+    {
+        let mut insert = savepoint
+            .prepare_cached(&sql.insert_event)
+            .during("append")?;
+        for (version, event) in (current + 1..).zip(events) {
+            let metadata = event.metadata.to_string();
+            let inserted = insert.execute(params![
+                stream.bounded_context_column(),
+                stream.aggregate_type(),
+                stream.aggregate_id(),
+                to_integer("version", version)?,
+                event.event_id.to_string(),
+                &event.event_type,
+                event.event_version,
+                &event.payload,
+                metadata,
+                timestamp_text(&event.created_at),
+                &event.trace_id,
+                &event.correlation_id,
+                &event.causation_id,
+            ]);
+            if let Err(err) = inserted {
+                return Err(constraint_error(
+                    store, &stream, expected, current, &event, err,
+                ));
+            }
+            let position = from_integer(savepoint.last_insert_rowid()).during("append")?;
+            persisted.push(PersistedEvent {
+                event,
+                global_position: position,
+                aggregate_version: version,
+            });
+        }
+    }
+    let new_version = to_integer(
+        "version",
+        current + u64::try_from(persisted.len()).unwrap_or(u64::MAX),
+    )?;
+    savepoint
+        .prepare_cached(&sql.upsert_head)
+        .and_then(|mut upsert| upsert.execute(params![head[0], head[1], head[2], new_version]))
+        .during("append")?;
+    let result = AppendResult::new(stream, persisted);
+    savepoint.commit().during("append")?;
+    Ok(result)
+}
+
+/// A unique index refused a row although the checks above passed: the heads are out of step
+/// with the events (a foreign writer, manual edits). Matched by index, so a NOT NULL or CHECK
+/// failure is never mistaken for a conflict or a duplicate.
+fn constraint_error(
+    store: &Inner,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    current: u64,
+    event: &Event,
+    err: rusqlite::Error,
+) -> StoreError {
+    let events = store.config.tables().events().as_str();
+    match unique_violation_columns(&err) {
+        Some(columns) if columns == format!("{events}.event_id") => StoreError::DuplicateEventId {
+            stream: stream.clone(),
+            event_ids: vec![event.event_id],
+        },
+        Some(columns) if columns.ends_with(&format!("{events}.aggregate_version")) => {
+            StoreError::Conflict {
+                stream: stream.clone(),
+                expected,
+                actual: current + 1,
+            }
+        }
+        _ => failure("append", err).into(),
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared code of the pupsourcing examples.
+
+pub mod users;
