@@ -15,4 +15,4 @@ mod macros;
 pub mod store;
 mod support;
 
-pub use backend::StoreBackend;
+pub use backend::{Capabilities, StoreBackend};

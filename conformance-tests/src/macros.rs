@@ -33,6 +33,12 @@ macro_rules! store_suite {
             bad_input_is_typed_and_changes_nothing,
             global_log_is_ordered_and_pages,
             model_agrees_with_memory,
+            late_commit_is_not_skipped,
+            rolled_back_hole_is_passed,
+            open_transaction_holds_the_frontier_back,
+            torture_readers_never_skip,
+            racing_advancers_never_go_backwards,
+            read_events_until_filters_and_bounds,
         );
     };
 }

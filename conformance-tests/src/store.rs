@@ -3,6 +3,7 @@
 mod atomicity;
 mod bad_input;
 mod concurrency;
+mod frontier;
 mod global_log;
 mod idempotency;
 mod model;
@@ -17,6 +18,11 @@ pub use bad_input::bad_input_is_typed_and_changes_nothing;
 pub use concurrency::{
     concurrent_any_writers_all_succeed_without_gaps,
     concurrent_exact_writers_have_one_winner_per_version,
+};
+pub use frontier::{
+    late_commit_is_not_skipped, open_transaction_holds_the_frontier_back,
+    racing_advancers_never_go_backwards, read_events_until_filters_and_bounds,
+    rolled_back_hole_is_passed, torture_readers_never_skip,
 };
 pub use global_log::global_log_is_ordered_and_pages;
 pub use idempotency::{

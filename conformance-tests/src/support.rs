@@ -13,11 +13,7 @@ pub(crate) fn unique_stream(aggregate_type: &str) -> StreamId {
 
 /// A small event whose payload names `label`.
 pub(crate) fn event(stream: &StreamId, label: &str) -> Event {
-    Event::new(
-        stream,
-        "Happened",
-        format!("{{\"label\":\"{label}\"}}").into_bytes(),
-    )
+    Event::new(stream, "Happened", format!("{{\"label\":\"{label}\"}}").into_bytes())
 }
 
 /// `count` small events of `stream`.
@@ -42,10 +38,7 @@ pub(crate) async fn read<D: Database, S: EventStore<D>>(
     stream: &StreamId,
 ) -> Stream {
     let mut tx = db.begin_read().await.expect("begin_read");
-    let read = store
-        .read_full_stream(&mut tx, stream)
-        .await
-        .expect("read_stream");
+    let read = store.read_full_stream(&mut tx, stream).await.expect("read_stream");
     db.rollback(tx).await.expect("rollback");
     read
 }
@@ -57,10 +50,7 @@ pub(crate) async fn version<D: Database, S: EventStore<D>>(
     stream: &StreamId,
 ) -> u64 {
     let mut tx = db.begin_read().await.expect("begin_read");
-    let version = store
-        .stream_version(&mut tx, stream)
-        .await
-        .expect("stream_version");
+    let version = store.stream_version(&mut tx, stream).await.expect("stream_version");
     db.rollback(tx).await.expect("rollback");
     version
 }
@@ -74,10 +64,7 @@ pub(crate) async fn global_log<D: Database, S: EventStore<D>>(
     let mut all = Vec::new();
     loop {
         let after = all.last().map_or(0, |e: &PersistedEvent| e.global_position);
-        let page = store
-            .read_events(&mut tx, after, 500)
-            .await
-            .expect("read_events");
+        let page = store.read_events(&mut tx, after, 500).await.expect("read_events");
         if page.is_empty() {
             break;
         }
@@ -91,13 +78,8 @@ pub(crate) async fn global_log<D: Database, S: EventStore<D>>(
 #[track_caller]
 pub(crate) fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, actual: u64) {
     match result {
-        Err(StoreError::Conflict {
-            actual: reported, ..
-        }) => {
-            assert_eq!(
-                reported, actual,
-                "conflict should report the stream's version"
-            )
+        Err(StoreError::Conflict { actual: reported, .. }) => {
+            assert_eq!(reported, actual, "conflict should report the stream's version")
         }
         other => panic!("expected a version conflict at {actual}, got {other:?}"),
     }
@@ -112,11 +94,67 @@ pub(crate) fn assert_duplicate<T: std::fmt::Debug>(result: Result<T, StoreError>
             let mut expected = ids.to_vec();
             reported.sort();
             expected.sort();
-            assert_eq!(
-                reported, expected,
-                "duplicate error should name the stored ids"
-            );
+            assert_eq!(reported, expected, "duplicate error should name the stored ids");
         }
         other => panic!("expected DuplicateEventId for {ids:?}, got {other:?}"),
+    }
+}
+
+/// A small deterministic generator for workload randomness (delays, choices), seeded per task.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// A number in `0..bound` (`bound > 0`).
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// Follows the safe frontier like a consumer: advance, read up to the frontier, continue after
+/// the last event read or from the frontier when the page was not full.
+pub(crate) struct FrontierReader {
+    pub(crate) checkpoint: u64,
+    pub(crate) seen: Vec<pupsourcing::PersistedEvent>,
+}
+
+impl FrontierReader {
+    pub(crate) fn new() -> Self {
+        Self { checkpoint: 0, seen: Vec::new() }
+    }
+
+    /// One step; returns the frontier it read up to.
+    pub(crate) async fn step<D: Database, S: EventStore<D>>(&mut self, db: &D, store: &S) -> u64 {
+        const PAGE: usize = 200;
+        store.advance_frontier().await.expect("advance_frontier");
+        let mut tx = db.begin_read().await.expect("begin_read");
+        let frontier = store.safe_frontier(&mut tx).await.expect("safe_frontier");
+        assert!(frontier >= self.checkpoint, "the frontier went below a checkpoint already taken");
+        let page = store
+            .read_events_until(
+                &mut tx,
+                self.checkpoint,
+                frontier,
+                &pupsourcing::EventFilter::all(),
+                PAGE,
+            )
+            .await
+            .expect("read_events_until");
+        db.rollback(tx).await.expect("rollback");
+        for event in &page {
+            assert!(event.global_position > self.checkpoint && event.global_position <= frontier);
+            self.checkpoint = event.global_position;
+        }
+        if page.len() < PAGE {
+            self.checkpoint = frontier;
+        }
+        self.seen.extend(page);
+        frontier
     }
 }

@@ -40,10 +40,7 @@ pub enum BackendErrorKind {
 impl BackendErrorKind {
     /// Whether retrying the whole transaction unchanged may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            Self::SerializationFailure | Self::Deadlock | Self::Busy | Self::Connection
-        )
+        matches!(self, Self::SerializationFailure | Self::Deadlock | Self::Busy | Self::Connection)
     }
 }
 
@@ -79,11 +76,7 @@ impl BackendError {
         operation: &'static str,
         source: impl Into<BoxError>,
     ) -> Self {
-        Self {
-            kind,
-            operation,
-            source: source.into(),
-        }
+        Self { kind, operation, source: source.into() }
     }
 
     /// The classification made by the adapter.
@@ -114,11 +107,7 @@ mod tests {
             BackendErrorKind::Busy,
             BackendErrorKind::Connection,
         ];
-        let permanent = [
-            BackendErrorKind::Schema,
-            BackendErrorKind::Data,
-            BackendErrorKind::Other,
-        ];
+        let permanent = [BackendErrorKind::Schema, BackendErrorKind::Data, BackendErrorKind::Other];
         assert!(retryable.iter().all(|k| k.is_retryable()));
         assert!(permanent.iter().all(|k| !k.is_retryable()));
     }

@@ -182,11 +182,7 @@ mod tests {
     fn json_round_trips_through_decode() {
         let stream = StreamId::new("t", "1");
         let event = Event::json(&stream, "E", &vec![1, 2, 3]).unwrap();
-        let persisted = PersistedEvent {
-            event,
-            global_position: 1,
-            aggregate_version: 1,
-        };
+        let persisted = PersistedEvent { event, global_position: 1, aggregate_version: 1 };
         assert_eq!(persisted.decode_json::<Vec<i32>>().unwrap(), vec![1, 2, 3]);
     }
 

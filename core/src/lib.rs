@@ -37,7 +37,8 @@ pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
 pub use event::{Event, PersistedEvent};
 pub use store::{
-    AppendLimits, AppendResult, EventStore, EventStoreExt, ExpectedVersion, InputError,
-    MAX_EVENT_VERSION, MAX_POSITION, StoreError, check_position, prepare_append,
+    AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
+    FrontierStatus, InputError, MAX_EVENT_VERSION, MAX_POSITION, OpenHole, StoreError,
+    check_position, prepare_append,
 };
 pub use stream::{Stream, StreamId};

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    AppendResult, BackendError, Event, ExpectedVersion, PersistedEvent, StoreError, Stream,
-    StreamId,
+    AppendResult, BackendError, Event, EventFilter, ExpectedVersion, FrontierStatus,
+    PersistedEvent, StoreError, Stream, StreamId,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -59,5 +59,15 @@ mockall::mock! {
             limit: usize,
         ) -> Result<Vec<PersistedEvent>, StoreError>;
         async fn latest_position(&self, tx: &mut MockTx) -> Result<u64, StoreError>;
+        async fn safe_frontier(&self, tx: &mut MockTx) -> Result<u64, StoreError>;
+        async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError>;
+        async fn read_events_until(
+            &self,
+            tx: &mut MockTx,
+            after: u64,
+            frontier: u64,
+            filter: &EventFilter,
+            limit: usize,
+        ) -> Result<Vec<PersistedEvent>, StoreError>;
     }
 }

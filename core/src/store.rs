@@ -8,6 +8,8 @@
 mod append;
 mod error;
 mod ext;
+mod frontier;
+mod read;
 mod version;
 
 use async_trait::async_trait;
@@ -17,6 +19,8 @@ pub use append::{
 };
 pub use error::{InputError, StoreError};
 pub use ext::EventStoreExt;
+pub use frontier::{FrontierStatus, OpenHole};
+pub use read::EventFilter;
 pub use version::ExpectedVersion;
 
 use crate::{Database, Event, PersistedEvent, Stream, StreamId};
@@ -72,7 +76,8 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
     ///
     /// This is the raw log: on a backend with concurrent writers a transaction that committed
     /// later may still fill a lower position afterwards, so a reader that remembers "the last
-    /// position I saw" can skip events. Consumers follow the safe frontier instead.
+    /// position I saw" can skip events. Consumers use
+    /// [`read_events_until`](EventStore::read_events_until) with the safe frontier instead.
     async fn read_events(
         &self,
         tx: &mut D::Tx,
@@ -82,4 +87,27 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
 
     /// The highest global position visible to `tx`, or 0 for an empty log.
     async fn latest_position(&self, tx: &mut D::Tx) -> Result<u64, StoreError>;
+
+    /// The safe frontier as persisted: every position at or below it is committed and visible,
+    /// or will never be. It never moves backwards and never counts `tx`'s own uncommitted
+    /// appends.
+    async fn safe_frontier(&self, tx: &mut D::Tx) -> Result<u64, StoreError>;
+
+    /// Moves the safe frontier as far as it provably can, in a transaction of its own, and
+    /// reports where it stands. Any process may call it at any time; concurrent callers never move
+    /// it backwards. Single-writer backends have nothing to prove and only report.
+    async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError>;
+
+    /// Up to `limit` events with `after < position <= frontier` that pass `filter`, in position
+    /// order. With `frontier` taken from [`safe_frontier`](EventStore::safe_frontier), a reader
+    /// that continues from the last position it processed (or from `frontier` when nothing
+    /// matched) sees every event exactly once.
+    async fn read_events_until(
+        &self,
+        tx: &mut D::Tx,
+        after: u64,
+        frontier: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError>;
 }

@@ -169,15 +169,9 @@ mod tests {
     fn column_mapping_round_trips_the_optional_context() {
         let plain = StreamId::new("t", "1");
         assert_eq!(plain.bounded_context_column(), "");
-        assert_eq!(
-            StreamId::from_columns(String::new(), "t".into(), "1".into()),
-            plain
-        );
+        assert_eq!(StreamId::from_columns(String::new(), "t".into(), "1".into()), plain);
         let scoped = plain.clone().in_context("ctx");
-        assert_eq!(
-            StreamId::from_columns("ctx".into(), "t".into(), "1".into()),
-            scoped
-        );
+        assert_eq!(StreamId::from_columns("ctx".into(), "t".into(), "1".into()), scoped);
         assert_eq!(plain.to_string(), "t/1");
     }
 

@@ -128,15 +128,9 @@ impl User {
     /// Decides a registration.
     pub fn register(&self, name: &str, email: &str) -> Result<UserEvent, CommandError> {
         if self.version > 0 {
-            return Err(CommandError::Rejected(format!(
-                "user {} already exists",
-                self.name
-            )));
+            return Err(CommandError::Rejected(format!("user {} already exists", self.name)));
         }
-        Ok(UserEvent::UserRegistered {
-            name: name.into(),
-            email: email.into(),
-        })
+        Ok(UserEvent::UserRegistered { name: name.into(), email: email.into() })
     }
 
     /// Decides an email change.
@@ -147,10 +141,7 @@ impl User {
         if self.email == email {
             return Err(CommandError::Rejected(format!("email is already {email}")));
         }
-        Ok(UserEvent::EmailChanged {
-            old: self.email.clone(),
-            new: email.into(),
-        })
+        Ok(UserEvent::EmailChanged { old: self.email.clone(), new: email.into() })
     }
 }
 
@@ -186,24 +177,10 @@ mod tests {
         let ann = User::load(&db, &store, "u1").await.unwrap();
         assert_eq!((ann.email.as_str(), ann.version), ("ann@a.example", 1));
 
-        save(
-            &db,
-            &store,
-            "u1",
-            &ann,
-            &ann.change_email("ann@b.example").unwrap(),
-        )
-        .await
-        .unwrap();
+        save(&db, &store, "u1", &ann, &ann.change_email("ann@b.example").unwrap()).await.unwrap();
         let stale = ann.change_email("ann@c.example").unwrap();
         let err = save(&db, &store, "u1", &ann, &stale).await.unwrap_err();
-        assert!(matches!(
-            err,
-            CommandError::Store(StoreError::Conflict { actual: 2, .. })
-        ));
-        assert!(matches!(
-            fresh.change_email("x"),
-            Err(CommandError::Rejected(_))
-        ));
+        assert!(matches!(err, CommandError::Store(StoreError::Conflict { actual: 2, .. })));
+        assert!(matches!(fresh.change_email("x"), Err(CommandError::Rejected(_))));
     }
 }

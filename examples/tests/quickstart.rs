@@ -28,15 +28,12 @@ fn run(command: &mut Command) -> String {
 
 #[test]
 fn quickstart_runs_on_sqlite_without_setup() {
-    let dir = std::env::temp_dir().join(format!(
-        "pupsourcing-quickstart-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir = std::env::temp_dir()
+        .join(format!("pupsourcing-quickstart-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("quickstart.sqlite3");
-    let stdout = run(Command::new(env!("CARGO_BIN_EXE_quickstart"))
-        .arg(&path)
-        .env_remove("DATABASE_URL"));
+    let stdout =
+        run(Command::new(env!("CARGO_BIN_EXE_quickstart")).arg(&path).env_remove("DATABASE_URL"));
     assert!(stdout.contains("on SQLite"));
     assert!(path.exists());
     std::fs::remove_dir_all(dir).unwrap();

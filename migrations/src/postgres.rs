@@ -24,9 +24,7 @@ pub(crate) fn before_tables(tables: &Tables) -> Vec<String> {
         statements.push(format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted()));
     }
     let sequence = sequence(tables);
-    statements.push(format!(
-        "CREATE SEQUENCE IF NOT EXISTS {sequence} AS bigint CACHE 1"
-    ));
+    statements.push(format!("CREATE SEQUENCE IF NOT EXISTS {sequence} AS bigint CACHE 1"));
     statements.push(format!(
         "CREATE OR REPLACE FUNCTION {function}() RETURNS bigint LANGUAGE sql VOLATILE AS \
          $$ SELECT CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('{sequence}') END $$",

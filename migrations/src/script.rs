@@ -1,28 +1,31 @@
 //! Rendering the whole schema for one backend, as statements or as one SQL file.
 
-use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement};
+use sea_query::{
+    IndexCreateStatement, PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement,
+};
 
-use crate::{Backend, NameError, Tables, postgres, store};
+use crate::{Backend, NameError, Tables, frontier, postgres, store};
 
 /// Every statement that creates the schema for `backend`, in order. Each is idempotent
 /// (`IF NOT EXISTS` / `OR REPLACE`), so applying them to an up-to-date database changes nothing.
 pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, NameError> {
     if backend == Backend::Sqlite && tables.schema().is_some() {
-        return Err(NameError::SchemaUnsupported {
-            backend: backend.name(),
-        });
+        return Err(NameError::SchemaUnsupported { backend: backend.name() });
     }
-    let creates = [
-        store::events_table(backend, tables),
-        store::stream_heads_table(tables),
-    ];
+    let mut creates = vec![store::events_table(backend, tables), store::stream_heads_table(tables)];
+    if backend == Backend::Postgres {
+        creates.extend([frontier::frontier_table(tables), frontier::holes_table(tables)]);
+    }
     let mut out = Vec::new();
     if backend == Backend::Postgres {
         out.extend(postgres::before_tables(tables));
     }
     out.extend(creates.iter().map(|table| render(backend, table)));
+    let indexes = store::event_indexes(tables);
+    out.extend(indexes.iter().map(|index| render_index(backend, index)));
     if backend == Backend::Postgres {
         out.extend(postgres::after_tables(tables));
+        out.push(frontier::frontier_row(tables).to_string(PostgresQueryBuilder));
     }
     Ok(out)
 }
@@ -40,6 +43,13 @@ pub fn script(backend: Backend, tables: &Tables) -> Result<String, NameError> {
     Ok(text)
 }
 
+fn render_index(backend: Backend, index: &IndexCreateStatement) -> String {
+    match backend {
+        Backend::Postgres => index.to_string(PostgresQueryBuilder),
+        Backend::Sqlite => index.to_string(SqliteQueryBuilder),
+    }
+}
+
 fn render(backend: Backend, table: &TableCreateStatement) -> String {
     match backend {
         Backend::Postgres => table.to_string(PostgresQueryBuilder),
@@ -54,24 +64,27 @@ mod tests {
     #[test]
     fn postgres_script_creates_the_position_function_before_the_table() {
         let sql = script(Backend::Postgres, &Tables::new()).unwrap();
-        let function = sql
-            .find("CREATE OR REPLACE FUNCTION \"events_next_pos\"()")
-            .unwrap();
+        let function = sql.find("CREATE OR REPLACE FUNCTION \"events_next_pos\"()").unwrap();
         let table = sql.find("CREATE TABLE IF NOT EXISTS \"events\"").unwrap();
         assert!(function < table);
         assert!(sql.contains("CACHE 1"));
         assert!(sql.contains("DEFAULT (\"events_next_pos\"())"));
         assert!(sql.contains("CONSTRAINT \"events_event_id_key\" UNIQUE (\"event_id\")"));
         assert!(sql.contains("bytea") && sql.contains("jsonb"));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"event_frontier\""));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"event_holes\""));
+        assert!(sql.contains("ON CONFLICT (\"id\") DO NOTHING"));
+        assert!(
+            sql.contains(
+                "\"events_type_pos_idx\" ON \"events\" (\"aggregate_type\", \"global_position\")"
+            ),
+            "{sql}"
+        );
     }
 
     #[test]
     fn custom_names_are_quoted_and_qualified_everywhere() {
-        let tables = Tables::new()
-            .with_schema("es")
-            .unwrap()
-            .with_prefix("app_")
-            .unwrap();
+        let tables = Tables::new().with_schema("es").unwrap().with_prefix("app_").unwrap();
         let sql = script(Backend::Postgres, &tables).unwrap();
         assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"es\""));
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"es\".\"app_events\""));
@@ -82,11 +95,10 @@ mod tests {
     #[test]
     fn sqlite_script_uses_a_rowid_position_and_refuses_schemas() {
         let sql = script(Backend::Sqlite, &Tables::new()).unwrap();
-        assert!(
-            sql.contains("\"global_position\" integer NOT NULL PRIMARY KEY"),
-            "{sql}"
-        );
+        assert!(sql.contains("\"global_position\" integer NOT NULL PRIMARY KEY"), "{sql}");
         assert!(!sql.contains("nextval"));
+        assert!(!sql.contains("event_frontier"), "SQLite needs no frontier tables");
+        assert!(sql.contains("\"events_ctx_pos_idx\""));
         let schema = Tables::new().with_schema("es").unwrap();
         assert!(matches!(
             statements(Backend::Sqlite, &schema),
@@ -101,6 +113,7 @@ mod tests {
                 assert!(
                     statement.contains("IF NOT EXISTS")
                         || statement.contains("OR REPLACE")
+                        || statement.contains("ON CONFLICT")
                         || statement.starts_with("ALTER SEQUENCE"),
                     "{statement}"
                 );

@@ -1,7 +1,9 @@
 //! The event-store tables: `events` (the log) and `stream_heads` (one row per stream with its
 //! current version, so a version check is one primary-key lookup).
 
-use sea_query::{ColumnDef, Expr, ExprTrait, Iden, Index, Table, TableCreateStatement};
+use sea_query::{
+    ColumnDef, Expr, ExprTrait, Iden, Index, IndexCreateStatement, Table, TableCreateStatement,
+};
 
 use crate::{Backend, Tables};
 
@@ -78,10 +80,8 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
     let mut position = ColumnDef::new(C::GlobalPosition);
     position.big_integer().not_null().primary_key();
     if backend == Backend::Postgres {
-        position.default(Expr::cust(format!(
-            "{}()",
-            crate::postgres::next_position_function(tables)
-        )));
+        position
+            .default(Expr::cust(format!("{}()", crate::postgres::next_position_function(tables))));
     }
     let mut metadata = ColumnDef::new(C::Metadata);
     match backend {
@@ -92,12 +92,7 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
         .table(tables.table_name(events))
         .if_not_exists()
         .col(position)
-        .col(
-            ColumnDef::new(C::BoundedContext)
-                .text()
-                .not_null()
-                .default(""),
-        )
+        .col(ColumnDef::new(C::BoundedContext).text().not_null().default(""))
         .col(ColumnDef::new(C::AggregateType).text().not_null())
         .col(ColumnDef::new(C::AggregateId).text().not_null())
         .col(
@@ -116,11 +111,7 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
         )
         .col(ColumnDef::new(C::Payload).blob().not_null())
         .col(metadata.not_null())
-        .col(
-            ColumnDef::new(C::CreatedAt)
-                .timestamp_with_time_zone()
-                .not_null(),
-        )
+        .col(ColumnDef::new(C::CreatedAt).timestamp_with_time_zone().not_null())
         .col(ColumnDef::new(C::TraceId).text().null())
         .col(ColumnDef::new(C::CorrelationId).text().null())
         .col(ColumnDef::new(C::CausationId).text().null())
@@ -142,6 +133,25 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
         .to_owned()
 }
 
+/// Indexes for consumers that read the log filtered by aggregate type or bounded context, in
+/// position order.
+pub(crate) fn event_indexes(tables: &Tables) -> Vec<IndexCreateStatement> {
+    use EventColumn as C;
+    let events = tables.events();
+    [("_type_pos_idx", C::AggregateType), ("_ctx_pos_idx", C::BoundedContext)]
+        .into_iter()
+        .map(|(suffix, column)| {
+            Index::create()
+                .if_not_exists()
+                .name(events.with_suffix(suffix).as_str())
+                .table(tables.table_name(events))
+                .col(column)
+                .col(C::GlobalPosition)
+                .to_owned()
+        })
+        .collect()
+}
+
 pub(crate) fn stream_heads_table(tables: &Tables) -> TableCreateStatement {
     use StreamHeadColumn as C;
     Table::create()
@@ -150,17 +160,9 @@ pub(crate) fn stream_heads_table(tables: &Tables) -> TableCreateStatement {
         .col(ColumnDef::new(C::BoundedContext).text().not_null())
         .col(ColumnDef::new(C::AggregateType).text().not_null())
         .col(ColumnDef::new(C::AggregateId).text().not_null())
-        .col(
-            ColumnDef::new(C::Version)
-                .big_integer()
-                .not_null()
-                .check(Expr::col(C::Version).gt(0)),
-        )
+        .col(ColumnDef::new(C::Version).big_integer().not_null().check(Expr::col(C::Version).gt(0)))
         .primary_key(
-            Index::create()
-                .col(C::BoundedContext)
-                .col(C::AggregateType)
-                .col(C::AggregateId),
+            Index::create().col(C::BoundedContext).col(C::AggregateType).col(C::AggregateId),
         )
         .to_owned()
 }

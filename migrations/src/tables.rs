@@ -6,7 +6,8 @@ use crate::{Ident, NameError};
 
 /// The names of every table (and the optional schema) pupsourcing uses.
 ///
-/// Defaults: `events` and `stream_heads` in the connection's default schema.
+/// Defaults: `events`, `stream_heads`, `event_frontier` and `event_holes` in the connection's
+/// default schema (the last two exist on PostgreSQL only).
 ///
 /// ```
 /// use pupsourcing_migrations::Tables;
@@ -20,6 +21,8 @@ pub struct Tables {
     schema: Option<Ident>,
     events: Ident,
     stream_heads: Ident,
+    frontier: Ident,
+    holes: Ident,
 }
 
 impl Default for Tables {
@@ -28,6 +31,8 @@ impl Default for Tables {
             schema: None,
             events: Ident::new_static("events"),
             stream_heads: Ident::new_static("stream_heads"),
+            frontier: Ident::new_static("event_frontier"),
+            holes: Ident::new_static("event_holes"),
         }
     }
 }
@@ -50,6 +55,8 @@ impl Tables {
             schema: self.schema,
             events: self.events.prefixed(prefix)?,
             stream_heads: self.stream_heads.prefixed(prefix)?,
+            frontier: self.frontier.prefixed(prefix)?,
+            holes: self.holes.prefixed(prefix)?,
         })
     }
 
@@ -62,6 +69,19 @@ impl Tables {
     /// Renames the stream-heads table (one row per stream with its current version).
     pub fn with_stream_heads(mut self, name: &str) -> Result<Self, NameError> {
         self.stream_heads = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// Renames the frontier table (one row: the safe position; PostgreSQL only).
+    pub fn with_frontier(mut self, name: &str) -> Result<Self, NameError> {
+        self.frontier = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// Renames the holes table (missing positions above the frontier and how each was resolved;
+    /// PostgreSQL only).
+    pub fn with_holes(mut self, name: &str) -> Result<Self, NameError> {
+        self.holes = Ident::new(name)?;
         Ok(self)
     }
 
@@ -80,6 +100,16 @@ impl Tables {
         &self.stream_heads
     }
 
+    /// The frontier table.
+    pub fn frontier(&self) -> &Ident {
+        &self.frontier
+    }
+
+    /// The holes table.
+    pub fn holes(&self) -> &Ident {
+        &self.holes
+    }
+
     /// `name` qualified by the schema and quoted, ready for SQL text.
     pub fn qualified(&self, name: &Ident) -> String {
         match &self.schema {
@@ -91,9 +121,7 @@ impl Tables {
     /// `name` qualified by the schema, for sea-query statements.
     pub fn table_name(&self, name: &Ident) -> TableName {
         TableName(
-            self.schema
-                .as_ref()
-                .map(|s| SchemaName(None, s.as_str().to_owned().into())),
+            self.schema.as_ref().map(|s| SchemaName(None, s.as_str().to_owned().into())),
             name.as_str().to_owned().into(),
         )
     }
@@ -102,12 +130,7 @@ impl Tables {
     /// locks, so two stores in one database never contend for each other's locks.
     pub fn lock_key(&self, purpose: &str) -> i64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self
-            .qualified(&self.events)
-            .bytes()
-            .chain([0])
-            .chain(purpose.bytes())
-        {
+        for byte in self.qualified(&self.events).bytes().chain([0]).chain(purpose.bytes()) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -121,17 +144,12 @@ mod tests {
 
     #[test]
     fn prefix_and_schema_apply_to_every_table() {
-        let tables = Tables::new()
-            .with_prefix("app_")
-            .unwrap()
-            .with_schema("es")
-            .unwrap();
+        let tables = Tables::new().with_prefix("app_").unwrap().with_schema("es").unwrap();
         assert_eq!(tables.events().as_str(), "app_events");
         assert_eq!(tables.stream_heads().as_str(), "app_stream_heads");
-        assert_eq!(
-            tables.qualified(tables.stream_heads()),
-            "\"es\".\"app_stream_heads\""
-        );
+        assert_eq!(tables.frontier().as_str(), "app_event_frontier");
+        assert_eq!(tables.holes().as_str(), "app_event_holes");
+        assert_eq!(tables.qualified(tables.stream_heads()), "\"es\".\"app_stream_heads\"");
     }
 
     #[test]

@@ -50,16 +50,10 @@ pub enum HarnessError {
 
 impl HarnessError {
     pub(crate) fn io(action: &'static str, err: std::io::Error) -> Self {
-        Self::Io {
-            action,
-            message: err.to_string(),
-        }
+        Self::Io { action, message: err.to_string() }
     }
 
     pub(crate) fn sql(action: &'static str, err: sqlx::Error) -> Self {
-        Self::Sql {
-            action,
-            message: err.to_string(),
-        }
+        Self::Sql { action, message: err.to_string() }
     }
 }

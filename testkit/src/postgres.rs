@@ -69,11 +69,7 @@ impl TestDatabase {
             .map_err(|e| HarnessError::sql("create a test database", e))?;
         // Closing is best effort: the database exists either way.
         let _ = admin.close().await;
-        Ok(Self {
-            name,
-            url: url.to_string(),
-            admin_url,
-        })
+        Ok(Self { name, url: url.to_string(), admin_url })
     }
 
     /// Like [`TestDatabase::create`], panicking with the harness's advice on failure.
@@ -108,10 +104,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "test failed: keeping database {} for inspection ({})",
-                self.name, self.url
-            );
+            eprintln!("test failed: keeping database {} for inspection ({})", self.name, self.url);
             return;
         }
         let admin_url = self.admin_url.clone();
@@ -119,13 +112,10 @@ impl Drop for TestDatabase {
         // Drop runs inside the test's runtime, which cannot be blocked on; a short-lived thread
         // with its own runtime does the work.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url)
-                    .await
-                    .map_err(std::io::Error::other)?;
+                let mut admin =
+                    PgConnection::connect(&admin_url).await.map_err(std::io::Error::other)?;
                 sqlx::raw_sql(AssertSqlSafe(statement))
                     .execute(&mut admin)
                     .await
@@ -147,13 +137,7 @@ fn database_name(test_name: &str) -> String {
         .next()
         .unwrap_or(test_name)
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .take(44)
         .collect();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -179,10 +163,7 @@ mod tests {
     async fn created_databases_are_usable_and_dropped_afterwards() {
         let db = TestDatabase::new("harness_self_test").await;
         let pool = db.pool(2).await.unwrap();
-        let one: i32 = sqlx::query_scalar("SELECT 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
         assert_eq!(one, 1);
         pool.close().await;
         let name = db.name().to_owned();

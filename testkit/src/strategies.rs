@@ -13,11 +13,8 @@ use uuid::Uuid;
 
 /// Text without NUL characters, any Unicode otherwise.
 pub fn text(max_len: usize) -> impl Strategy<Value = String> {
-    vec(
-        any::<char>().prop_filter("no NUL", |c| *c != '\0'),
-        0..=max_len,
-    )
-    .prop_map(|chars| chars.into_iter().collect())
+    vec(any::<char>().prop_filter("no NUL", |c| *c != '\0'), 0..=max_len)
+        .prop_map(|chars| chars.into_iter().collect())
 }
 
 /// Non-empty text without NUL characters.

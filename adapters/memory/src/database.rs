@@ -67,11 +67,7 @@ impl MemoryDatabase {
 
     /// The latest committed state.
     pub(crate) fn committed(&self) -> Arc<State> {
-        self.shared
-            .committed
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.committed.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// A receiver that changes on every commit that wrote something (its value counts commits).
@@ -120,10 +116,7 @@ impl MemoryTx {
             None => {
                 let guard = Arc::clone(&self.db.shared.writer).lock_owned().await;
                 let state = State::clone(&self.db.committed());
-                Write {
-                    _guard: guard,
-                    state,
-                }
+                Write { _guard: guard, state }
             }
         };
         Ok(&mut self.write.insert(write).state)
@@ -135,28 +128,18 @@ impl Database for MemoryDatabase {
     type Tx = MemoryTx;
 
     async fn begin(&self) -> Result<MemoryTx, BackendError> {
-        Ok(MemoryTx {
-            db: self.clone(),
-            read_only: false,
-            write: None,
-        })
+        Ok(MemoryTx { db: self.clone(), read_only: false, write: None })
     }
 
     async fn begin_read(&self) -> Result<MemoryTx, BackendError> {
-        Ok(MemoryTx {
-            db: self.clone(),
-            read_only: true,
-            write: None,
-        })
+        Ok(MemoryTx { db: self.clone(), read_only: true, write: None })
     }
 
     async fn commit(&self, tx: MemoryTx) -> Result<(), BackendError> {
         if let Some(write) = tx.write {
             let shared = &tx.db.shared;
-            *shared
-                .committed
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = Arc::new(write.state);
+            *shared.committed.write().unwrap_or_else(PoisonError::into_inner) =
+                Arc::new(write.state);
             shared.commits.send_modify(|count| *count += 1);
         }
         Ok(())

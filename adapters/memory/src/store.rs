@@ -5,8 +5,8 @@ mod read;
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendLimits, AppendResult, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
-    Stream, StreamId,
+    AppendLimits, AppendResult, Event, EventFilter, EventStore, ExpectedVersion, FrontierStatus,
+    PersistedEvent, StoreError, Stream, StreamId,
 };
 
 use crate::{MemoryDatabase, MemoryTx};
@@ -22,10 +22,7 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// A store in `db` with the default [`AppendLimits`].
     pub fn new(db: &MemoryDatabase) -> Self {
-        Self {
-            db: db.clone(),
-            limits: AppendLimits::default(),
-        }
+        Self { db: db.clone(), limits: AppendLimits::default() }
     }
 
     /// Replaces the append size limits.
@@ -81,5 +78,31 @@ impl EventStore<MemoryDatabase> for MemoryStore {
 
     async fn latest_position(&self, tx: &mut MemoryTx) -> Result<u64, StoreError> {
         Ok(tx.read(|state| state.latest_position()))
+    }
+
+    /// Commits publish whole states in position order, so the committed state's last position
+    /// is final; the transaction's own copy is deliberately not consulted.
+    async fn safe_frontier(&self, _tx: &mut MemoryTx) -> Result<u64, StoreError> {
+        Ok(self.db.committed().latest_position())
+    }
+
+    async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError> {
+        let latest = self.db.committed().latest_position();
+        Ok(FrontierStatus {
+            safe_position: latest,
+            latest_position: latest,
+            ..FrontierStatus::default()
+        })
+    }
+
+    async fn read_events_until(
+        &self,
+        tx: &mut MemoryTx,
+        after: u64,
+        frontier: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events_until(tx, after, frontier, filter, limit)
     }
 }

@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use async_trait::async_trait;
-use pupsourcing_conformance::StoreBackend;
+use pupsourcing_conformance::{Capabilities, StoreBackend};
 use pupsourcing_memory::{MemoryDatabase, MemoryStore};
 
 struct Memory;
@@ -17,6 +17,10 @@ impl StoreBackend for Memory {
         let db = MemoryDatabase::new();
         let store = MemoryStore::new(&db);
         (db, store)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { single_writer: true }
     }
 }
 

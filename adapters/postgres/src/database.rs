@@ -46,10 +46,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     /// Wraps an existing pool.
     pub fn new(pool: PgPool) -> Self {
-        Self {
-            pool,
-            isolation: IsolationLevel::default(),
-        }
+        Self { pool, isolation: IsolationLevel::default() }
     }
 
     /// Connects a pool of up to `max_connections` to `url`.

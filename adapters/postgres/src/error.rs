@@ -51,9 +51,7 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 
 /// The SQLSTATE of a database error, if it is one.
 pub(crate) fn sqlstate(err: &sqlx::Error) -> Option<String> {
-    err.as_database_error()
-        .and_then(|db| db.code())
-        .map(|code| code.into_owned())
+    err.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned())
 }
 
 fn classify(err: &sqlx::Error) -> BackendErrorKind {
@@ -105,15 +103,10 @@ mod tests {
     fn driver_errors_are_classified_without_a_server() {
         let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
         assert_eq!(classify(&io), BackendErrorKind::Connection);
-        assert_eq!(
-            classify(&sqlx::Error::PoolTimedOut),
-            BackendErrorKind::Connection
-        );
+        assert_eq!(classify(&sqlx::Error::PoolTimedOut), BackendErrorKind::Connection);
         assert_eq!(classify(&sqlx::Error::RowNotFound), BackendErrorKind::Other);
-        let err = BackendError::from(Failure {
-            operation: "append",
-            source: sqlx::Error::PoolTimedOut,
-        });
+        let err =
+            BackendError::from(Failure { operation: "append", source: sqlx::Error::PoolTimedOut });
         assert!(err.is_retryable());
         assert_eq!(err.operation(), "append");
     }

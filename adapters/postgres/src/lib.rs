@@ -15,9 +15,10 @@ mod config;
 mod convert;
 mod database;
 mod error;
+pub mod frontier;
 mod migrate;
 mod store;
 
-pub use config::PostgresStoreConfig;
+pub use config::{FrontierConfig, PostgresStoreConfig};
 pub use database::{IsolationLevel, PgDatabase, PgTx};
 pub use store::PostgresStore;

@@ -19,10 +19,7 @@ pub(crate) async fn apply(db: &PgDatabase, tables: &Tables) -> Result<(), Backen
         .await
         .during("migrate")?;
     for statement in statements {
-        sqlx::raw_sql(AssertSqlSafe(statement))
-            .execute(&mut *tx)
-            .await
-            .during("migrate")?;
+        sqlx::raw_sql(AssertSqlSafe(statement)).execute(&mut *tx).await.during("migrate")?;
     }
     tx.commit().await.during("migrate")?;
     tracing::debug!(events = %tables.qualified(tables.events()), "schema applied");

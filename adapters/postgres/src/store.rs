@@ -4,15 +4,16 @@ mod append;
 mod read;
 mod sql;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendResult, BackendError, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
-    Stream, StreamId,
+    AppendResult, BackendError, Event, EventFilter, EventStore, ExpectedVersion, FrontierStatus,
+    PersistedEvent, StoreError, Stream, StreamId,
 };
 
-use crate::{PgDatabase, PgTx, PostgresStoreConfig, migrate};
+use crate::{PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
 use sql::Statements;
 
 /// An [`EventStore`] in PostgreSQL.
@@ -45,9 +46,22 @@ pub struct PostgresStore {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    db: PgDatabase,
-    config: PostgresStoreConfig,
-    sql: Statements,
+    pub(crate) db: PgDatabase,
+    pub(crate) config: PostgresStoreConfig,
+    pub(crate) sql: Statements,
+    last_hole_warning: Mutex<Option<Instant>>,
+}
+
+impl Inner {
+    /// Whether a hole warning may be logged now (at most one per `period`).
+    pub(crate) fn may_warn(&self, now: Instant, period: Duration) -> bool {
+        let mut last = self.last_hole_warning.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < period) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 impl PostgresStore {
@@ -64,6 +78,7 @@ impl PostgresStore {
                 db: db.clone(),
                 config,
                 sql,
+                last_hole_warning: Mutex::new(None),
             }),
         }
     }
@@ -129,5 +144,28 @@ impl EventStore<PgDatabase> for PostgresStore {
     #[tracing::instrument(name = "pupsourcing.latest_position", skip_all)]
     async fn latest_position(&self, tx: &mut PgTx) -> Result<u64, StoreError> {
         read::latest_position(&self.inner, tx).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.safe_frontier", skip_all)]
+    async fn safe_frontier(&self, tx: &mut PgTx) -> Result<u64, StoreError> {
+        read::safe_frontier(&self.inner, tx).await
+    }
+
+    /// See the [`frontier`](crate::frontier) module for how holes are proven dead.
+    #[tracing::instrument(name = "pupsourcing.advance_frontier", skip_all)]
+    async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError> {
+        frontier::advance(&self.inner).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx, filter))]
+    async fn read_events_until(
+        &self,
+        tx: &mut PgTx,
+        after: u64,
+        frontier: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events_until(&self.inner, tx, after, frontier, filter, limit).await
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::StoreBackend;
+use pupsourcing_conformance::{Capabilities, StoreBackend};
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{PgDatabase, PostgresStore, PostgresStoreConfig};
 use pupsourcing_testkit::postgres::TestDatabase;
@@ -25,13 +25,9 @@ impl StoreBackend for Postgres {
 
     async fn fresh_store(&self) -> (PgDatabase, PostgresStore) {
         let n = self.stores.fetch_add(1, Ordering::Relaxed);
-        let mut tables = Tables::new()
-            .with_prefix(&format!("s{n}_"))
-            .expect("valid prefix");
+        let mut tables = Tables::new().with_prefix(&format!("s{n}_")).expect("valid prefix");
         if n % 2 == 1 {
-            tables = tables
-                .with_schema(&format!("Schema_{n}"))
-                .expect("valid schema");
+            tables = tables.with_schema(&format!("Schema_{n}")).expect("valid schema");
         }
         let config = PostgresStoreConfig::default()
             .with_tables(tables)
@@ -41,16 +37,16 @@ impl StoreBackend for Postgres {
         store.migrate().await.expect("migrate");
         (self.db.clone(), store)
     }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { single_writer: false }
+    }
 }
 
 async fn backend(test_name: &'static str) -> Postgres {
     let database = TestDatabase::new(test_name).await;
     let pool = database.pool(64).await.expect("connect");
-    Postgres {
-        db: PgDatabase::new(pool),
-        stores: AtomicU32::new(0),
-        _database: database,
-    }
+    Postgres { db: PgDatabase::new(pool), stores: AtomicU32::new(0), _database: database }
 }
 
 pupsourcing_conformance::store_suite!(backend);

@@ -22,9 +22,7 @@ async fn setup(name: &str) -> (TestDatabase, PgDatabase, PostgresStore) {
     let db = PgDatabase::new(database.pool(16).await.expect("pool"));
     let store = PostgresStore::with_config(
         &db,
-        PostgresStoreConfig::default()
-            .with_notify_channel("events_appended")
-            .expect("channel"),
+        PostgresStoreConfig::default().with_notify_channel("events_appended").expect("channel"),
     );
     store.migrate().await.expect("migrate");
     (database, db, store)
@@ -52,20 +50,11 @@ async fn concurrent_appends_under_repeatable_read_or_serializable_fail_retryably
         for expected_second in [ExpectedVersion::Any, ExpectedVersion::Exact(1)] {
             let db = db.clone().with_isolation(isolation);
             let s = stream();
-            store
-                .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-                .await
-                .expect("seed");
+            store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("seed");
 
             let mut late = db.begin().await.expect("begin");
-            assert_eq!(
-                store.stream_version(&mut late, &s).await.expect("snapshot"),
-                1
-            );
-            store
-                .append_committed(&db, ExpectedVersion::Exact(1), one(&s))
-                .await
-                .expect("winner");
+            assert_eq!(store.stream_version(&mut late, &s).await.expect("snapshot"), 1);
+            store.append_committed(&db, ExpectedVersion::Exact(1), one(&s)).await.expect("winner");
             let result = store.append(&mut late, expected_second, one(&s)).await;
             let kind = backend_kind(result);
             assert_eq!(
@@ -88,14 +77,9 @@ async fn deadlocks_are_reported_as_retryable() {
         let (db, store, barrier) = (db.clone(), store.clone(), Arc::clone(&barrier));
         tokio::spawn(async move {
             let mut tx = db.begin().await.expect("begin");
-            store
-                .append(&mut tx, ExpectedVersion::Any, one(&first))
-                .await
-                .expect("first lock");
+            store.append(&mut tx, ExpectedVersion::Any, one(&first)).await.expect("first lock");
             barrier.wait().await;
-            let result = store
-                .append(&mut tx, ExpectedVersion::Any, one(&second))
-                .await;
+            let result = store.append(&mut tx, ExpectedVersion::Any, one(&second)).await;
             if result.is_ok() {
                 db.commit(tx).await.expect("commit");
             }
@@ -106,11 +90,7 @@ async fn deadlocks_are_reported_as_retryable() {
     let right = task(b, a);
     let outcomes = [left.await.expect("task"), right.await.expect("task")];
     let failures: Vec<_> = outcomes.into_iter().filter_map(Result::err).collect();
-    assert_eq!(
-        failures.len(),
-        1,
-        "exactly one transaction is the deadlock victim"
-    );
+    assert_eq!(failures.len(), 1, "exactly one transaction is the deadlock victim");
     let kind = backend_kind::<()>(Err(failures.into_iter().next().expect("one")));
     assert_eq!(kind, BackendErrorKind::Deadlock);
     assert!(kind.is_retryable());
@@ -124,10 +104,7 @@ async fn notify_fires_on_commit_with_the_last_position_and_never_on_rollback() {
 
     let s = stream();
     let mut tx = db.begin().await.expect("begin");
-    store
-        .append(&mut tx, ExpectedVersion::Any, one(&s))
-        .await
-        .expect("append");
+    store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.expect("append");
     db.rollback(tx).await.expect("rollback");
     assert!(
         listener.flushed_notification().await.is_none(),
@@ -136,17 +113,10 @@ async fn notify_fires_on_commit_with_the_last_position_and_never_on_rollback() {
 
     let mut tx = db.begin().await.expect("begin");
     let appended = store
-        .append(
-            &mut tx,
-            ExpectedVersion::Any,
-            vec![one(&s).remove(0), one(&s).remove(0)],
-        )
+        .append(&mut tx, ExpectedVersion::Any, vec![one(&s).remove(0), one(&s).remove(0)])
         .await
         .expect("append");
-    assert!(
-        listener.flushed_notification().await.is_none(),
-        "no notification before commit"
-    );
+    assert!(listener.flushed_notification().await.is_none(), "no notification before commit");
     db.commit(tx).await.expect("commit");
     let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
         .await
@@ -163,10 +133,7 @@ impl FlushedNotification for PgListener {
     /// Notifications are delivered at commit; a query round trip on the listener's own
     /// connection flushes anything already queued, so no sleep is needed to prove absence.
     async fn flushed_notification(&mut self) -> Option<String> {
-        sqlx::query("SELECT 1")
-            .execute(&mut *self)
-            .await
-            .expect("flush");
+        sqlx::query("SELECT 1").execute(&mut *self).await.expect("flush");
         self.next_buffered().map(|n| n.payload().to_owned())
     }
 }
@@ -175,11 +142,8 @@ impl FlushedNotification for PgListener {
 async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
     let database = TestDatabase::new("migrate_concurrently").await;
     let db = PgDatabase::new(database.pool(16).await.expect("pool"));
-    let tables = Tables::new()
-        .with_schema("es")
-        .expect("schema")
-        .with_prefix("app_")
-        .expect("prefix");
+    let tables =
+        Tables::new().with_schema("es").expect("schema").with_prefix("app_").expect("prefix");
     let store = PostgresStore::with_config(&db, PostgresStoreConfig::default().with_tables(tables));
     let runs: Vec<_> = (0..8)
         .map(|_| {
@@ -191,14 +155,8 @@ async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
         run.await.expect("task").expect("migrate");
     }
     let s = stream();
-    store
-        .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-        .await
-        .expect("append");
-    store
-        .migrate()
-        .await
-        .expect("migrating again changes nothing");
+    store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("append");
+    store.migrate().await.expect("migrating again changes nothing");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM es.app_events")
         .fetch_one(db.pool())
         .await
@@ -211,11 +169,8 @@ async fn a_store_without_its_tables_reports_a_schema_error() {
     let database = TestDatabase::new("no_schema").await;
     let db = PgDatabase::new(database.pool(4).await.expect("pool"));
     let store = PostgresStore::new(&db);
-    let kind = backend_kind(
-        store
-            .append_committed(&db, ExpectedVersion::Any, one(&stream()))
-            .await,
-    );
+    let kind =
+        backend_kind(store.append_committed(&db, ExpectedVersion::Any, one(&stream())).await);
     assert_eq!(kind, BackendErrorKind::Schema);
     assert!(!kind.is_retryable());
 }
@@ -225,10 +180,8 @@ async fn a_killed_connection_is_a_retryable_connection_error() {
     let (_database, db, store) = setup("killed_connection").await;
     let s = stream();
     let mut tx = db.begin().await.expect("begin");
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *tx)
-        .await
-        .expect("pid");
+    let pid: i32 =
+        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *tx).await.expect("pid");
     let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(pid)
         .fetch_one(db.pool())
@@ -240,29 +193,17 @@ async fn a_killed_connection_is_a_retryable_connection_error() {
     assert!(kind.is_retryable());
     drop(tx);
     let mut tx = db.begin_read().await.expect("begin");
-    assert_eq!(
-        store.stream_version(&mut tx, &s).await.expect("version"),
-        0,
-        "nothing was stored"
-    );
+    assert_eq!(store.stream_version(&mut tx, &s).await.expect("version"), 0, "nothing was stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unique_stream_version_constraint_backs_up_the_stream_heads() {
     let (_database, db, store) = setup("safety_net").await;
     let s = stream();
-    store
-        .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-        .await
-        .expect("seed");
+    store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("seed");
     // Simulate heads out of step with the events (manual tampering, a foreign writer).
-    sqlx::query("DELETE FROM stream_heads")
-        .execute(db.pool())
-        .await
-        .expect("delete heads");
-    let result = store
-        .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-        .await;
+    sqlx::query("DELETE FROM stream_heads").execute(db.pool()).await.expect("delete heads");
+    let result = store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await;
     match result {
         Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, 1),
         other => panic!("expected the constraint to report a conflict, got {other:?}"),
@@ -277,17 +218,11 @@ async fn the_unique_stream_version_constraint_backs_up_the_stream_heads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_callers_transaction_carries_its_own_writes_atomically() {
     let (_database, db, store) = setup("shared_transaction").await;
-    sqlx::query("CREATE TABLE audit (note text NOT NULL)")
-        .execute(db.pool())
-        .await
-        .expect("table");
+    sqlx::query("CREATE TABLE audit (note text NOT NULL)").execute(db.pool()).await.expect("table");
     let s = stream();
     for commit in [false, true] {
         let mut tx = db.begin().await.expect("begin");
-        store
-            .append(&mut tx, ExpectedVersion::Any, one(&s))
-            .await
-            .expect("append");
+        store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.expect("append");
         sqlx::query("INSERT INTO audit (note) VALUES ('touched')")
             .execute(&mut *tx)
             .await
@@ -298,18 +233,10 @@ async fn the_callers_transaction_carries_its_own_writes_atomically() {
             db.rollback(tx).await.expect("rollback");
         }
     }
-    let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM audit")
-        .fetch_one(db.pool())
-        .await
-        .expect("count");
+    let notes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit").fetch_one(db.pool()).await.expect("count");
     let mut tx = db.begin_read().await.expect("begin");
-    assert_eq!(
-        (
-            notes,
-            store.stream_version(&mut tx, &s).await.expect("version")
-        ),
-        (1, 1)
-    );
+    assert_eq!((notes, store.stream_version(&mut tx, &s).await.expect("version")), (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,10 +250,7 @@ async fn the_position_function_takes_a_transaction_id_before_the_position() {
             .await
             .expect("xid");
     assert!(before.is_none());
-    store
-        .append(&mut tx, ExpectedVersion::Any, one(&s))
-        .await
-        .expect("append");
+    store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.expect("append");
     let after: Option<String> = sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text")
         .fetch_one(&mut *tx)
         .await
@@ -338,8 +262,5 @@ async fn the_position_function_takes_a_transaction_id_before_the_position() {
     .fetch_one(db.pool())
     .await
     .expect("sequence");
-    assert_eq!(
-        cache, 1,
-        "a cached sequence would hand out positions out of order"
-    );
+    assert_eq!(cache, 1, "a cached sequence would hand out positions out of order");
 }

@@ -43,11 +43,8 @@ impl SqliteOptions {
     /// timeout, `synchronous = FULL`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let location = if path.as_os_str() == ":memory:" {
-            Location::Temporary
-        } else {
-            Location::File(path)
-        };
+        let location =
+            if path.as_os_str() == ":memory:" { Location::Temporary } else { Location::File(path) };
         Self {
             location,
             max_connections: 8,

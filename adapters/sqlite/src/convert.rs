@@ -23,15 +23,13 @@ pub(crate) fn timestamp_text(at: &DateTime<Utc>) -> String {
 }
 
 pub(crate) fn parse_timestamp(column: usize, text: &str) -> rusqlite::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|at| at.with_timezone(&Utc))
-        .map_err(|err| {
-            rusqlite::Error::FromSqlConversionFailure(
-                column,
-                rusqlite::types::Type::Text,
-                Box::new(err),
-            )
-        })
+    DateTime::parse_from_rfc3339(text).map(|at| at.with_timezone(&Utc)).map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(err),
+        )
+    })
 }
 
 pub(crate) fn parse_uuid(column: usize, text: &str) -> rusqlite::Result<uuid::Uuid> {

@@ -71,9 +71,7 @@ impl SqliteDatabase {
         let pool = tokio::task::spawn_blocking(move || Pool::open(options))
             .await
             .map_err(|err| BackendError::new(BackendErrorKind::Other, "open", err))??;
-        Ok(Self {
-            pool: Arc::new(pool),
-        })
+        Ok(Self { pool: Arc::new(pool) })
     }
 
     /// The database file.
@@ -82,11 +80,8 @@ impl SqliteDatabase {
     }
 
     async fn start(&self, read_only: bool) -> Result<SqliteTx, BackendError> {
-        let write_guard = if read_only {
-            None
-        } else {
-            Some(Arc::clone(&self.pool.writer).lock_owned().await)
-        };
+        let write_guard =
+            if read_only { None } else { Some(Arc::clone(&self.pool.writer).lock_owned().await) };
         let (conn, permit) = self.pool.acquire().await?;
         let mut tx = SqliteTx {
             pool: Arc::clone(&self.pool),
@@ -95,16 +90,12 @@ impl SqliteDatabase {
             write_guard,
             read_only,
             open: false,
+            first_own_position: None,
         };
-        let begin = if read_only {
-            "PRAGMA query_only = ON; BEGIN DEFERRED"
-        } else {
-            "BEGIN IMMEDIATE"
-        };
+        let begin =
+            if read_only { "PRAGMA query_only = ON; BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
         tx.run("begin", move |conn| {
-            conn.execute_batch(begin)
-                .during("begin")
-                .map_err(BackendError::from)
+            conn.execute_batch(begin).during("begin").map_err(BackendError::from)
         })
         .await?;
         tx.open = true;
@@ -124,6 +115,7 @@ pub struct SqliteTx {
     write_guard: Option<OwnedMutexGuard<()>>,
     read_only: bool,
     open: bool,
+    first_own_position: Option<u64>,
 }
 
 impl SqliteTx {
@@ -137,15 +129,24 @@ impl SqliteTx {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.run("call", move |conn| {
-            f(conn).during("call").map_err(BackendError::from)
-        })
-        .await
+        self.run("call", move |conn| f(conn).during("call").map_err(BackendError::from)).await
     }
 
     /// Whether this transaction was opened with `begin_read`.
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// Remembers the lowest position this transaction appended, which the safe frontier must
+    /// stay below until the transaction commits.
+    pub(crate) fn note_appended(&mut self, position: u64) {
+        self.first_own_position =
+            Some(self.first_own_position.map_or(position, |p| p.min(position)));
+    }
+
+    /// The lowest position this transaction appended, if any.
+    pub(crate) fn first_own_position(&self) -> Option<u64> {
+        self.first_own_position
     }
 
     /// Moves the connection to a blocking thread, runs `f`, and takes the connection back.
@@ -155,10 +156,7 @@ impl SqliteTx {
         E: From<BackendError> + Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
-        let mut conn = self
-            .conn
-            .take()
-            .ok_or_else(|| E::from(connection_lost(operation)))?;
+        let mut conn = self.conn.take().ok_or_else(|| E::from(connection_lost(operation)))?;
         let joined = tokio::task::spawn_blocking(move || {
             let result = f(&mut conn);
             (conn, result)
@@ -169,11 +167,7 @@ impl SqliteTx {
                 self.conn = Some(conn);
                 result
             }
-            Err(err) => Err(E::from(BackendError::new(
-                BackendErrorKind::Other,
-                operation,
-                err,
-            ))),
+            Err(err) => Err(E::from(BackendError::new(BackendErrorKind::Other, operation, err))),
         }
     }
 
@@ -181,11 +175,7 @@ impl SqliteTx {
     /// to the pool. A failed commit is rolled back before the connection goes back.
     async fn finish(mut self, statement: &'static str) -> Result<(), BackendError> {
         let read_only = self.read_only;
-        let operation = if statement == "COMMIT" {
-            "commit"
-        } else {
-            "rollback"
-        };
+        let operation = if statement == "COMMIT" { "commit" } else { "rollback" };
         let outcome = self
             .run(operation, move |conn| {
                 let result = conn.execute_batch(statement).during(operation);
@@ -194,8 +184,7 @@ impl SqliteTx {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
                 if read_only {
-                    conn.execute_batch("PRAGMA query_only = OFF")
-                        .during(operation)?;
+                    conn.execute_batch("PRAGMA query_only = OFF").during(operation)?;
                 }
                 result.map_err(BackendError::from)
             })

@@ -105,10 +105,7 @@ mod tests {
             classify(&sqlite_error(ffi::SQLITE_BUSY, "database is locked")),
             BackendErrorKind::Busy
         );
-        assert_eq!(
-            classify(&sqlite_error(ffi::SQLITE_LOCKED, "locked")),
-            BackendErrorKind::Busy
-        );
+        assert_eq!(classify(&sqlite_error(ffi::SQLITE_LOCKED, "locked")), BackendErrorKind::Busy);
         assert!(
             BackendError::from(failure("append", sqlite_error(ffi::SQLITE_BUSY, "x")))
                 .is_retryable()

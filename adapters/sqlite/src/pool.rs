@@ -32,10 +32,8 @@ impl Pool {
         let (path, temporary_dir) = match &options.location {
             Location::File(path) => (path.clone(), None),
             Location::Temporary => {
-                let dir = temporary_root().join(format!(
-                    "pupsourcing-sqlite-{}",
-                    uuid::Uuid::new_v4().simple()
-                ));
+                let dir = temporary_root()
+                    .join(format!("pupsourcing-sqlite-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir)
                     .map_err(|err| BackendError::new(BackendErrorKind::Other, "open", err))?;
                 (dir.join("events.sqlite3"), Some(dir))
@@ -51,9 +49,8 @@ impl Pool {
             writer: Arc::new(tokio::sync::Mutex::new(())),
         };
         let first = pool.connect()?;
-        let mode: String = first
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .during("open")?;
+        let mode: String =
+            first.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).during("open")?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %pool.path.display(), %mode, "SQLite refused WAL mode; readers will wait for writers");
         }
@@ -70,14 +67,12 @@ impl Pool {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).during("open")?;
-        conn.busy_timeout(self.options.busy_timeout)
-            .during("open")?;
+        conn.busy_timeout(self.options.busy_timeout).during("open")?;
         let synchronous = match self.options.synchronous {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
         };
-        conn.pragma_update(None, "synchronous", synchronous)
-            .during("open")?;
+        conn.pragma_update(None, "synchronous", synchronous).during("open")?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -90,11 +85,7 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|err| BackendError::new(BackendErrorKind::Other, "acquire", err))?;
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let conn = match idle {
             Some(conn) => conn,
             None => {
@@ -109,19 +100,13 @@ impl Pool {
 
     /// Returns a connection that is outside any transaction.
     pub(crate) fn release(&self, conn: Connection) {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
         if let Some(dir) = &self.temporary_dir
             && let Err(err) = std::fs::remove_dir_all(dir)
         {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendResult, BackendError, Event, EventStore, ExpectedVersion, PersistedEvent, StoreError,
-    Stream, StreamId,
+    AppendResult, BackendError, Database, Event, EventFilter, EventStore, ExpectedVersion,
+    FrontierStatus, PersistedEvent, StoreError, Stream, StreamId,
 };
 use pupsourcing_migrations::NameError;
 
@@ -38,13 +38,7 @@ impl SqliteStore {
     pub fn new(db: &SqliteDatabase) -> Self {
         let config = SqliteStoreConfig::default();
         let sql = Statements::new(config.tables());
-        Self {
-            inner: Arc::new(Inner {
-                db: db.clone(),
-                config,
-                sql,
-            }),
-        }
+        Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) }
     }
 
     /// A store with `config`; refuses a schema name, which SQLite does not have.
@@ -53,13 +47,7 @@ impl SqliteStore {
             return Err(NameError::SchemaUnsupported { backend: "sqlite" });
         }
         let sql = Statements::new(config.tables());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                db: db.clone(),
-                config,
-                sql,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) })
     }
 
     /// Creates the store's tables if they do not exist, in one write transaction.
@@ -123,5 +111,36 @@ impl EventStore<SqliteDatabase> for SqliteStore {
     #[tracing::instrument(name = "pupsourcing.latest_position", skip_all)]
     async fn latest_position(&self, tx: &mut SqliteTx) -> Result<u64, StoreError> {
         read::latest_position(&self.inner, tx).await
+    }
+
+    #[tracing::instrument(name = "pupsourcing.safe_frontier", skip_all)]
+    async fn safe_frontier(&self, tx: &mut SqliteTx) -> Result<u64, StoreError> {
+        read::safe_frontier(&self.inner, tx).await
+    }
+
+    /// Writers commit in position order, so there is nothing to prove: this reports the highest
+    /// committed position as both the frontier and the latest position.
+    #[tracing::instrument(name = "pupsourcing.advance_frontier", skip_all)]
+    async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError> {
+        let mut tx = self.inner.db.begin_read().await?;
+        let latest = read::latest_position(&self.inner, &mut tx).await?;
+        self.inner.db.rollback(tx).await?;
+        Ok(FrontierStatus {
+            safe_position: latest,
+            latest_position: latest,
+            ..FrontierStatus::default()
+        })
+    }
+
+    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx, filter))]
+    async fn read_events_until(
+        &self,
+        tx: &mut SqliteTx,
+        after: u64,
+        frontier: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events_until(&self.inner, tx, after, frontier, filter, limit).await
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::StoreBackend;
+use pupsourcing_conformance::{Capabilities, StoreBackend};
 use pupsourcing_migrations::Tables;
 use pupsourcing_sqlite::{SqliteDatabase, SqliteOptions, SqliteStore, SqliteStoreConfig};
 
@@ -20,21 +20,15 @@ struct SqliteFile {
 
 impl SqliteFile {
     async fn new(test_name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "pupsourcing-{test_name}-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir = std::env::temp_dir()
+            .join(format!("pupsourcing-{test_name}-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("test directory");
         let db = SqliteDatabase::open_with(
             SqliteOptions::new(dir.join("events.sqlite3")).max_connections(16),
         )
         .await
         .expect("open");
-        Self {
-            dir,
-            db,
-            stores: AtomicU32::new(0),
-        }
+        Self { dir, db, stores: AtomicU32::new(0) }
     }
 }
 
@@ -55,14 +49,16 @@ impl StoreBackend for SqliteFile {
 
     async fn fresh_store(&self) -> (SqliteDatabase, SqliteStore) {
         let n = self.stores.fetch_add(1, Ordering::Relaxed);
-        let tables = Tables::new()
-            .with_prefix(&format!("s{n}_"))
-            .expect("prefix");
+        let tables = Tables::new().with_prefix(&format!("s{n}_")).expect("prefix");
         let store =
             SqliteStore::with_config(&self.db, SqliteStoreConfig::default().with_tables(tables))
                 .expect("config");
         store.migrate().await.expect("migrate");
         (self.db.clone(), store)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { single_writer: true }
     }
 }
 
@@ -79,6 +75,10 @@ impl StoreBackend for SqliteMemory {
         let store = SqliteStore::new(&db);
         store.migrate().await.expect("migrate");
         (db, store)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { single_writer: true }
     }
 }
 

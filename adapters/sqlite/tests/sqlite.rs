@@ -41,9 +41,7 @@ fn one(stream: &StreamId) -> Vec<Event> {
 }
 
 async fn open(path: PathBuf, busy: Duration) -> (SqliteDatabase, SqliteStore) {
-    let db = SqliteDatabase::open_with(SqliteOptions::new(path).busy_timeout(busy))
-        .await
-        .unwrap();
+    let db = SqliteDatabase::open_with(SqliteOptions::new(path).busy_timeout(busy)).await.unwrap();
     let store = SqliteStore::new(&db);
     store.migrate().await.unwrap();
     (db, store)
@@ -60,13 +58,8 @@ async fn a_writer_locked_out_past_the_busy_timeout_gets_a_retryable_busy_error()
     assert!(err.is_retryable());
     drop(holder);
     let s = StreamId::new("t", "1");
-    let result = store
-        .append_committed(&second, ExpectedVersion::NoStream, one(&s))
-        .await;
-    assert!(
-        result.is_ok(),
-        "after the holder rolled back the second handle writes: {result:?}"
-    );
+    let result = store.append_committed(&second, ExpectedVersion::NoStream, one(&s)).await;
+    assert!(result.is_ok(), "after the holder rolled back the second handle writes: {result:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -76,18 +69,13 @@ async fn waiting_for_the_write_lock_does_not_stall_the_runtime() {
     let (second, _) = open(dir.file(), Duration::from_secs(30)).await;
     let mut holder = first.begin().await.unwrap();
     let s = StreamId::new("t", "1");
-    store
-        .append(&mut holder, ExpectedVersion::NoStream, one(&s))
-        .await
-        .unwrap();
+    store.append(&mut holder, ExpectedVersion::NoStream, one(&s)).await.unwrap();
 
     let waiter = {
         let store = store.clone();
         let s = s.clone();
         tokio::spawn(async move {
-            store
-                .append_committed(&second, ExpectedVersion::Exact(1), one(&s))
-                .await
+            store.append_committed(&second, ExpectedVersion::Exact(1), one(&s)).await
         })
     };
     tokio::task::yield_now().await;
@@ -95,20 +83,11 @@ async fn waiting_for_the_write_lock_does_not_stall_the_runtime() {
     // SQLite's busy handler, this would never complete and the holder would never commit.
     let (ping, pong) = oneshot::channel();
     tokio::spawn(async move { ping.send(()).unwrap() });
-    tokio::time::timeout(Duration::from_secs(20), pong)
-        .await
-        .expect("runtime stalled")
-        .unwrap();
-    assert!(
-        !waiter.is_finished(),
-        "the second writer must still be waiting for the lock"
-    );
+    tokio::time::timeout(Duration::from_secs(20), pong).await.expect("runtime stalled").unwrap();
+    assert!(!waiter.is_finished(), "the second writer must still be waiting for the lock");
 
     first.commit(holder).await.unwrap();
-    let appended = waiter
-        .await
-        .unwrap()
-        .expect("the waiter appends once the lock is free");
+    let appended = waiter.await.unwrap().expect("the waiter appends once the lock is free");
     assert_eq!(appended.to_version(), 2);
 }
 
@@ -158,18 +137,13 @@ async fn own_statements_share_the_transaction_and_timestamps_are_stored_as_utc_t
     let dir = Dir::new("call");
     let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
     let mut tx = db.begin().await.unwrap();
-    tx.call(|conn| conn.execute("CREATE TABLE audit (note TEXT NOT NULL)", []))
-        .await
-        .unwrap();
+    tx.call(|conn| conn.execute("CREATE TABLE audit (note TEXT NOT NULL)", [])).await.unwrap();
     db.commit(tx).await.unwrap();
 
     let s = StreamId::new("t", "1");
     for commit in [false, true] {
         let mut tx = db.begin().await.unwrap();
-        store
-            .append(&mut tx, ExpectedVersion::Any, one(&s))
-            .await
-            .unwrap();
+        store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.unwrap();
         tx.call(|conn| conn.execute("INSERT INTO audit (note) VALUES ('touched')", []))
             .await
             .unwrap();
@@ -192,10 +166,7 @@ async fn own_statements_share_the_transaction_and_timestamps_are_stored_as_utc_t
         .unwrap();
     assert_eq!(notes, 1);
     assert_eq!(store.stream_version(&mut tx, &s).await.unwrap(), 1);
-    assert!(
-        stamp.ends_with('Z') && stamp.len() == "2024-01-01T00:00:00.000000Z".len(),
-        "{stamp}"
-    );
+    assert!(stamp.ends_with('Z') && stamp.len() == "2024-01-01T00:00:00.000000Z".len(), "{stamp}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,10 +175,7 @@ async fn a_cancelled_call_loses_the_transaction_but_not_the_database() {
     let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
     let s = StreamId::new("t", "1");
     let mut tx = db.begin().await.unwrap();
-    store
-        .append(&mut tx, ExpectedVersion::Any, one(&s))
-        .await
-        .unwrap();
+    store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.unwrap();
     let (started, wait_started) = oneshot::channel::<()>();
     let (_release, released) = std::sync::mpsc::channel::<()>();
     let call = tx.call(move |_conn| {
@@ -225,15 +193,8 @@ async fn a_cancelled_call_loses_the_transaction_but_not_the_database() {
         other => panic!("expected a lost connection, got {other:?}"),
     }
     drop(tx);
-    let appended = store
-        .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-        .await
-        .unwrap();
-    assert_eq!(
-        appended.to_version(),
-        1,
-        "the cancelled transaction must have rolled back"
-    );
+    let appended = store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.unwrap();
+    assert_eq!(appended.to_version(), 1, "the cancelled transaction must have rolled back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,10 +203,7 @@ async fn data_survives_reopening_and_temporary_databases_vanish() {
     let s = StreamId::new("t", "1");
     {
         let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
-        store
-            .append_committed(&db, ExpectedVersion::NoStream, one(&s))
-            .await
-            .unwrap();
+        store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.unwrap();
     }
     let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
     let mut tx = db.begin_read().await.unwrap();
@@ -256,8 +214,5 @@ async fn data_survives_reopening_and_temporary_databases_vanish() {
     let path = temporary.path().to_path_buf();
     assert!(path.exists());
     drop(temporary);
-    assert!(
-        !path.exists(),
-        "a temporary database must be deleted with its last handle"
-    );
+    assert!(!path.exists(), "a temporary database must be deleted with its last handle");
 }

@@ -13,9 +13,7 @@ pub async fn failing_batch_stores_nothing<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let stream = unique_stream("cart");
     let stored = events(&stream, 1);
-    append(&db, &store, ExpectedVersion::NoStream, stored.clone())
-        .await
-        .expect("seed");
+    append(&db, &store, ExpectedVersion::NoStream, stored.clone()).await.expect("seed");
 
     let mut batch = events(&stream, 3);
     batch[2].event_id = stored[0].event_id;
@@ -27,10 +25,7 @@ pub async fn failing_batch_stores_nothing<B: StoreBackend>(backend: &B) {
     invalid[2].event_type.clear();
     assert!(matches!(
         append(&db, &store, ExpectedVersion::Exact(1), invalid).await,
-        Err(StoreError::InvalidInput(InputError::EmptyField {
-            field: "event_type",
-            index: 2
-        }))
+        Err(StoreError::InvalidInput(InputError::EmptyField { field: "event_type", index: 2 }))
     ));
     assert_eq!(version(&db, &store, &stream).await, 1);
     assert_eq!(global_log(&db, &store).await.len(), 1);
@@ -50,17 +45,11 @@ pub async fn rolled_back_append_leaves_no_trace<B: StoreBackend>(backend: &B) {
     let batch = events(&stream, 2);
 
     let mut tx = db.begin().await.expect("begin");
-    store
-        .append(&mut tx, ExpectedVersion::NoStream, batch.clone())
-        .await
-        .expect("append");
+    store.append(&mut tx, ExpectedVersion::NoStream, batch.clone()).await.expect("append");
     db.rollback(tx).await.expect("rollback");
 
     let mut tx = db.begin().await.expect("begin");
-    store
-        .append(&mut tx, ExpectedVersion::NoStream, batch.clone())
-        .await
-        .expect("append");
+    store.append(&mut tx, ExpectedVersion::NoStream, batch.clone()).await.expect("append");
     drop(tx);
 
     assert!(read(&db, &store, &stream).await.is_empty());
@@ -70,9 +59,8 @@ pub async fn rolled_back_append_leaves_no_trace<B: StoreBackend>(backend: &B) {
     assert_eq!(store.latest_position(&mut tx).await.expect("latest"), 0);
     db.rollback(tx).await.expect("rollback");
 
-    let result = append(&db, &store, ExpectedVersion::NoStream, batch)
-        .await
-        .expect("ids are reusable");
+    let result =
+        append(&db, &store, ExpectedVersion::NoStream, batch).await.expect("ids are reusable");
     assert_eq!(result.from_version(), 1);
 }
 
@@ -87,41 +75,18 @@ pub async fn uncommitted_writes_are_private<B: StoreBackend>(backend: &B) {
         .append(&mut writer, ExpectedVersion::NoStream, events(&stream, 2))
         .await
         .expect("append");
+    assert_eq!(store.stream_version(&mut writer, &stream).await.expect("own version"), 2);
     assert_eq!(
-        store
-            .stream_version(&mut writer, &stream)
-            .await
-            .expect("own version"),
-        2
-    );
-    assert_eq!(
-        store
-            .read_full_stream(&mut writer, &stream)
-            .await
-            .expect("own read")
-            .events(),
+        store.read_full_stream(&mut writer, &stream).await.expect("own read").events(),
         appended.events()
     );
+    assert_eq!(store.read_events(&mut writer, 0, 10).await.expect("own log").len(), 2);
     assert_eq!(
-        store
-            .read_events(&mut writer, 0, 10)
-            .await
-            .expect("own log")
-            .len(),
-        2
-    );
-    assert_eq!(
-        store
-            .latest_position(&mut writer)
-            .await
-            .expect("own latest"),
+        store.latest_position(&mut writer).await.expect("own latest"),
         appended.last_position()
     );
 
-    assert!(
-        read(&db, &store, &stream).await.is_empty(),
-        "uncommitted events leaked"
-    );
+    assert!(read(&db, &store, &stream).await.is_empty(), "uncommitted events leaked");
     assert_eq!(version(&db, &store, &stream).await, 0);
     assert!(global_log(&db, &store).await.is_empty());
 
@@ -130,11 +95,7 @@ pub async fn uncommitted_writes_are_private<B: StoreBackend>(backend: &B) {
 
     let mut reader = db.begin_read().await.expect("begin_read");
     let refused = store
-        .append(
-            &mut reader,
-            ExpectedVersion::Any,
-            vec![Event::new(&stream, "X", Vec::new())],
-        )
+        .append(&mut reader, ExpectedVersion::Any, vec![Event::new(&stream, "X", Vec::new())])
         .await;
     assert!(
         matches!(refused, Err(StoreError::Backend(_))),

@@ -18,14 +18,9 @@ type Check = fn(&InputError) -> bool;
 pub async fn bad_input_is_typed_and_changes_nothing<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let stream = unique_stream("guarded");
-    append(
-        &db,
-        &store,
-        ExpectedVersion::NoStream,
-        vec![event(&stream, "seed")],
-    )
-    .await
-    .expect("seed");
+    append(&db, &store, ExpectedVersion::NoStream, vec![event(&stream, "seed")])
+        .await
+        .expect("seed");
     let before = global_log(&db, &store).await;
 
     let ok = || event(&stream, "x");
@@ -36,9 +31,7 @@ pub async fn bad_input_is_typed_and_changes_nothing<B: StoreBackend>(backend: &B
     };
     let same_id = ok();
     let cases: Vec<(&str, ExpectedVersion, Vec<Event>, Check)> = vec![
-        ("empty batch", ExpectedVersion::Any, vec![], |e| {
-            matches!(e, InputError::EmptyAppend)
-        }),
+        ("empty batch", ExpectedVersion::Any, vec![], |e| matches!(e, InputError::EmptyAppend)),
         (
             "two streams",
             ExpectedVersion::Any,
@@ -49,112 +42,43 @@ pub async fn bad_input_is_typed_and_changes_nothing<B: StoreBackend>(backend: &B
             "empty aggregate type",
             ExpectedVersion::Any,
             vec![event(&StreamId::new("", "1"), "x")],
-            |e| {
-                matches!(
-                    e,
-                    InputError::EmptyField {
-                        field: "aggregate_type",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, InputError::EmptyField { field: "aggregate_type", .. }),
         ),
         (
             "empty aggregate id",
             ExpectedVersion::Any,
             vec![event(&StreamId::new("t", ""), "x")],
-            |e| {
-                matches!(
-                    e,
-                    InputError::EmptyField {
-                        field: "aggregate_id",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, InputError::EmptyField { field: "aggregate_id", .. }),
         ),
         (
             "empty context",
             ExpectedVersion::Any,
             vec![event(&StreamId::new("t", "1").in_context(""), "x")],
-            |e| {
-                matches!(
-                    e,
-                    InputError::EmptyField {
-                        field: "bounded_context",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, InputError::EmptyField { field: "bounded_context", .. }),
         ),
-        (
-            "empty event type",
-            ExpectedVersion::Any,
-            vec![with(|e| e.event_type.clear())],
-            |e| {
-                matches!(
-                    e,
-                    InputError::EmptyField {
-                        field: "event_type",
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "NUL in id",
-            ExpectedVersion::Any,
-            vec![event(&StreamId::new("t", "a\0b"), "x")],
-            |e| {
-                matches!(
-                    e,
-                    InputError::NulCharacter {
-                        field: "aggregate_id",
-                        ..
-                    }
-                )
-            },
-        ),
+        ("empty event type", ExpectedVersion::Any, vec![with(|e| e.event_type.clear())], |e| {
+            matches!(e, InputError::EmptyField { field: "event_type", .. })
+        }),
+        ("NUL in id", ExpectedVersion::Any, vec![event(&StreamId::new("t", "a\0b"), "x")], |e| {
+            matches!(e, InputError::NulCharacter { field: "aggregate_id", .. })
+        }),
         (
             "NUL in metadata",
             ExpectedVersion::Any,
             vec![with(|e| e.metadata = json!({"k\0": 1}))],
-            |e| {
-                matches!(
-                    e,
-                    InputError::NulCharacter {
-                        field: "metadata",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, InputError::NulCharacter { field: "metadata", .. }),
         ),
-        (
-            "nil id",
-            ExpectedVersion::Any,
-            vec![with(|e| e.event_id = Uuid::nil())],
-            |e| matches!(e, InputError::NilEventId { index: 0 }),
-        ),
-        (
-            "id twice",
-            ExpectedVersion::Any,
-            vec![same_id.clone(), same_id],
-            |e| matches!(e, InputError::DuplicateIdInBatch { index: 1, .. }),
-        ),
+        ("nil id", ExpectedVersion::Any, vec![with(|e| e.event_id = Uuid::nil())], |e| {
+            matches!(e, InputError::NilEventId { index: 0 })
+        }),
+        ("id twice", ExpectedVersion::Any, vec![same_id.clone(), same_id], |e| {
+            matches!(e, InputError::DuplicateIdInBatch { index: 1, .. })
+        }),
         (
             "long type",
             ExpectedVersion::Any,
             vec![event(&StreamId::new("t".repeat(513), "1"), "x")],
-            |e| {
-                matches!(
-                    e,
-                    InputError::FieldTooLong {
-                        field: "aggregate_type",
-                        len: 513,
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, InputError::FieldTooLong { field: "aggregate_type", len: 513, .. }),
         ),
         (
             "event version",
@@ -173,25 +97,12 @@ pub async fn bad_input_is_typed_and_changes_nothing<B: StoreBackend>(backend: &B
         (
             "oversized payload",
             ExpectedVersion::Any,
-            vec![with(|e| {
-                e.payload = vec![0; AppendLimits::default().max_payload_bytes + 1]
-            })],
+            vec![with(|e| e.payload = vec![0; AppendLimits::default().max_payload_bytes + 1])],
             |e| matches!(e, InputError::PayloadTooLarge { index: 0, .. }),
         ),
-        (
-            "expected version beyond BIGINT",
-            ExpectedVersion::Exact(u64::MAX),
-            vec![ok()],
-            |e| {
-                matches!(
-                    e,
-                    InputError::OutOfRange {
-                        what: "expected version",
-                        ..
-                    }
-                )
-            },
-        ),
+        ("expected version beyond BIGINT", ExpectedVersion::Exact(u64::MAX), vec![ok()], |e| {
+            matches!(e, InputError::OutOfRange { what: "expected version", .. })
+        }),
     ];
     for (name, expected, batch, check) in cases {
         match append(&db, &store, expected, batch).await {
@@ -205,30 +116,18 @@ pub async fn bad_input_is_typed_and_changes_nothing<B: StoreBackend>(backend: &B
     let mut tx = db.begin_read().await.expect("begin_read");
     let beyond = store.read_events(&mut tx, u64::MAX, 10).await;
     assert!(
-        matches!(
-            beyond,
-            Err(StoreError::InvalidInput(InputError::OutOfRange { .. }))
-        ),
+        matches!(beyond, Err(StoreError::InvalidInput(InputError::OutOfRange { .. }))),
         "{beyond:?}"
     );
     drop(tx);
     let mut tx = db.begin_read().await.expect("begin_read");
-    let from = store
-        .read_stream(&mut tx, &stream, Some(u64::MAX), None)
-        .await;
+    let from = store.read_stream(&mut tx, &stream, Some(u64::MAX), None).await;
     assert!(
-        matches!(
-            from,
-            Err(StoreError::InvalidInput(InputError::OutOfRange { .. }))
-        ),
+        matches!(from, Err(StoreError::InvalidInput(InputError::OutOfRange { .. }))),
         "{from:?}"
     );
     drop(tx);
 
-    assert_eq!(
-        global_log(&db, &store).await,
-        before,
-        "bad input changed stored data"
-    );
+    assert_eq!(global_log(&db, &store).await, before, "bad input changed stored data");
     assert_eq!(read(&db, &store, &stream).await.version(), 1);
 }

@@ -19,9 +19,8 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     let barrier = Arc::new(Barrier::new(WRITERS));
-    let handles: Vec<_> = (0..WRITERS)
-        .map(|i| tokio::spawn(task(i, Arc::clone(&barrier))))
-        .collect();
+    let handles: Vec<_> =
+        (0..WRITERS).map(|i| tokio::spawn(task(i, Arc::clone(&barrier)))).collect();
     let mut results = Vec::with_capacity(WRITERS);
     for handle in handles {
         results.push(handle.await.expect("writer task panicked"));
@@ -48,10 +47,7 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
                     ExpectedVersion::Exact(seen)
                 };
                 let label = format!("round {round} writer {writer}");
-                (
-                    label.clone(),
-                    append(&db, &store, expected, vec![event(&stream, &label)]).await,
-                )
+                (label.clone(), append(&db, &store, expected, vec![event(&stream, &label)]).await)
             }
         })
         .await;
@@ -66,11 +62,7 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
                 Err(other) => panic!("unexpected error in round {round}: {other:?}"),
             }
         }
-        assert_eq!(
-            round_winners.len(),
-            1,
-            "round {round} must have exactly one winner"
-        );
+        assert_eq!(round_winners.len(), 1, "round {round} must have exactly one winner");
         winners.extend(round_winners);
     }
     let stored = read(&db, &store, &stream).await;
@@ -83,10 +75,7 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
                 .to_owned()
         })
         .collect();
-    assert_eq!(
-        labels, winners,
-        "the stream must hold exactly the winners, in order"
-    );
+    assert_eq!(labels, winners, "the stream must hold exactly the winners, in order");
     assert_eq!(stored.version(), ROUNDS);
 }
 
@@ -98,10 +87,8 @@ pub async fn concurrent_any_writers_all_succeed_without_gaps<B: StoreBackend>(ba
     let outcomes = race(|writer, barrier| {
         let (db, store, stream) = (db.clone(), store.clone(), stream.clone());
         async move {
-            let batch = vec![
-                event(&stream, &format!("{writer}a")),
-                event(&stream, &format!("{writer}b")),
-            ];
+            let batch =
+                vec![event(&stream, &format!("{writer}a")), event(&stream, &format!("{writer}b"))];
             barrier.wait().await;
             append(&db, &store, ExpectedVersion::Any, batch).await
         }
@@ -117,18 +104,12 @@ pub async fn concurrent_any_writers_all_succeed_without_gaps<B: StoreBackend>(ba
         .collect();
     ranges.sort();
     let expected: Vec<(u64, u64)> = (0..50).map(|i| (2 * i + 1, 2 * i + 2)).collect();
-    assert_eq!(
-        ranges, expected,
-        "versions must tile 1..=100 with no gap or overlap"
-    );
+    assert_eq!(ranges, expected, "versions must tile 1..=100 with no gap or overlap");
 
     let stored = read(&db, &store, &stream).await;
     assert_eq!(stored.len(), 100);
     let versions: Vec<u64> = stored.iter().map(|e| e.aggregate_version).collect();
     assert_eq!(versions, (1..=100).collect::<Vec<_>>());
     let positions: Vec<u64> = stored.iter().map(|e| e.global_position).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "positions must grow with versions"
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions must grow with versions");
 }

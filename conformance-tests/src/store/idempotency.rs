@@ -15,9 +15,7 @@ pub async fn duplicate_event_id_is_reported_not_as_conflict<B: StoreBackend>(bac
     let stream = unique_stream("payment");
     let batch = events(&stream, 2);
     let ids: Vec<_> = batch.iter().map(|e| e.event_id).collect();
-    append(&db, &store, ExpectedVersion::NoStream, batch.clone())
-        .await
-        .expect("first append");
+    append(&db, &store, ExpectedVersion::NoStream, batch.clone()).await.expect("first append");
 
     for expected in [
         ExpectedVersion::NoStream,
@@ -31,31 +29,16 @@ pub async fn duplicate_event_id_is_reported_not_as_conflict<B: StoreBackend>(bac
     let elsewhere = unique_stream("payment");
     let mut moved = event(&elsewhere, "moved");
     moved.event_id = ids[1];
-    assert_duplicate(
-        append(&db, &store, ExpectedVersion::Any, vec![moved]).await,
-        &ids[1..],
-    );
+    assert_duplicate(append(&db, &store, ExpectedVersion::Any, vec![moved]).await, &ids[1..]);
 
     let mut mixed = events(&stream, 2);
     mixed[1].event_id = ids[0];
     let fresh_id = mixed[0].event_id;
-    assert_duplicate(
-        append(&db, &store, ExpectedVersion::Exact(2), mixed).await,
-        &ids[..1],
-    );
+    assert_duplicate(append(&db, &store, ExpectedVersion::Exact(2), mixed).await, &ids[..1]);
 
-    assert_eq!(
-        read(&db, &store, &stream).await.len(),
-        2,
-        "failed retries must store nothing"
-    );
+    assert_eq!(read(&db, &store, &stream).await.len(), 2, "failed retries must store nothing");
     assert!(read(&db, &store, &elsewhere).await.is_empty());
-    assert!(
-        global_log(&db, &store)
-            .await
-            .iter()
-            .all(|e| e.event.event_id != fresh_id)
-    );
+    assert!(global_log(&db, &store).await.iter().all(|e| e.event.event_id != fresh_id));
 }
 
 /// Two transactions racing to append the same ids: one commits, the other reports the duplicate
@@ -78,12 +61,8 @@ pub async fn racing_retries_report_duplicates<B: StoreBackend>(backend: &B) {
             let tasks: Vec<_> = [first, second]
                 .into_iter()
                 .map(|expected| {
-                    let (db, store, batch, barrier) = (
-                        db.clone(),
-                        store.clone(),
-                        batch.clone(),
-                        Arc::clone(&barrier),
-                    );
+                    let (db, store, batch, barrier) =
+                        (db.clone(), store.clone(), batch.clone(), Arc::clone(&barrier));
                     tokio::spawn(async move {
                         barrier.wait().await;
                         append(&db, &store, expected, batch).await
@@ -99,10 +78,7 @@ pub async fn racing_retries_report_duplicates<B: StoreBackend>(backend: &B) {
                 successes, 1,
                 "round {round} {first:?}/{second:?}: exactly one append commits"
             );
-            let failure = outcomes
-                .into_iter()
-                .find(Result::is_err)
-                .expect("one failure");
+            let failure = outcomes.into_iter().find(Result::is_err).expect("one failure");
             match failure {
                 Err(StoreError::DuplicateEventId { event_ids, .. }) => {
                     assert!(!event_ids.is_empty(), "the error must name a duplicate");

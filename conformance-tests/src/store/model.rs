@@ -92,12 +92,7 @@ fn appended(result: Result<AppendResult, StoreError>) -> Outcome {
 }
 
 fn listed(events: Vec<PersistedEvent>) -> Outcome {
-    Outcome::Events(
-        events
-            .into_iter()
-            .map(|e| (e.event, e.aggregate_version))
-            .collect(),
-    )
+    Outcome::Events(events.into_iter().map(|e| (e.event, e.aggregate_version)).collect())
 }
 
 struct Side<D: Database, S: EventStore<D>> {
@@ -134,24 +129,15 @@ impl<D: Database, S: EventStore<D>> Side<D, S> {
                 listed(read.into_events())
             }
             Op::StreamVersion { stream } => Outcome::Version(
-                self.store
-                    .stream_version(&mut tx, &streams[stream])
-                    .await
-                    .expect("version"),
+                self.store.stream_version(&mut tx, &streams[stream]).await.expect("version"),
             ),
             Op::ReadEvents { after, limit } => {
                 let after = if after == 0 {
                     0
                 } else {
-                    log.get(after - 1)
-                        .map_or(u64::MAX >> 1, |e| e.global_position)
+                    log.get(after - 1).map_or(u64::MAX >> 1, |e| e.global_position)
                 };
-                listed(
-                    self.store
-                        .read_events(&mut tx, after, limit)
-                        .await
-                        .expect("read_events"),
-                )
+                listed(self.store.read_events(&mut tx, after, limit).await.expect("read_events"))
             }
             Op::Latest => {
                 let latest = self.store.latest_position(&mut tx).await.expect("latest");
@@ -173,22 +159,13 @@ async fn check<B: StoreBackend>(backend: &B, ops: Vec<Op>) -> Result<(), TestCas
     let (db, store) = backend.fresh_store().await;
     let real = Side { db, store };
     let model_db = MemoryDatabase::new();
-    let model = Side {
-        store: MemoryStore::new(&model_db),
-        db: model_db,
-    };
+    let model = Side { store: MemoryStore::new(&model_db), db: model_db };
     let streams: Vec<StreamId> = (0..STREAMS).map(|_| unique_stream("model")).collect();
     let mut ids: Vec<Uuid> = Vec::new();
 
     for (step, op) in ops.iter().enumerate() {
         let outcome = match *op {
-            Op::Append {
-                stream,
-                expectation,
-                size,
-                reuse,
-                rollback,
-            } => {
+            Op::Append { stream, expectation, size, reuse, rollback } => {
                 let current =
                     crate::support::version(&model.db, &model.store, &streams[stream]).await;
                 let expected = match expectation {
@@ -198,9 +175,8 @@ async fn check<B: StoreBackend>(backend: &B, ops: Vec<Op>) -> Result<(), TestCas
                     Expectation::Ahead => ExpectedVersion::Exact(current + 1),
                     Expectation::Any => ExpectedVersion::Any,
                 };
-                let mut batch: Vec<Event> = (0..size)
-                    .map(|i| event(&streams[stream], &format!("{step}.{i}")))
-                    .collect();
+                let mut batch: Vec<Event> =
+                    (0..size).map(|i| event(&streams[stream], &format!("{step}.{i}"))).collect();
                 if let (Some(reuse), false) = (reuse, ids.is_empty()) {
                     batch[0].event_id = ids[reuse % ids.len()];
                 }
@@ -213,10 +189,7 @@ async fn check<B: StoreBackend>(backend: &B, ops: Vec<Op>) -> Result<(), TestCas
             _ => {
                 let real_log = global_log(&real.db, &real.store).await;
                 let model_log = global_log(&model.db, &model.store).await;
-                (
-                    real.run(op, &streams, &real_log).await,
-                    model.run(op, &streams, &model_log).await,
-                )
+                (real.run(op, &streams, &real_log).await, model.run(op, &streams, &model_log).await)
             }
         };
         prop_assert_eq!(&outcome.0, &outcome.1, "step {}: {:?}", step, op);
@@ -224,11 +197,7 @@ async fn check<B: StoreBackend>(backend: &B, ops: Vec<Op>) -> Result<(), TestCas
 
     let real_log = global_log(&real.db, &real.store).await;
     let model_log = global_log(&model.db, &model.store).await;
-    prop_assert!(
-        real_log
-            .windows(2)
-            .all(|w| w[0].global_position < w[1].global_position)
-    );
+    prop_assert!(real_log.windows(2).all(|w| w[0].global_position < w[1].global_position));
     prop_assert_eq!(listed(real_log), listed(model_log));
     Ok(())
 }
@@ -237,11 +206,7 @@ async fn check<B: StoreBackend>(backend: &B, ops: Vec<Op>) -> Result<(), TestCas
 /// the same outcomes on the backend as on the in-memory model, up to global position numbering.
 pub async fn model_agrees_with_memory<B: StoreBackend>(backend: &B) {
     let handle = tokio::runtime::Handle::current();
-    let config = Config {
-        cases: 24,
-        failure_persistence: None,
-        ..Config::default()
-    };
+    let config = Config { cases: 24, failure_persistence: None, ..Config::default() };
     let result = tokio::task::block_in_place(|| {
         let mut runner = TestRunner::new(config);
         runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
@@ -265,21 +230,10 @@ mod tests {
     fn outcomes_ignore_positions_but_not_versions() {
         let stream = StreamId::new("t", "1");
         let e = Event::new(&stream, "E", Vec::new());
-        let a = PersistedEvent {
-            event: e.clone(),
-            global_position: 1,
-            aggregate_version: 1,
-        };
-        let b = PersistedEvent {
-            event: e,
-            global_position: 9,
-            aggregate_version: 1,
-        };
+        let a = PersistedEvent { event: e.clone(), global_position: 1, aggregate_version: 1 };
+        let b = PersistedEvent { event: e, global_position: 9, aggregate_version: 1 };
         assert_eq!(listed(vec![a.clone()]), listed(vec![b.clone()]));
-        let c = PersistedEvent {
-            aggregate_version: 2,
-            ..b
-        };
+        let c = PersistedEvent { aggregate_version: 2, ..b };
         assert_ne!(listed(vec![a]), listed(vec![c]));
     }
 }

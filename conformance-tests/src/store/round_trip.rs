@@ -33,14 +33,9 @@ pub async fn round_trip_preserves_every_field<B: StoreBackend>(backend: &B) {
         causation_id: Some(Uuid::new_v4().to_string()),
     };
     let bare = Event::new(&stream, "OrderPaid", Vec::new()).with_metadata(json!(null));
-    let appended = append(
-        &db,
-        &store,
-        ExpectedVersion::NoStream,
-        vec![full.clone(), bare.clone()],
-    )
-    .await
-    .expect("append");
+    let appended = append(&db, &store, ExpectedVersion::NoStream, vec![full.clone(), bare.clone()])
+        .await
+        .expect("append");
 
     assert_eq!(appended.stream(), &stream);
     assert_eq!((appended.from_version(), appended.to_version()), (1, 2));
@@ -48,17 +43,9 @@ pub async fn round_trip_preserves_every_field<B: StoreBackend>(backend: &B) {
     assert_eq!(appended.events()[1].event, bare);
 
     let read_back = read(&db, &store, &stream).await;
-    assert_eq!(
-        read_back.events(),
-        appended.events(),
-        "stream read differs from append result"
-    );
+    assert_eq!(read_back.events(), appended.events(), "stream read differs from append result");
     let log = global_log(&db, &store).await;
-    assert_eq!(
-        log,
-        appended.events(),
-        "global log differs from append result"
-    );
+    assert_eq!(log, appended.events(), "global log differs from append result");
     assert!(appended.events()[0].global_position < appended.events()[1].global_position);
 }
 
@@ -75,17 +62,10 @@ pub async fn random_events_round_trip<B: StoreBackend>(backend: &B) {
             .await
             .unwrap_or_else(|err| panic!("case {case}: append of generated events failed: {err}"));
         let stored: Vec<Event> = appended.events().iter().map(|e| e.event.clone()).collect();
-        assert_eq!(
-            stored, batch,
-            "case {case}: the append result differs from the input"
-        );
+        assert_eq!(stored, batch, "case {case}: the append result differs from the input");
         let read_back = read(&db, &store, &stream).await;
         let tail = &read_back.events()[read_back.len() - batch.len()..];
-        assert_eq!(
-            tail,
-            appended.events(),
-            "case {case}: the stored events differ"
-        );
+        assert_eq!(tail, appended.events(), "case {case}: the stored events differ");
     }
 }
 
@@ -94,19 +74,12 @@ pub async fn large_payload_round_trips<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let stream = unique_stream("blob");
     let size = pupsourcing::AppendLimits::default().max_payload_bytes;
-    let payload: Vec<u8> = (0..size)
-        .map(|i| u8::try_from(i % 251).expect("fits"))
-        .collect();
+    let payload: Vec<u8> = (0..size).map(|i| u8::try_from(i % 251).expect("fits")).collect();
     let big = Event::new(&stream, "Uploaded", payload);
-    append(&db, &store, ExpectedVersion::NoStream, vec![big.clone()])
-        .await
-        .expect("append 64 MiB");
+    append(&db, &store, ExpectedVersion::NoStream, vec![big.clone()]).await.expect("append 64 MiB");
     let read_back = read(&db, &store, &stream).await;
     assert_eq!(read_back.len(), 1);
-    assert!(
-        read_back.events()[0].event.payload == big.payload,
-        "payload bytes differ"
-    );
+    assert!(read_back.events()[0].event.payload == big.payload, "payload bytes differ");
 }
 
 /// A stream that was never written reads as empty at version 0, and an empty log as empty.
@@ -120,13 +93,7 @@ pub async fn unknown_stream_reads_as_empty<B: StoreBackend>(backend: &B) {
     assert_eq!(version(&db, &store, &stream).await, 0);
     let mut tx = db.begin_read().await.expect("begin_read");
     assert_eq!(store.latest_position(&mut tx).await.expect("latest"), 0);
-    assert!(
-        store
-            .read_events(&mut tx, 0, 10)
-            .await
-            .expect("read_events")
-            .is_empty()
-    );
+    assert!(store.read_events(&mut tx, 0, 10).await.expect("read_events").is_empty());
     db.rollback(tx).await.expect("rollback");
 }
 
@@ -139,16 +106,11 @@ pub async fn bounded_contexts_separate_streams<B: StoreBackend>(backend: &B) {
     let support = plain.clone().in_context("support");
     for (stream, count) in [(&plain, 1), (&billing, 2), (&support, 3)] {
         let batch = (0..count).map(|i| event(stream, &i.to_string())).collect();
-        append(&db, &store, ExpectedVersion::NoStream, batch)
-            .await
-            .expect("append");
+        append(&db, &store, ExpectedVersion::NoStream, batch).await.expect("append");
     }
     for (stream, count) in [(&plain, 1), (&billing, 2), (&support, 3)] {
         let read_back = read(&db, &store, stream).await;
         assert_eq!(read_back.version(), count);
-        assert!(
-            read_back.iter().all(|e| e.stream() == stream),
-            "events leaked across contexts"
-        );
+        assert!(read_back.iter().all(|e| e.stream() == stream), "events leaked across contexts");
     }
 }

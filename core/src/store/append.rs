@@ -24,12 +24,7 @@ impl AppendResult {
     pub fn new(stream: StreamId, events: Vec<PersistedEvent>) -> Self {
         let from_version = events.first().map_or(0, |e| e.aggregate_version);
         let to_version = events.last().map_or(0, |e| e.aggregate_version);
-        Self {
-            stream,
-            from_version,
-            to_version,
-            events,
-        }
+        Self { stream, from_version, to_version, events }
     }
 
     /// The stream appended to.
@@ -54,11 +49,7 @@ impl AppendResult {
 
     /// The highest global position assigned.
     pub fn last_position(&self) -> u64 {
-        self.events
-            .iter()
-            .map(|e| e.global_position)
-            .max()
-            .unwrap_or(0)
+        self.events.iter().map(|e| e.global_position).max().unwrap_or(0)
     }
 
     /// The persisted events.
@@ -117,10 +108,7 @@ pub fn prepare_append(
     for event in events.iter_mut() {
         event.created_at = event.created_at.trunc_subsecs(6);
     }
-    events
-        .first()
-        .map(|e| e.stream.clone())
-        .ok_or(InputError::EmptyAppend)
+    events.first().map(|e| e.stream.clone()).ok_or(InputError::EmptyAppend)
 }
 
 fn validate(events: &[Event], limits: &AppendLimits) -> Result<(), InputError> {
@@ -135,12 +123,7 @@ fn validate(events: &[Event], limits: &AppendLimits) -> Result<(), InputError> {
                 index,
             });
         }
-        check_name(
-            "aggregate_type",
-            event.stream.aggregate_type(),
-            index,
-            limits,
-        )?;
+        check_name("aggregate_type", event.stream.aggregate_type(), index, limits)?;
         check_name("aggregate_id", event.stream.aggregate_id(), index, limits)?;
         if let Some(context) = event.stream.bounded_context() {
             check_name("bounded_context", context, index, limits)?;
@@ -156,19 +139,13 @@ fn validate(events: &[Event], limits: &AppendLimits) -> Result<(), InputError> {
             }
         }
         if json_contains_nul(&event.metadata) {
-            return Err(InputError::NulCharacter {
-                field: "metadata",
-                index,
-            });
+            return Err(InputError::NulCharacter { field: "metadata", index });
         }
         if event.event_id.is_nil() {
             return Err(InputError::NilEventId { index });
         }
         if !seen.insert(event.event_id) {
-            return Err(InputError::DuplicateIdInBatch {
-                event_id: event.event_id,
-                index,
-            });
+            return Err(InputError::DuplicateIdInBatch { event_id: event.event_id, index });
         }
         if event.event_version > MAX_EVENT_VERSION {
             return Err(InputError::EventVersionOutOfRange {
@@ -178,26 +155,16 @@ fn validate(events: &[Event], limits: &AppendLimits) -> Result<(), InputError> {
             });
         }
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&event.created_at.timestamp()) {
-            return Err(InputError::TimestampOutOfRange {
-                index,
-                created_at: event.created_at,
-            });
+            return Err(InputError::TimestampOutOfRange { index, created_at: event.created_at });
         }
         let size = event.payload.len();
         if size > limits.max_payload_bytes {
-            return Err(InputError::PayloadTooLarge {
-                index,
-                size,
-                max: limits.max_payload_bytes,
-            });
+            return Err(InputError::PayloadTooLarge { index, size, max: limits.max_payload_bytes });
         }
         batch_bytes = batch_bytes.saturating_add(size);
     }
     if batch_bytes > limits.max_batch_bytes {
-        return Err(InputError::BatchTooLarge {
-            size: batch_bytes,
-            max: limits.max_batch_bytes,
-        });
+        return Err(InputError::BatchTooLarge { size: batch_bytes, max: limits.max_batch_bytes });
     }
     Ok(())
 }
@@ -242,9 +209,7 @@ fn json_contains_nul(value: &Value) -> bool {
     match value {
         Value::String(s) => s.contains('\0'),
         Value::Array(items) => items.iter().any(json_contains_nul),
-        Value::Object(map) => map
-            .iter()
-            .any(|(k, v)| k.contains('\0') || json_contains_nul(v)),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_contains_nul(v)),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
@@ -261,12 +226,8 @@ mod tests {
     }
 
     fn check(events: &[Event]) -> Result<(), InputError> {
-        prepare_append(
-            &mut events.to_vec(),
-            ExpectedVersion::Any,
-            &AppendLimits::default(),
-        )
-        .map(|_| ())
+        prepare_append(&mut events.to_vec(), ExpectedVersion::Any, &AppendLimits::default())
+            .map(|_| ())
     }
 
     #[test]
@@ -291,10 +252,7 @@ mod tests {
                 ExpectedVersion::Exact(MAX_POSITION + 1),
                 &AppendLimits::default()
             ),
-            Err(InputError::OutOfRange {
-                what: "expected version",
-                ..
-            })
+            Err(InputError::OutOfRange { what: "expected version", .. })
         ));
         assert_eq!(batch[0].created_at.timestamp_subsec_nanos(), 999_999_000);
     }
@@ -304,10 +262,7 @@ mod tests {
         let s = StreamId::new("t", "1");
         let mut e = event(&s);
         e.created_at = chrono::DateTime::from_timestamp(MAX_TIMESTAMP + 1, 0).unwrap();
-        assert!(matches!(
-            check(&[e]),
-            Err(InputError::TimestampOutOfRange { index: 0, .. })
-        ));
+        assert!(matches!(check(&[e]), Err(InputError::TimestampOutOfRange { index: 0, .. })));
     }
 
     #[test]
@@ -322,65 +277,39 @@ mod tests {
         ));
         assert!(matches!(
             check(&[event(&StreamId::new("", "1"))]),
-            Err(InputError::EmptyField {
-                field: "aggregate_type",
-                index: 0
-            })
+            Err(InputError::EmptyField { field: "aggregate_type", index: 0 })
         ));
         assert!(matches!(
             check(&[event(&StreamId::new("t", ""))]),
-            Err(InputError::EmptyField {
-                field: "aggregate_id",
-                ..
-            })
+            Err(InputError::EmptyField { field: "aggregate_id", .. })
         ));
         assert!(matches!(
             check(&[event(&StreamId::new("t", "1").in_context(""))]),
-            Err(InputError::EmptyField {
-                field: "bounded_context",
-                ..
-            })
+            Err(InputError::EmptyField { field: "bounded_context", .. })
         ));
         let mut untyped = event(&s);
         untyped.event_type.clear();
         assert!(matches!(
             check(&[untyped]),
-            Err(InputError::EmptyField {
-                field: "event_type",
-                ..
-            })
+            Err(InputError::EmptyField { field: "event_type", .. })
         ));
         assert!(matches!(
             check(&[event(&StreamId::new("t\0", "1"))]),
-            Err(InputError::NulCharacter {
-                field: "aggregate_type",
-                ..
-            })
+            Err(InputError::NulCharacter { field: "aggregate_type", .. })
         ));
         let nul_meta = event(&s).with_metadata(json!({ "k": ["a\u{0}b"] }));
         assert!(matches!(
             check(&[nul_meta]),
-            Err(InputError::NulCharacter {
-                field: "metadata",
-                ..
-            })
+            Err(InputError::NulCharacter { field: "metadata", .. })
         ));
         let nul_trace = event(&s).with_trace_id("x\0");
         assert!(matches!(
             check(&[nul_trace]),
-            Err(InputError::NulCharacter {
-                field: "trace_id",
-                ..
-            })
+            Err(InputError::NulCharacter { field: "trace_id", .. })
         ));
         assert!(matches!(
             check(&[event(&StreamId::new("t", "x".repeat(513)))]),
-            Err(InputError::FieldTooLong {
-                field: "aggregate_id",
-                len: 513,
-                max: 512,
-                ..
-            })
+            Err(InputError::FieldTooLong { field: "aggregate_id", len: 513, max: 512, .. })
         ));
         assert!(matches!(
             check(&[event(&s).with_event_id(Uuid::nil())]),
@@ -400,20 +329,12 @@ mod tests {
     #[test]
     fn enforces_payload_and_batch_limits() {
         let s = StreamId::new("t", "1");
-        let limits = AppendLimits {
-            max_payload_bytes: 4,
-            max_batch_bytes: 6,
-            max_name_bytes: 8,
-        };
+        let limits = AppendLimits { max_payload_bytes: 4, max_batch_bytes: 6, max_name_bytes: 8 };
         let sized = |n: usize| Event::new(&s, "E", vec![0u8; n]);
         assert_eq!(validate(&[sized(4)], &limits), Ok(()));
         assert_eq!(
             validate(&[sized(5)], &limits),
-            Err(InputError::PayloadTooLarge {
-                index: 0,
-                size: 5,
-                max: 4
-            })
+            Err(InputError::PayloadTooLarge { index: 0, size: 5, max: 4 })
         );
         assert_eq!(
             validate(&[sized(4), sized(3)], &limits),

@@ -195,19 +195,12 @@ mod tests {
             stream: StreamId::new("user", "1"),
             event_ids: vec![Uuid::nil(), Uuid::max()],
         };
-        assert!(
-            dup.to_string()
-                .contains("00000000-0000-0000-0000-000000000000, ffffffff")
-        );
+        assert!(dup.to_string().contains("00000000-0000-0000-0000-000000000000, ffffffff"));
     }
 
     #[test]
     fn retryability_follows_the_backend_classification() {
-        let busy = StoreError::from(BackendError::new(
-            BackendErrorKind::Busy,
-            "append",
-            "locked",
-        ));
+        let busy = StoreError::from(BackendError::new(BackendErrorKind::Busy, "append", "locked"));
         assert!(busy.is_retryable());
         let schema = StoreError::from(BackendError::new(BackendErrorKind::Schema, "append", "x"));
         assert!(!schema.is_retryable());

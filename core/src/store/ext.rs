@@ -78,11 +78,8 @@ mod tests {
     async fn append_committed_commits_on_success() {
         let stream = StreamId::new("t", "1");
         let event = Event::new(&stream, "E", Vec::new());
-        let persisted = PersistedEvent {
-            event: event.clone(),
-            global_position: 7,
-            aggregate_version: 1,
-        };
+        let persisted =
+            PersistedEvent { event: event.clone(), global_position: 7, aggregate_version: 1 };
         let mut store = MockEventStore::new();
         store
             .expect_append()
@@ -93,10 +90,7 @@ mod tests {
             )
             .times(1)
             .returning(move |_, _, _| {
-                Ok(AppendResult::new(
-                    StreamId::new("t", "1"),
-                    vec![persisted.clone()],
-                ))
+                Ok(AppendResult::new(StreamId::new("t", "1"), vec![persisted.clone()]))
             });
 
         let result = store

@@ -31,8 +31,7 @@ impl ExpectedVersion {
 
     /// Whether a stream currently at `actual` satisfies this expectation.
     pub fn admits(self, actual: u64) -> bool {
-        self.required_version()
-            .is_none_or(|required| required == actual)
+        self.required_version().is_none_or(|required| required == actual)
     }
 }
 

@@ -47,10 +47,9 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     let bob = format!("bob-{}", &run_id[..8]);
 
     println!("1. Registering two users");
-    for (id, name, email) in [
-        (&alice, "Alice", "alice@example.com"),
-        (&bob, "Bob", "bob@example.com"),
-    ] {
+    for (id, name, email) in
+        [(&alice, "Alice", "alice@example.com"), (&bob, "Bob", "bob@example.com")]
+    {
         let user = User::load(db, store, id).await?;
         let appended = save(db, store, id, &user, &user.register(name, email)?).await?;
         println!(
@@ -62,14 +61,8 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
 
     println!("\n2. Alice changes her email");
     let user = User::load(db, store, &alice).await?;
-    let appended = save(
-        db,
-        store,
-        &alice,
-        &user,
-        &user.change_email("alice@work.example")?,
-    )
-    .await?;
+    let appended =
+        save(db, store, &alice, &user, &user.change_email("alice@work.example")?).await?;
     println!(
         "   {} -> alice@work.example: stream now at version {}",
         user.email,
@@ -78,16 +71,9 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
 
     println!("\n3. Alice's stream");
     let mut tx = db.begin_read().await?;
-    let stream = store
-        .read_full_stream(&mut tx, &User::stream(&alice))
-        .await?;
+    let stream = store.read_full_stream(&mut tx, &User::stream(&alice)).await?;
     db.rollback(tx).await?;
-    println!(
-        "   {} at version {} ({} events)",
-        stream.id(),
-        stream.version(),
-        stream.len()
-    );
+    println!("   {} at version {} ({} events)", stream.id(), stream.version(), stream.len());
     for event in &stream {
         println!(
             "   v{} pos {:<3} {:<15} {}",
@@ -102,32 +88,14 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     let clerk_a = User::load(db, store, &bob).await?;
     let clerk_b = User::load(db, store, &bob).await?;
     println!("   both clerks loaded Bob at version {}", clerk_a.version);
-    save(
-        db,
-        store,
-        &bob,
-        &clerk_a,
-        &clerk_a.change_email("bob@home.example")?,
-    )
-    .await?;
+    save(db, store, &bob, &clerk_a, &clerk_a.change_email("bob@home.example")?).await?;
     println!("   clerk A saved bob@home.example");
     let mut decided_on = clerk_b;
     let email = "bob@office.example";
     loop {
-        match save(
-            db,
-            store,
-            &bob,
-            &decided_on,
-            &decided_on.change_email(email)?,
-        )
-        .await
-        {
+        match save(db, store, &bob, &decided_on, &decided_on.change_email(email)?).await {
             Ok(appended) => {
-                println!(
-                    "   clerk B saved {email} at version {}",
-                    appended.to_version()
-                );
+                println!("   clerk B saved {email} at version {}", appended.to_version());
                 break;
             }
             Err(CommandError::Store(conflict @ StoreError::Conflict { .. })) => {
@@ -144,16 +112,11 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
 
     println!("\n5. A retried append is recognised by its event id");
     let mut tx = db.begin_read().await?;
-    let first = store
-        .read_stream(&mut tx, &User::stream(&alice), Some(1), Some(1))
-        .await?;
+    let first = store.read_stream(&mut tx, &User::stream(&alice), Some(1), Some(1)).await?;
     db.rollback(tx).await?;
     let replay = first.events().iter().map(|e| e.event.clone()).collect();
     let start = first.events().first().map_or(0, |e| e.global_position - 1);
-    match store
-        .append_committed(db, ExpectedVersion::Any, replay)
-        .await
-    {
+    match store.append_committed(db, ExpectedVersion::Any, replay).await {
         Err(err @ StoreError::DuplicateEventId { .. }) => {
             println!("   {err}\n   nothing was stored twice")
         }
@@ -164,10 +127,7 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     let mut tx = db.begin_read().await?;
     let log = store.read_events(&mut tx, start, 100).await?;
     db.rollback(tx).await?;
-    for event in log
-        .iter()
-        .filter(|e| e.stream().aggregate_id().ends_with(&run_id[..8]))
-    {
+    for event in log.iter().filter(|e| e.stream().aggregate_id().ends_with(&run_id[..8])) {
         println!(
             "   pos {:<3} {:<20} v{} {}",
             event.global_position,

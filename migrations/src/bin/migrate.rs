@@ -20,6 +20,8 @@ Options:
   --prefix <PREFIX>            prefix for every table name
   --events-table <NAME>        name of the events table (default: events)
   --stream-heads-table <NAME>  name of the stream heads table (default: stream_heads)
+  --frontier-table <NAME>      name of the frontier table (default: event_frontier; PostgreSQL)
+  --holes-table <NAME>         name of the holes table (default: event_holes; PostgreSQL)
   -h, --help                   print this help
 ";
 
@@ -36,6 +38,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     let mut prefix = None;
     let mut events = None;
     let mut stream_heads = None;
+    let mut frontier = None;
+    let mut holes = None;
     while let Some(flag) = argv.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
@@ -55,6 +59,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--prefix" => prefix = Some(value),
             "--events-table" => events = Some(value),
             "--stream-heads-table" => stream_heads = Some(value),
+            "--frontier-table" => frontier = Some(value),
+            "--holes-table" => holes = Some(value),
             _ => return Err(format!("unknown option {name}")),
         }
     }
@@ -69,14 +75,16 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     if let Some(name) = stream_heads {
         tables = tables.with_stream_heads(&name).map_err(|e| e.to_string())?;
     }
+    if let Some(name) = frontier {
+        tables = tables.with_frontier(&name).map_err(|e| e.to_string())?;
+    }
+    if let Some(name) = holes {
+        tables = tables.with_holes(&name).map_err(|e| e.to_string())?;
+    }
     if let Some(schema) = schema {
         tables = tables.with_schema(&schema).map_err(|e| e.to_string())?;
     }
-    Ok(Some(Args {
-        backend,
-        output,
-        tables,
-    }))
+    Ok(Some(Args { backend, output, tables }))
 }
 
 fn target(output: &str, backend: Backend) -> PathBuf {
@@ -134,30 +142,17 @@ mod tests {
 
     #[test]
     fn parses_names_and_output() {
-        let parsed = args(&[
-            "--backend=pg",
-            "--prefix",
-            "app_",
-            "--schema",
-            "es",
-            "--output",
-            "out",
-        ])
-        .unwrap()
-        .unwrap();
+        let parsed =
+            args(&["--backend=pg", "--prefix", "app_", "--schema", "es", "--output", "out"])
+                .unwrap()
+                .unwrap();
         assert_eq!(parsed.backend, Backend::Postgres);
-        assert_eq!(
-            parsed.tables.qualified(parsed.tables.events()),
-            "\"es\".\"app_events\""
-        );
+        assert_eq!(parsed.tables.qualified(parsed.tables.events()), "\"es\".\"app_events\"");
         assert_eq!(
             target(&parsed.output, parsed.backend),
             PathBuf::from("out/pupsourcing_postgres.sql")
         );
-        assert_eq!(
-            target("x/schema.sql", Backend::Sqlite),
-            PathBuf::from("x/schema.sql")
-        );
+        assert_eq!(target("x/schema.sql", Backend::Sqlite), PathBuf::from("x/schema.sql"));
     }
 
     #[test]
@@ -173,9 +168,8 @@ mod tests {
     #[test]
     fn writes_the_file_into_a_directory() {
         let dir = std::env::temp_dir().join(format!("pupsourcing-migrate-{}", std::process::id()));
-        let parsed = args(&["--backend", "sqlite", "--output", dir.to_str().unwrap()])
-            .unwrap()
-            .unwrap();
+        let parsed =
+            args(&["--backend", "sqlite", "--output", dir.to_str().unwrap()]).unwrap().unwrap();
         run(parsed).unwrap();
         let written = std::fs::read_to_string(dir.join("pupsourcing_sqlite.sql")).unwrap();
         assert!(written.contains("CREATE TABLE IF NOT EXISTS \"events\""));

@@ -65,9 +65,8 @@ fn find_binaries() -> Result<PathBuf, HarnessError> {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
-    if let Some(dir) = on_path
-        .into_iter()
-        .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+    if let Some(dir) =
+        on_path.into_iter().find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
     {
         return Ok(dir);
     }
@@ -82,10 +81,7 @@ fn find_binaries() -> Result<PathBuf, HarnessError> {
         })
         .collect();
     versions.sort();
-    versions
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or(HarnessError::NoPostgres)
+    versions.pop().map(|(_, bin)| bin).ok_or(HarnessError::NoPostgres)
 }
 
 fn prepare_layout() -> Result<Layout, HarnessError> {
@@ -95,21 +91,12 @@ fn prepare_layout() -> Result<Layout, HarnessError> {
         uuid::Uuid::new_v4().simple()
     ));
     fs::create_dir_all(&root).map_err(|e| HarnessError::io("create cluster directory", e))?;
-    let owner = if running_as_root()? {
-        Some(postgres_user()?)
-    } else {
-        None
-    };
+    let owner = if running_as_root()? { Some(postgres_user()?) } else { None };
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&root, Some(uid), Some(gid))
             .map_err(|e| HarnessError::io("hand the cluster directory to the postgres user", e))?;
     }
-    Ok(Layout {
-        data: root.join("data"),
-        log: root.join("postgres.log"),
-        root,
-        owner,
-    })
+    Ok(Layout { data: root.join("data"), log: root.join("postgres.log"), root, owner })
 }
 
 fn running_as_root() -> Result<bool, HarnessError> {
@@ -141,21 +128,10 @@ fn run_initdb(bin: &Path, layout: &Layout) -> Result<(), HarnessError> {
     command
         .arg("-D")
         .arg(&layout.data)
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ])
+        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
         .stdin(Stdio::null());
     as_owner(&mut command, layout);
-    let output = command
-        .output()
-        .map_err(|e| HarnessError::io("run initdb", e))?;
+    let output = command.output().map_err(|e| HarnessError::io("run initdb", e))?;
     if !output.status.success() {
         return Err(HarnessError::Startup {
             step: "initdb",
@@ -172,10 +148,7 @@ fn run_initdb(bin: &Path, layout: &Layout) -> Result<(), HarnessError> {
 fn free_port() -> Result<u16, HarnessError> {
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| HarnessError::io("find a free port", e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| HarnessError::io("find a free port", e))?
-        .port();
+    let port = listener.local_addr().map_err(|e| HarnessError::io("find a free port", e))?.port();
     Ok(port)
 }
 
@@ -191,9 +164,7 @@ fn spawn_server(
         std::os::unix::fs::chown(&layout.log, Some(uid), Some(gid))
             .map_err(|e| HarnessError::io("hand the server log to the postgres user", e))?;
     }
-    let err_log = log
-        .try_clone()
-        .map_err(|e| HarnessError::io("open server log", e))?;
+    let err_log = log.try_clone().map_err(|e| HarnessError::io("open server log", e))?;
     let mut command = Command::new(bin.join("postgres"));
     command
         .arg("-D")
@@ -203,28 +174,17 @@ fn spawn_server(
         .arg("-k")
         .arg(&layout.root)
         .args(["-c", "listen_addresses=127.0.0.1"]);
-    for setting in FAST_SETTINGS
-        .iter()
-        .filter(|s| !durable || !is_durability_setting(s))
-    {
+    for setting in FAST_SETTINGS.iter().filter(|s| !durable || !is_durability_setting(s)) {
         command.arg("-c").arg(setting);
     }
-    command
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err_log)
-        .process_group(0);
+    command.stdin(Stdio::null()).stdout(log).stderr(err_log).process_group(0);
     as_owner(&mut command, layout);
-    let child = command
-        .spawn()
-        .map_err(|e| HarnessError::io("start postgres", e))?;
+    let child = command.spawn().map_err(|e| HarnessError::io("start postgres", e))?;
     Ok(child.id())
 }
 
 fn is_durability_setting(setting: &str) -> bool {
-    ["fsync=", "synchronous_commit=", "full_page_writes="]
-        .iter()
-        .any(|p| setting.starts_with(p))
+    ["fsync=", "synchronous_commit=", "full_page_writes="].iter().any(|p| setting.starts_with(p))
 }
 
 /// Stops the server and removes its directory once this process is gone.
@@ -253,10 +213,7 @@ fn wait_until_ready(port: u16, pid: u32, layout: &Layout) -> Result<(), HarnessE
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let status = fs::read_to_string(layout.data.join("postmaster.pid")).unwrap_or_default();
-        let ready = status
-            .lines()
-            .nth(7)
-            .is_some_and(|line| line.trim() == "ready");
+        let ready = status.lines().nth(7).is_some_and(|line| line.trim() == "ready");
         if ready && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());
         }
@@ -264,10 +221,7 @@ fn wait_until_ready(port: u16, pid: u32, layout: &Layout) -> Result<(), HarnessE
         let alive = !stat.is_empty() && !stat.contains(") Z ");
         if !alive || Instant::now() > deadline {
             let output = fs::read_to_string(&layout.log).unwrap_or_default();
-            return Err(HarnessError::Startup {
-                step: "postgres",
-                output,
-            });
+            return Err(HarnessError::Startup { step: "postgres", output });
         }
         std::thread::sleep(Duration::from_millis(25));
     }

@@ -17,24 +17,14 @@ pub(crate) async fn append(
     let stream = prepare_append(&mut events, expected, limits)?;
     let state = tx.write("append").await?;
 
-    let duplicates: Vec<_> = events
-        .iter()
-        .map(|e| e.event_id)
-        .filter(|id| state.event_ids.contains(id))
-        .collect();
+    let duplicates: Vec<_> =
+        events.iter().map(|e| e.event_id).filter(|id| state.event_ids.contains(id)).collect();
     if !duplicates.is_empty() {
-        return Err(StoreError::DuplicateEventId {
-            stream,
-            event_ids: duplicates,
-        });
+        return Err(StoreError::DuplicateEventId { stream, event_ids: duplicates });
     }
     let current = state.stream_heads.get(&stream).copied().unwrap_or(0);
     if !expected.admits(current) {
-        return Err(StoreError::Conflict {
-            stream,
-            expected,
-            actual: current,
-        });
+        return Err(StoreError::Conflict { stream, expected, actual: current });
     }
 
     let first_position = state.latest_position() + 1;
@@ -47,12 +37,8 @@ pub(crate) async fn append(
         })
         .collect();
     let result = AppendResult::new(stream.clone(), persisted);
-    state
-        .event_ids
-        .extend(result.events().iter().map(|e| e.event.event_id));
-    state
-        .events
-        .extend(result.events().iter().cloned().map(Arc::new));
+    state.event_ids.extend(result.events().iter().map(|e| e.event.event_id));
+    state.events.extend(result.events().iter().cloned().map(Arc::new));
     state.stream_heads.insert(stream, result.to_version());
     Ok(result)
 }

@@ -1,6 +1,6 @@
 //! Stream and global-log reads.
 
-use pupsourcing::{PersistedEvent, StoreError, Stream, StreamId, check_position};
+use pupsourcing::{EventFilter, PersistedEvent, StoreError, Stream, StreamId, check_position};
 
 use crate::MemoryTx;
 
@@ -33,6 +33,26 @@ pub(crate) fn read_events(
     Ok(tx.read(|state| {
         state.events[state.first_after(after)..]
             .iter()
+            .take(limit)
+            .map(|e| PersistedEvent::clone(e))
+            .collect()
+    }))
+}
+
+pub(crate) fn read_events_until(
+    tx: &MemoryTx,
+    after: u64,
+    frontier: u64,
+    filter: &EventFilter,
+    limit: usize,
+) -> Result<Vec<PersistedEvent>, StoreError> {
+    check_position("after position", after)?;
+    check_position("frontier", frontier)?;
+    Ok(tx.read(|state| {
+        state.events[state.first_after(after)..]
+            .iter()
+            .take_while(|e| e.global_position <= frontier)
+            .filter(|e| filter.matches(&e.event))
             .take(limit)
             .map(|e| PersistedEvent::clone(e))
             .collect()

@@ -21,18 +21,12 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
-    let count = to_bigint(
-        "batch size",
-        u64::try_from(events.len()).unwrap_or(u64::MAX),
-    )?;
+    let count = to_bigint("batch size", u64::try_from(events.len()).unwrap_or(u64::MAX))?;
     let event_versions = events
         .iter()
         .map(|e| i32::try_from(e.event_version))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| InputError::OutOfRange {
-            what: "event version",
-            value: u64::MAX,
-        })?;
+        .map_err(|_| InputError::OutOfRange { what: "event version", value: u64::MAX })?;
 
     let mut query = sqlx::query(store.sql.append(expected))
         .bind(stream.bounded_context_column())
@@ -40,39 +34,14 @@ pub(crate) async fn append(
         .bind(stream.aggregate_id())
         .bind(count)
         .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| e.event_type.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
         .bind(event_versions)
-        .bind(
-            events
-                .iter()
-                .map(|e| e.payload.as_slice())
-                .collect::<Vec<_>>(),
-        )
+        .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| e.trace_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|e| e.correlation_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|e| e.causation_id.as_deref())
-                .collect::<Vec<_>>(),
-        );
+        .bind(events.iter().map(|e| e.trace_id.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.correlation_id.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.causation_id.as_deref()).collect::<Vec<_>>());
     if let ExpectedVersion::Exact(version @ 1..) = expected {
         query = query.bind(to_bigint("expected version", version)?);
     }
@@ -86,10 +55,7 @@ pub(crate) async fn append(
     let positions: Vec<i64> = row.try_get(2).during("append")?;
 
     if !duplicates.is_empty() {
-        return Err(StoreError::DuplicateEventId {
-            stream,
-            event_ids: duplicates,
-        });
+        return Err(StoreError::DuplicateEventId { stream, event_ids: duplicates });
     }
     let Some(head) = head else {
         return Err(conflict(store, tx, stream, expected, &events).await);
@@ -136,16 +102,11 @@ async fn conflict(
         Ok((actual, duplicates))
     });
     match decoded {
-        Ok((_, duplicates)) if !duplicates.is_empty() => StoreError::DuplicateEventId {
-            stream,
-            event_ids: duplicates,
-        },
+        Ok((_, duplicates)) if !duplicates.is_empty() => {
+            StoreError::DuplicateEventId { stream, event_ids: duplicates }
+        }
         Ok((actual, _)) => match from_bigint(actual) {
-            Ok(actual) => StoreError::Conflict {
-                stream,
-                expected,
-                actual,
-            },
+            Ok(actual) => StoreError::Conflict { stream, expected, actual },
             Err(err) => err,
         },
         Err(failure) => failure.into(),
@@ -176,19 +137,12 @@ fn unique_violation(
             let batch: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
             let found: Vec<Uuid> = uuids_in(detail).filter(|id| batch.contains(id)).collect();
             let event_ids = if found.is_empty() { batch } else { found };
-            return StoreError::DuplicateEventId {
-                stream: stream.clone(),
-                event_ids,
-            };
+            return StoreError::DuplicateEventId { stream: stream.clone(), event_ids };
         }
         if constraint == Some(events_table.with_suffix(STREAM_VERSION_KEY_SUFFIX).as_str()) {
             let attempted = expected.required_version().unwrap_or(0) + 1;
             let actual = last_number_in(detail).unwrap_or(attempted);
-            return StoreError::Conflict {
-                stream: stream.clone(),
-                expected,
-                actual,
-            };
+            return StoreError::Conflict { stream: stream.clone(), expected, actual };
         }
     }
     failure("append", err).into()

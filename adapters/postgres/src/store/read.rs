@@ -1,8 +1,11 @@
 //! Stream and global-log reads, and row decoding.
 
-use pupsourcing::{Event, PersistedEvent, StoreError, Stream, StreamId};
-use sqlx::Row;
+use pupsourcing::{Event, EventFilter, PersistedEvent, StoreError, Stream, StreamId};
+use pupsourcing_migrations::{EventsUntil, events_until};
+use sea_query::PostgresQueryBuilder;
+use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::Inner;
 use crate::PgTx;
@@ -71,7 +74,39 @@ pub(crate) async fn latest_position(store: &Inner, tx: &mut PgTx) -> Result<u64,
     from_bigint(position)
 }
 
-/// Decodes a row selected with [`EVENT_COLUMNS`](super::sql::EVENT_COLUMNS).
+pub(crate) async fn safe_frontier(store: &Inner, tx: &mut PgTx) -> Result<u64, StoreError> {
+    let position: i64 = sqlx::query_scalar(store.sql.safe_frontier.clone())
+        .fetch_one(&mut **tx)
+        .await
+        .during("safe_frontier")?;
+    from_bigint(position)
+}
+
+pub(crate) async fn read_events_until(
+    store: &Inner,
+    tx: &mut PgTx,
+    after: u64,
+    frontier: u64,
+    filter: &EventFilter,
+    limit: usize,
+) -> Result<Vec<PersistedEvent>, StoreError> {
+    let query = EventsUntil {
+        after: to_bigint("after position", after)?,
+        frontier: to_bigint("frontier", frontier)?,
+        aggregate_types: filter.aggregate_type_list(),
+        bounded_contexts: filter.bounded_context_list(),
+        limit: u64::try_from(limit).unwrap_or(u64::MAX),
+    };
+    let (sql, values) =
+        events_until(store.config.tables(), &query).build_sqlx(PostgresQueryBuilder);
+    let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+        .fetch_all(&mut **tx)
+        .await
+        .during("read_events_until")?;
+    rows.iter().map(decode).collect()
+}
+
+/// Decodes a row selected with `pupsourcing_migrations::EVENT_COLUMNS`.
 pub(crate) fn decode(row: &PgRow) -> Result<PersistedEvent, StoreError> {
     let stream = StreamId::from_columns(
         row.try_get(2).during("decode")?,

@@ -5,13 +5,8 @@
 use std::sync::Arc;
 
 use pupsourcing::ExpectedVersion;
-use pupsourcing_migrations::Tables;
+use pupsourcing_migrations::{Tables, event_column_list};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
-
-/// Columns of an event row, in the order [`crate::store::read::decode`] reads them.
-pub(crate) const EVENT_COLUMNS: &str = "global_position, aggregate_version, bounded_context, \
-     aggregate_type, aggregate_id, event_id, event_type, event_version, payload, metadata, \
-     created_at, trace_id, correlation_id, causation_id";
 
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -23,6 +18,12 @@ pub(crate) struct Statements {
     pub(crate) stream_version: SqlStr,
     pub(crate) read_events: SqlStr,
     pub(crate) latest_position: SqlStr,
+    pub(crate) safe_frontier: SqlStr,
+    pub(crate) frontier_lock: SqlStr,
+    pub(crate) frontier_read: SqlStr,
+    pub(crate) frontier_write: SqlStr,
+    pub(crate) frontier_status: SqlStr,
+    pub(crate) oldest_transaction: SqlStr,
 }
 
 /// Statement text whose only dynamic parts are validated, quoted identifiers.
@@ -34,6 +35,9 @@ impl Statements {
     pub(crate) fn new(tables: &Tables, notify_channel: Option<&str>) -> Self {
         let events = tables.qualified(tables.events());
         let heads = tables.qualified(tables.stream_heads());
+        let frontier = tables.qualified(tables.frontier());
+        let holes = tables.qualified(tables.holes());
+        let columns = event_column_list();
         let append = |head: String| sql(append_statement(&events, &head, notify_channel));
         Self {
             append_no_stream: append(format!(
@@ -58,7 +62,7 @@ impl Statements {
                  ARRAY(SELECT event_id FROM {events} WHERE event_id = ANY($4))"
             )),
             read_stream: sql(format!(
-                "SELECT {EVENT_COLUMNS} FROM {events} WHERE bounded_context = $1 \
+                "SELECT {columns} FROM {events} WHERE bounded_context = $1 \
                  AND aggregate_type = $2 AND aggregate_id = $3 \
                  AND aggregate_version BETWEEN $4 AND $5 ORDER BY aggregate_version"
             )),
@@ -67,12 +71,71 @@ impl Statements {
                  AND aggregate_type = $2 AND aggregate_id = $3"
             )),
             read_events: sql(format!(
-                "SELECT {EVENT_COLUMNS} FROM {events} WHERE global_position > $1 \
+                "SELECT {columns} FROM {events} WHERE global_position > $1 \
                  ORDER BY global_position LIMIT $2"
             )),
-            latest_position: sql(format!(
-                "SELECT coalesce(max(global_position), 0) FROM {events}"
+            latest_position: sql(format!("SELECT coalesce(max(global_position), 0) FROM {events}")),
+            safe_frontier: sql(format!(
+                "SELECT coalesce((SELECT safe_position FROM {frontier} WHERE id = 1), 0)"
             )),
+            // The frontier is derived state: losing the last advances in a crash only means
+            // recomputing them, so its commits need not wait for the disk.
+            frontier_lock: sql("SELECT pg_try_advisory_xact_lock($1) \
+                 AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+                .to_owned()),
+            frontier_read: sql(format!(
+                "SELECT f.safe_position, \
+                   pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
+                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
+                   coalesce((SELECT max(global_position) FROM {events}), 0), \
+                   ARRAY(SELECT start_position FROM {holes} h \
+                         WHERE h.end_position > f.safe_position ORDER BY 1), \
+                   ARRAY(SELECT end_position FROM {holes} h \
+                         WHERE h.end_position > f.safe_position ORDER BY start_position), \
+                   ARRAY(SELECT first_seen_xmax FROM {holes} h \
+                         WHERE h.end_position > f.safe_position ORDER BY start_position), \
+                   ARRAY(SELECT extract(epoch FROM now() - first_seen_at)::float8 FROM {holes} h \
+                         WHERE h.end_position > f.safe_position ORDER BY start_position), \
+                   ARRAY(SELECT coalesce(resolution, '') FROM {holes} h \
+                         WHERE h.end_position > f.safe_position ORDER BY start_position), \
+                   ARRAY(SELECT global_position FROM {events} \
+                         WHERE global_position > f.safe_position ORDER BY global_position LIMIT $1) \
+                 FROM {frontier} f WHERE f.id = 1"
+            )),
+            frontier_write: sql(format!(
+                "WITH advanced AS (UPDATE {frontier} \
+                     SET safe_position = greatest(safe_position, $1), updated_at = now() \
+                     WHERE id = 1 RETURNING safe_position), \
+                 recorded AS (INSERT INTO {holes} \
+                     (start_position, end_position, first_seen_xmax, resolved_at, resolution) \
+                     SELECT s, e, $4, CASE WHEN r = '' THEN NULL ELSE now() END, NULLIF(r, '') \
+                     FROM unnest($2::bigint[], $3::bigint[], $5::text[]) AS n(s, e, r) \
+                     ON CONFLICT (start_position) DO NOTHING), \
+                 resolved AS (UPDATE {holes} h SET resolution = r.resolution, resolved_at = now() \
+                     FROM unnest($6::bigint[], $7::text[]) AS r(start_position, resolution) \
+                     WHERE h.start_position = r.start_position AND h.resolved_at IS NULL), \
+                 purged AS (DELETE FROM {holes} WHERE end_position <= $1 \
+                     AND resolution IN ('filled', 'dead') \
+                     AND resolved_at < now() - make_interval(secs => $8::float8)) \
+                 SELECT safe_position FROM advanced"
+            )),
+            frontier_status: sql(format!(
+                "SELECT f.safe_position, coalesce((SELECT max(global_position) FROM {events}), 0), \
+                   ARRAY(SELECT start_position FROM {holes} h WHERE h.resolved_at IS NULL \
+                         AND h.end_position > f.safe_position ORDER BY 1), \
+                   ARRAY(SELECT end_position FROM {holes} h WHERE h.resolved_at IS NULL \
+                         AND h.end_position > f.safe_position ORDER BY start_position), \
+                   ARRAY(SELECT extract(epoch FROM now() - first_seen_at)::float8 FROM {holes} h \
+                         WHERE h.resolved_at IS NULL AND h.end_position > f.safe_position \
+                         ORDER BY start_position) \
+                 FROM {frontier} f WHERE f.id = 1"
+            )),
+            oldest_transaction: sql(
+                "SELECT pid, extract(epoch FROM now() - xact_start)::float8, left(query, 200) \
+                 FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() \
+                 ORDER BY xact_start LIMIT 1"
+                    .to_owned(),
+            ),
         }
     }
 

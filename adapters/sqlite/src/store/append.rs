@@ -24,10 +24,12 @@ pub(crate) async fn append(
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
     let store = Arc::clone(store);
-    tx.run("append", move |conn| {
-        write(&store, conn, stream, expected, events)
-    })
-    .await
+    let result =
+        tx.run("append", move |conn| write(&store, conn, stream, expected, events)).await?;
+    if let Some(first) = result.events().first() {
+        tx.note_appended(first.global_position);
+    }
+    Ok(result)
 }
 
 fn write(
@@ -37,16 +39,12 @@ fn write(
     expected: ExpectedVersion,
     events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
-    let savepoint = conn
-        .savepoint_with_name("pupsourcing_append")
-        .during("append")?;
+    let savepoint = conn.savepoint_with_name("pupsourcing_append").during("append")?;
     let sql = &store.sql;
 
     let mut duplicates = Vec::new();
     {
-        let mut exists = savepoint
-            .prepare_cached(&sql.event_id_exists)
-            .during("append")?;
+        let mut exists = savepoint.prepare_cached(&sql.event_id_exists).during("append")?;
         for event in &events {
             if exists
                 .query_row([event.event_id.to_string()], |row| row.get::<_, bool>(0))
@@ -57,35 +55,22 @@ fn write(
         }
     }
     if !duplicates.is_empty() {
-        return Err(StoreError::DuplicateEventId {
-            stream,
-            event_ids: duplicates,
-        });
+        return Err(StoreError::DuplicateEventId { stream, event_ids: duplicates });
     }
 
-    let head = [
-        stream.bounded_context_column(),
-        stream.aggregate_type(),
-        stream.aggregate_id(),
-    ];
+    let head = [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()];
     let current: Option<i64> = savepoint
         .prepare_cached(&sql.stream_version)
         .and_then(|mut select| select.query_row(head, |row| row.get(0)).optional())
         .during("append")?;
     let current = current.map_or(Ok(0), from_integer).during("append")?;
     if !expected.admits(current) {
-        return Err(StoreError::Conflict {
-            stream,
-            expected,
-            actual: current,
-        });
+        return Err(StoreError::Conflict { stream, expected, actual: current });
     }
 
     let mut persisted = Vec::with_capacity(events.len());
     {
-        let mut insert = savepoint
-            .prepare_cached(&sql.insert_event)
-            .during("append")?;
+        let mut insert = savepoint.prepare_cached(&sql.insert_event).during("append")?;
         for (version, event) in (current + 1..).zip(events) {
             let metadata = event.metadata.to_string();
             let inserted = insert.execute(params![
@@ -104,9 +89,7 @@ fn write(
                 &event.causation_id,
             ]);
             if let Err(err) = inserted {
-                return Err(constraint_error(
-                    store, &stream, expected, current, &event, err,
-                ));
+                return Err(constraint_error(store, &stream, expected, current, &event, err));
             }
             let position = from_integer(savepoint.last_insert_rowid()).during("append")?;
             persisted.push(PersistedEvent {
@@ -116,10 +99,8 @@ fn write(
             });
         }
     }
-    let new_version = to_integer(
-        "version",
-        current + u64::try_from(persisted.len()).unwrap_or(u64::MAX),
-    )?;
+    let new_version =
+        to_integer("version", current + u64::try_from(persisted.len()).unwrap_or(u64::MAX))?;
     savepoint
         .prepare_cached(&sql.upsert_head)
         .and_then(|mut upsert| upsert.execute(params![head[0], head[1], head[2], new_version]))
@@ -142,16 +123,11 @@ fn constraint_error(
 ) -> StoreError {
     let events = store.config.tables().events().as_str();
     match unique_violation_columns(&err) {
-        Some(columns) if columns == format!("{events}.event_id") => StoreError::DuplicateEventId {
-            stream: stream.clone(),
-            event_ids: vec![event.event_id],
-        },
+        Some(columns) if columns == format!("{events}.event_id") => {
+            StoreError::DuplicateEventId { stream: stream.clone(), event_ids: vec![event.event_id] }
+        }
         Some(columns) if columns.ends_with(&format!("{events}.aggregate_version")) => {
-            StoreError::Conflict {
-                stream: stream.clone(),
-                expected,
-                actual: current + 1,
-            }
+            StoreError::Conflict { stream: stream.clone(), expected, actual: current + 1 }
         }
         _ => failure("append", err).into(),
     }

@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use pupsourcing::{Event, PersistedEvent, StoreError, Stream, StreamId};
+use pupsourcing::{Event, EventFilter, PersistedEvent, StoreError, Stream, StreamId};
+use pupsourcing_migrations::{EventsUntil, events_until};
 use rusqlite::{OptionalExtension, Row, params};
+use sea_query::SqliteQueryBuilder;
+use sea_query_rusqlite::RusqliteBinder;
 
 use super::Inner;
 use crate::SqliteTx;
@@ -22,9 +25,7 @@ pub(crate) async fn read_stream(
     let (store, id) = (Arc::clone(store), stream.clone());
     let events = tx
         .run("read_stream", move |conn| {
-            let mut select = conn
-                .prepare_cached(&store.sql.read_stream)
-                .during("read_stream")?;
+            let mut select = conn.prepare_cached(&store.sql.read_stream).during("read_stream")?;
             let rows = select
                 .query_map(
                     params![
@@ -57,19 +58,13 @@ pub(crate) async fn stream_version(
             .and_then(|mut select| {
                 select
                     .query_row(
-                        [
-                            id.bounded_context_column(),
-                            id.aggregate_type(),
-                            id.aggregate_id(),
-                        ],
+                        [id.bounded_context_column(), id.aggregate_type(), id.aggregate_id()],
                         |row| row.get(0),
                     )
                     .optional()
             })
             .during("stream_version")?;
-        Ok(version
-            .map_or(Ok(0), from_integer)
-            .during("stream_version")?)
+        Ok(version.map_or(Ok(0), from_integer).during("stream_version")?)
     })
     .await
 }
@@ -84,15 +79,9 @@ pub(crate) async fn read_events(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let store = Arc::clone(store);
     tx.run("read_events", move |conn| {
-        let mut select = conn
-            .prepare_cached(&store.sql.read_events)
-            .during("read_events")?;
-        let rows = select
-            .query_map(params![after, limit], decode)
-            .during("read_events")?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .during("read_events")?)
+        let mut select = conn.prepare_cached(&store.sql.read_events).during("read_events")?;
+        let rows = select.query_map(params![after, limit], decode).during("read_events")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().during("read_events")?)
     })
     .await
 }
@@ -112,7 +101,44 @@ pub(crate) async fn latest_position(
     .await
 }
 
-/// Decodes a row selected with [`EVENT_COLUMNS`](super::sql::EVENT_COLUMNS).
+/// Every position below the transaction's own first append is committed (the write lock has been
+/// held since `BEGIN IMMEDIATE`); without own appends, the highest position is.
+pub(crate) async fn safe_frontier(
+    store: &Arc<Inner>,
+    tx: &mut SqliteTx,
+) -> Result<u64, StoreError> {
+    match tx.first_own_position() {
+        Some(first) => Ok(first.saturating_sub(1)),
+        None => latest_position(store, tx).await,
+    }
+}
+
+pub(crate) async fn read_events_until(
+    store: &Arc<Inner>,
+    tx: &mut SqliteTx,
+    after: u64,
+    frontier: u64,
+    filter: &EventFilter,
+    limit: usize,
+) -> Result<Vec<PersistedEvent>, StoreError> {
+    let query = EventsUntil {
+        after: to_integer("after position", after)?,
+        frontier: to_integer("frontier", frontier)?,
+        aggregate_types: filter.aggregate_type_list(),
+        bounded_contexts: filter.bounded_context_list(),
+        limit: u64::try_from(limit).unwrap_or(u64::MAX),
+    };
+    let (sql, values) =
+        events_until(store.config.tables(), &query).build_rusqlite(SqliteQueryBuilder);
+    tx.run("read_events_until", move |conn| {
+        let mut select = conn.prepare_cached(&sql).during("read_events_until")?;
+        let rows = select.query_map(&*values.as_params(), decode).during("read_events_until")?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().during("read_events_until")?)
+    })
+    .await
+}
+
+/// Decodes a row selected with `pupsourcing_migrations::EVENT_COLUMNS`.
 pub(crate) fn decode(row: &Row<'_>) -> rusqlite::Result<PersistedEvent> {
     let stream = StreamId::from_columns(row.get(2)?, row.get(3)?, row.get(4)?);
     let event = Event {

@@ -1,11 +1,6 @@
 //! The store's SQL, rendered once per store from its table names.
 
-use pupsourcing_migrations::Tables;
-
-/// Columns of an event row, in the order [`crate::store::read::decode`] reads them.
-pub(crate) const EVENT_COLUMNS: &str = "global_position, aggregate_version, bounded_context, \
-     aggregate_type, aggregate_id, event_id, event_type, event_version, payload, metadata, \
-     created_at, trace_id, correlation_id, causation_id";
+use pupsourcing_migrations::{Tables, event_column_list};
 
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -22,6 +17,7 @@ impl Statements {
     pub(crate) fn new(tables: &Tables) -> Self {
         let events = tables.qualified(tables.events());
         let heads = tables.qualified(tables.stream_heads());
+        let columns = event_column_list();
         Self {
             event_id_exists: format!("SELECT EXISTS (SELECT 1 FROM {events} WHERE event_id = ?1)"),
             stream_version: format!(
@@ -40,12 +36,12 @@ impl Statements {
                  DO UPDATE SET version = excluded.version"
             ),
             read_stream: format!(
-                "SELECT {EVENT_COLUMNS} FROM {events} WHERE bounded_context = ?1 \
+                "SELECT {columns} FROM {events} WHERE bounded_context = ?1 \
                  AND aggregate_type = ?2 AND aggregate_id = ?3 \
                  AND aggregate_version BETWEEN ?4 AND ?5 ORDER BY aggregate_version"
             ),
             read_events: format!(
-                "SELECT {EVENT_COLUMNS} FROM {events} WHERE global_position > ?1 \
+                "SELECT {columns} FROM {events} WHERE global_position > ?1 \
                  ORDER BY global_position LIMIT ?2"
             ),
             latest_position: format!("SELECT coalesce(max(global_position), 0) FROM {events}"),

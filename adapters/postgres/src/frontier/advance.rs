@@ -1,0 +1,240 @@
+//! One frontier advance: lock, read one snapshot, walk, write back, report.
+
+use std::time::{Duration, Instant};
+
+use pupsourcing::{BackendError, BackendErrorKind, FrontierStatus, OpenHole, StoreError};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::walk::{KnownHole, Resolution, Snapshot, Walk, walk};
+use crate::PgTx;
+use crate::convert::{from_bigint, to_bigint};
+use crate::error::Context;
+use crate::store::Inner;
+
+const OPERATION: &str = "advance_frontier";
+
+/// Advances round by round while the frontier moves through full windows, then reports.
+pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError> {
+    loop {
+        let (status, again) = round(store).await?;
+        if !again {
+            return Ok(status);
+        }
+    }
+}
+
+/// What one read showed.
+struct View {
+    frontier: u64,
+    snapshot: Snapshot,
+    latest: u64,
+    visible: Vec<u64>,
+    known: Vec<KnownHole>,
+}
+
+async fn round(store: &Inner) -> Result<(FrontierStatus, bool), StoreError> {
+    let mut tx = store.db.pool().begin().await.during(OPERATION)?;
+    let locked: bool = sqlx::query_scalar(store.sql.frontier_lock.clone())
+        .bind(store.config.tables().lock_key("frontier"))
+        .fetch_one(&mut *tx)
+        .await
+        .during(OPERATION)?;
+    if !locked {
+        // Another process is advancing right now; its result is as good as ours.
+        let status = status(store, &mut tx).await?;
+        tx.rollback().await.during(OPERATION)?;
+        return Ok((status, false));
+    }
+
+    let config = store.config.frontier();
+    let window = config.window();
+    let row = sqlx::query(store.sql.frontier_read.clone())
+        .bind(i64::try_from(window).unwrap_or(i64::MAX))
+        .fetch_optional(&mut *tx)
+        .await
+        .during(OPERATION)?
+        .ok_or_else(missing_frontier_row)?;
+    let view = decode_view(&row)?;
+    let walk =
+        walk(view.frontier, &view.visible, &view.known, view.snapshot, config.force_skip_after());
+    if walk.changes_state(view.frontier) {
+        write(store, &mut tx, &walk, view.snapshot).await?;
+    }
+    tx.commit().await.during(OPERATION)?;
+
+    report(store, &view, &walk).await;
+    let moved = walk.frontier > view.frontier;
+    let status = FrontierStatus {
+        safe_position: walk.frontier.max(view.frontier),
+        latest_position: view.latest,
+        open_holes: walk.open,
+        forced: walk.forced,
+    };
+    Ok((status, moved && view.visible.len() >= window))
+}
+
+fn missing_frontier_row() -> StoreError {
+    BackendError::new(
+        BackendErrorKind::Schema,
+        OPERATION,
+        "the frontier table has no row: run migrate()",
+    )
+    .into()
+}
+
+fn decode_view(row: &PgRow) -> Result<View, StoreError> {
+    let positions = |index: usize| -> Result<Vec<u64>, StoreError> {
+        let values: Vec<i64> = row.try_get(index).during(OPERATION)?;
+        values.into_iter().map(from_bigint).collect()
+    };
+    let starts = positions(4)?;
+    let ends = positions(5)?;
+    let xmaxes = positions(6)?;
+    let ages: Vec<f64> = row.try_get(7).during(OPERATION)?;
+    let resolutions: Vec<String> = row.try_get(8).during(OPERATION)?;
+    let known = starts
+        .into_iter()
+        .zip(ends)
+        .zip(xmaxes)
+        .zip(ages)
+        .zip(resolutions)
+        .map(|((((start, end), first_seen_xmax), age), resolution)| KnownHole {
+            start,
+            end,
+            first_seen_xmax,
+            age: Duration::try_from_secs_f64(age).unwrap_or_default(),
+            resolution: Resolution::parse(&resolution),
+        })
+        .collect();
+    Ok(View {
+        frontier: from_bigint(row.try_get(0).during(OPERATION)?)?,
+        snapshot: Snapshot {
+            xmin: from_bigint(row.try_get(1).during(OPERATION)?)?,
+            xmax: from_bigint(row.try_get(2).during(OPERATION)?)?,
+        },
+        latest: from_bigint(row.try_get(3).during(OPERATION)?)?,
+        visible: positions(9)?,
+        known,
+    })
+}
+
+async fn write(
+    store: &Inner,
+    tx: &mut PgTx,
+    walk: &Walk,
+    snapshot: Snapshot,
+) -> Result<(), StoreError> {
+    let retention = store.config.frontier().hole_retention().as_secs_f64();
+    let label = |r: Option<Resolution>| r.map_or("", Resolution::as_str).to_owned();
+    let new_starts = walk
+        .new_holes
+        .iter()
+        .map(|h| to_bigint("position", h.start))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new_ends = walk
+        .new_holes
+        .iter()
+        .map(|h| to_bigint("position", h.end))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new_labels: Vec<String> = walk.new_holes.iter().map(|h| label(h.resolution)).collect();
+    let resolved_starts = walk
+        .resolved
+        .iter()
+        .map(|(s, _)| to_bigint("position", *s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resolved_labels: Vec<String> = walk.resolved.iter().map(|(_, r)| label(Some(*r))).collect();
+    sqlx::query(store.sql.frontier_write.clone())
+        .bind(to_bigint("frontier", walk.frontier)?)
+        .bind(new_starts)
+        .bind(new_ends)
+        .bind(to_bigint("snapshot xmax", snapshot.xmax)?)
+        .bind(new_labels)
+        .bind(resolved_starts)
+        .bind(resolved_labels)
+        .bind(retention)
+        .execute(&mut **tx)
+        .await
+        .during(OPERATION)?;
+    Ok(())
+}
+
+/// The frontier as persisted, for a caller that found another advance in progress.
+async fn status(store: &Inner, tx: &mut PgTx) -> Result<FrontierStatus, StoreError> {
+    let row = sqlx::query(store.sql.frontier_status.clone())
+        .fetch_optional(&mut **tx)
+        .await
+        .during(OPERATION)?
+        .ok_or_else(missing_frontier_row)?;
+    let starts: Vec<i64> = row.try_get(2).during(OPERATION)?;
+    let ends: Vec<i64> = row.try_get(3).during(OPERATION)?;
+    let ages: Vec<f64> = row.try_get(4).during(OPERATION)?;
+    let open_holes = starts
+        .into_iter()
+        .zip(ends)
+        .zip(ages)
+        .map(|((start, end), age)| {
+            Ok(OpenHole {
+                start: from_bigint(start)?,
+                end: from_bigint(end)?,
+                age: Duration::try_from_secs_f64(age).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(FrontierStatus {
+        safe_position: from_bigint(row.try_get(0).during(OPERATION)?)?,
+        latest_position: from_bigint(row.try_get(1).during(OPERATION)?)?,
+        open_holes,
+        forced: Vec::new(),
+    })
+}
+
+/// Logs forced skips, and warns (at most once per warning period) when an open hole has held
+/// the frontier back too long, naming the oldest transaction that may be behind it.
+async fn report(store: &Inner, view: &View, walk: &Walk) {
+    if walk.frontier > view.frontier {
+        tracing::debug!(
+            from = view.frontier,
+            to = walk.frontier,
+            latest = view.latest,
+            "frontier advanced"
+        );
+    }
+    for hole in &walk.forced {
+        tracing::warn!(
+            start = hole.start,
+            end = hole.end,
+            age_secs = hole.age.as_secs_f64(),
+            "frontier force-skipped a hole without proof that it is dead (force_skip_after is set)"
+        );
+    }
+    let threshold = store.config.frontier().hole_warning_after();
+    let Some(blocking) = walk.blocking.as_ref().filter(|h| h.age >= threshold) else {
+        return;
+    };
+    if !store.may_warn(Instant::now(), threshold) {
+        return;
+    }
+    let oldest =
+        sqlx::query(store.sql.oldest_transaction.clone()).fetch_optional(store.db.pool()).await;
+    match oldest {
+        Ok(Some(row)) => {
+            let pid: i32 = row.try_get(0).unwrap_or_default();
+            let age: f64 = row.try_get(1).unwrap_or_default();
+            let query: String = row.try_get(2).unwrap_or_default();
+            tracing::warn!(
+                hole = blocking.start,
+                hole_age_secs = blocking.age.as_secs_f64(),
+                blocking_pid = pid,
+                blocking_transaction_age_secs = age,
+                blocking_query = %query,
+                "an open hole is holding the event frontier back; consumers wait for the oldest transaction to finish"
+            );
+        }
+        _ => tracing::warn!(
+            hole = blocking.start,
+            hole_age_secs = blocking.age.as_secs_f64(),
+            "an open hole is holding the event frontier back; consumers wait for the transaction that drew it"
+        ),
+    }
+}

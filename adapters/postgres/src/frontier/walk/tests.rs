@@ -1,0 +1,234 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use super::*;
+
+const RUNNING: Snapshot = Snapshot { xmin: 5, xmax: 9 };
+const IDLE: Snapshot = Snapshot { xmin: 9, xmax: 9 };
+
+fn known(start: u64, end: u64, first_seen_xmax: u64) -> KnownHole {
+    KnownHole { start, end, first_seen_xmax, age: Duration::from_secs(1), resolution: None }
+}
+
+#[test]
+fn contiguous_positions_move_the_frontier_to_the_top() {
+    let walk = walk(3, &[4, 5, 6], &[], RUNNING, None);
+    assert_eq!(walk.frontier, 6);
+    assert!(walk.new_holes.is_empty() && walk.open.is_empty() && walk.blocking.is_none());
+    assert!(!walk.changes_state(6));
+}
+
+#[test]
+fn nothing_visible_keeps_the_frontier() {
+    let walk = walk(3, &[], &[known(4, 4, 8)], IDLE, None);
+    assert_eq!(walk.frontier, 3);
+    assert_eq!(walk.open.len(), 1, "holes are only judged inside the window");
+}
+
+#[test]
+fn a_new_hole_with_transactions_running_stops_the_frontier_but_later_holes_are_recorded() {
+    let walk = walk(0, &[1, 3, 4, 7], &[], RUNNING, None);
+    assert_eq!(walk.frontier, 1);
+    assert_eq!(
+        walk.new_holes,
+        vec![
+            NewHole { start: 2, end: 2, resolution: None },
+            NewHole { start: 5, end: 6, resolution: None },
+        ]
+    );
+    assert_eq!(walk.blocking.map(|h| h.start), Some(2));
+    assert_eq!(
+        walk.open.iter().map(|h| (h.start, h.end)).collect::<Vec<_>>(),
+        vec![(2, 2), (5, 6)]
+    );
+}
+
+#[test]
+fn a_new_hole_seen_while_no_transaction_runs_is_dead_at_once() {
+    let walk = walk(0, &[1, 3], &[], IDLE, None);
+    assert_eq!(walk.frontier, 3);
+    assert_eq!(
+        walk.new_holes,
+        vec![NewHole { start: 2, end: 2, resolution: Some(Resolution::Dead) }]
+    );
+    assert!(walk.open.is_empty());
+}
+
+#[test]
+fn a_known_hole_is_dead_once_every_older_transaction_finished() {
+    let pending = walk(0, &[1, 3], &[known(2, 2, 6)], RUNNING, None);
+    assert_eq!(pending.frontier, 1, "xmin 5 < xmax at first sight 6: the writer may still commit");
+    assert!(pending.resolved.is_empty());
+    let dead = walk(0, &[1, 3], &[known(2, 2, 5)], RUNNING, None);
+    assert_eq!(dead.frontier, 3);
+    assert_eq!(dead.resolved, vec![(2, Resolution::Dead)]);
+}
+
+#[test]
+fn a_known_hole_that_became_visible_is_filled() {
+    let walk = walk(0, &[1, 2, 3], &[known(2, 2, 99)], RUNNING, None);
+    assert_eq!(walk.frontier, 3);
+    assert_eq!(walk.resolved, vec![(2, Resolution::Filled)]);
+}
+
+#[test]
+fn a_partly_filled_run_blocks_at_its_first_missing_position() {
+    let walk = walk(0, &[1, 2, 3, 6], &[known(2, 5, 99)], RUNNING, None);
+    assert_eq!(walk.frontier, 3);
+    assert_eq!(walk.blocking.map(|h| h.start), Some(4));
+    assert!(walk.new_holes.is_empty(), "positions 4 and 5 belong to the known run");
+}
+
+#[test]
+fn forced_skips_are_opt_in_and_reported() {
+    let old = KnownHole { age: Duration::from_secs(120), ..known(2, 2, 99) };
+    let kept = walk(0, &[1, 3], std::slice::from_ref(&old), RUNNING, None);
+    assert_eq!(kept.frontier, 1);
+    let skipped = walk(0, &[1, 3], &[old], RUNNING, Some(Duration::from_secs(60)));
+    assert_eq!(skipped.frontier, 3);
+    assert_eq!(skipped.resolved, vec![(2, Resolution::Forced)]);
+    assert_eq!(skipped.forced.len(), 1);
+}
+
+#[test]
+fn resolved_runs_above_the_frontier_are_passed_without_new_records() {
+    let dead = KnownHole { resolution: Some(Resolution::Dead), ..known(2, 3, 99) };
+    let walk = walk(0, &[1, 4], &[dead], RUNNING, None);
+    assert_eq!(walk.frontier, 4);
+    assert!(walk.new_holes.is_empty() && walk.resolved.is_empty());
+}
+
+#[test]
+fn runs_beyond_the_window_stay_open() {
+    let walk = walk(0, &[1, 2], &[known(5, 6, 99)], RUNNING, None);
+    assert_eq!(walk.frontier, 2);
+    assert_eq!(walk.open.len(), 1);
+    assert!(walk.resolved.is_empty());
+}
+
+#[test]
+fn resolution_names_round_trip() {
+    for r in [Resolution::Filled, Resolution::Dead, Resolution::Forced] {
+        assert_eq!(Resolution::parse(r.as_str()), Some(r));
+    }
+    assert_eq!(Resolution::parse("lost"), None);
+}
+
+/// One step of a simulated PostgreSQL history.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Transaction `n` draws a position (taking its transaction id first, as the position
+    /// function does).
+    Draw(usize),
+    Commit(usize),
+    Abort(usize),
+    Advance,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..6usize).prop_map(Step::Draw),
+        2 => (0..6usize).prop_map(Step::Commit),
+        1 => (0..6usize).prop_map(Step::Abort),
+        2 => Just(Step::Advance),
+    ]
+}
+
+#[derive(Default)]
+struct Simulation {
+    next_xid: u64,
+    next_position: u64,
+    /// Running transactions: slot -> (xid, positions drawn).
+    running: BTreeMap<usize, (u64, Vec<u64>)>,
+    committed: BTreeSet<u64>,
+    frontier: u64,
+    holes: Vec<KnownHole>,
+}
+
+impl Simulation {
+    fn new() -> Self {
+        Self { next_xid: 1, next_position: 1, ..Self::default() }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let xmin = self.running.values().map(|(xid, _)| *xid).min().unwrap_or(self.next_xid);
+        Snapshot { xmin, xmax: self.next_xid }
+    }
+
+    fn apply(&mut self, step: &Step) {
+        match *step {
+            Step::Draw(slot) => {
+                let next_xid = &mut self.next_xid;
+                let (_, positions) = self.running.entry(slot).or_insert_with(|| {
+                    *next_xid += 1;
+                    (*next_xid - 1, Vec::new())
+                });
+                positions.push(self.next_position);
+                self.next_position += 1;
+            }
+            Step::Commit(slot) => {
+                if let Some((_, positions)) = self.running.remove(&slot) {
+                    self.committed.extend(positions);
+                }
+            }
+            Step::Abort(slot) => {
+                self.running.remove(&slot);
+            }
+            Step::Advance => self.advance(),
+        }
+    }
+
+    /// An advance, persisting what it decided exactly as the SQL does.
+    fn advance(&mut self) {
+        let visible: Vec<u64> = self.committed.range(self.frontier + 1..).copied().collect();
+        let snapshot = self.snapshot();
+        let result = walk(self.frontier, &visible, &self.holes, snapshot, None);
+        for hole in &result.new_holes {
+            self.holes.push(KnownHole {
+                start: hole.start,
+                end: hole.end,
+                first_seen_xmax: snapshot.xmax,
+                age: Duration::ZERO,
+                resolution: hole.resolution,
+            });
+        }
+        for (start, resolution) in &result.resolved {
+            if let Some(hole) = self.holes.iter_mut().find(|h| h.start == *start) {
+                hole.resolution = Some(*resolution);
+            }
+        }
+        self.frontier = self.frontier.max(result.frontier);
+        let frontier = self.frontier;
+        self.holes.retain(|h| h.end > frontier);
+        self.holes.sort_by_key(|h| h.start);
+    }
+}
+
+proptest! {
+    /// Against simulated histories of drawing, committing and aborting transactions: the
+    /// frontier never passes a position whose transaction may still commit, and once everything
+    /// has finished two advances bring it to the last committed position.
+    #[test]
+    fn the_frontier_never_passes_a_position_that_may_still_commit(steps in proptest::collection::vec(step(), 1..120)) {
+        let mut sim = Simulation::new();
+        for step in &steps {
+            sim.apply(step);
+            for (_, positions) in sim.running.values() {
+                for position in positions {
+                    prop_assert!(*position > sim.frontier, "frontier {} passed pending position {}", sim.frontier, position);
+                }
+            }
+        }
+        let slots: Vec<usize> = sim.running.keys().copied().collect();
+        for slot in slots {
+            sim.apply(&Step::Abort(slot));
+        }
+        sim.advance();
+        sim.advance();
+        prop_assert_eq!(sim.frontier, sim.committed.last().copied().unwrap_or(0).max(sim.frontier));
+        if let Some(&last) = sim.committed.last() {
+            prop_assert!(sim.frontier >= last, "dead holes must not stall the frontier");
+        }
+    }
+}

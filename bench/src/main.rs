@@ -1,0 +1,175 @@
+//! `pupsourcing-bench`: pupsourcing against the raw-SQL limit, measured side by side in one run
+//! on one database and schema.
+//!
+//! Runs against `DATABASE_URL` when set, otherwise against a throwaway PostgreSQL cluster with
+//! durable commits, started by the testkit. Every case prints its figure, the raw figure and
+//! their ratio. Run it on a quiet machine, in release mode:
+//!
+//! ```text
+//! cargo run --release -p pupsourcing-bench -- frontier
+//! ```
+
+#![allow(clippy::print_stdout)]
+
+mod frontier;
+mod stats;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use pupsourcing_postgres::{PgDatabase, PostgresStore};
+use pupsourcing_testkit::postgres::{TestDatabase, durable_server_url};
+
+use stats::{Samples, human};
+
+const USAGE: &str = "\
+Usage: pupsourcing-bench <case> [--events N]
+
+Cases:
+  frontier   cost of one frontier advance on a large log, and time for a dead hole to close
+  all        every case
+
+Options:
+  --events N   events in the log for the frontier case (default 1000000)
+";
+
+/// Why a benchmark could not run.
+#[derive(Debug)]
+pub(crate) enum BenchError {
+    Store(pupsourcing::StoreError),
+    Backend(pupsourcing::BackendError),
+    Sql(sqlx::Error),
+    Harness(pupsourcing_testkit::HarnessError),
+    Stuck(&'static str),
+}
+
+impl std::fmt::Display for BenchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(err) => write!(f, "store: {err}"),
+            Self::Backend(err) => write!(f, "database: {err}"),
+            Self::Sql(err) => write!(f, "sql: {err}"),
+            Self::Harness(err) => write!(f, "{err}"),
+            Self::Stuck(what) => f.write_str(what),
+        }
+    }
+}
+
+impl From<pupsourcing::StoreError> for BenchError {
+    fn from(err: pupsourcing::StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+impl From<pupsourcing::BackendError> for BenchError {
+    fn from(err: pupsourcing::BackendError) -> Self {
+        Self::Backend(err)
+    }
+}
+
+impl From<sqlx::Error> for BenchError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Sql(err)
+    }
+}
+
+impl From<pupsourcing_testkit::HarnessError> for BenchError {
+    fn from(err: pupsourcing_testkit::HarnessError) -> Self {
+        Self::Harness(err)
+    }
+}
+
+/// Collects the summary lines printed at the end.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    lines: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn line(&mut self, line: String) {
+        println!("{line}");
+        self.lines.push(line);
+    }
+
+    /// One case: pupsourcing's median against the raw median, and their ratio (raw / ours for
+    /// durations, so higher is better and 1.0 means "as fast as raw SQL").
+    pub(crate) fn case(&mut self, name: &str, ours: &Samples, raw: &Samples, raw_name: &str) {
+        let ratio = ratio(raw.median(), ours.median());
+        self.line(format!(
+            "{name:<40} pupsourcing {:>10} (p99 {:>10})  {raw_name} {:>10}  ratio {ratio:.2}",
+            human(ours.median()),
+            human(ours.quantile(990)),
+            human(raw.median()),
+        ));
+    }
+}
+
+fn ratio(raw: Duration, ours: Duration) -> f64 {
+    if ours.is_zero() { 0.0 } else { raw.as_secs_f64() / ours.as_secs_f64() }
+}
+
+struct Args {
+    case: String,
+    events: u64,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let case = argv.next().ok_or("missing case")?;
+    let mut events = 1_000_000;
+    while let Some(flag) = argv.next() {
+        match flag.as_str() {
+            "--events" => {
+                events =
+                    argv.next().and_then(|v| v.parse().ok()).ok_or("--events needs a number")?;
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(Args { case, events })
+}
+
+async fn fresh(name: &str) -> Result<(TestDatabase, PgDatabase, PostgresStore), BenchError> {
+    let database = TestDatabase::create_on(durable_server_url()?, name).await?;
+    let db = PgDatabase::new(database.pool(32).await?);
+    let store = PostgresStore::new(&db);
+    store.migrate().await?;
+    Ok((database, db, store))
+}
+
+async fn run(args: Args) -> Result<Report, BenchError> {
+    let mut report = Report::default();
+    let all = args.case == "all";
+    if all || args.case == "frontier" {
+        let (_database, db, store) = fresh("bench_frontier").await?;
+        frontier::run(&db, &store, args.events, &mut report).await?;
+    }
+    Ok(report)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) if ["frontier", "all"].contains(&args.case.as_str()) => args,
+        Ok(args) => {
+            eprintln!("unknown case {}\n\n{USAGE}", args.case);
+            return ExitCode::from(2);
+        }
+        Err(message) => {
+            eprintln!("{message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(report) => {
+            println!("\nsummary");
+            for line in &report.lines {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("pupsourcing-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
