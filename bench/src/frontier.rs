@@ -94,9 +94,9 @@ pub(crate) async fn run(
 async fn load(db: &PgDatabase, events: u64) -> Result<(), BenchError> {
     let count = i64::try_from(events).unwrap_or(i64::MAX);
     sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, event_id, event_type, \
+        "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, event_type, \
          event_version, payload, metadata, created_at) \
-         SELECT 'load', (g / 100)::text, g % 100 + 1, gen_random_uuid(), 'Loaded', 1, \
+         SELECT 'load', (g / 100)::text, g % 100 + 1, 0, gen_random_uuid(), 'Loaded', 1, \
          '\\x7b7d'::bytea, '{}'::jsonb, now() FROM generate_series(0, $1 - 1) AS g",
     )
     .bind(count)

@@ -1,7 +1,8 @@
 //! What an adapter hands the suite: a way to make fresh, empty stores.
 
 use async_trait::async_trait;
-use pupsourcing::{Database, EventStore};
+use pupsourcing::{BoxError, Coordinator, Database, EventStore, PersistedEvent};
+use uuid::Uuid;
 
 /// A factory of empty stores on one backend.
 ///
@@ -28,4 +29,68 @@ pub struct Capabilities {
     /// Only one transaction writes at a time (SQLite, memory): a second writer waits for the
     /// first to finish, positions are assigned in commit order and the log never has holes.
     pub single_writer: bool,
+}
+
+/// A read-model table for the worker scenarios, written by test consumers in the batch
+/// transaction with the backend's own SQL (or rows, in memory).
+#[async_trait]
+pub trait Projection<D: Database>: Clone + Send + Sync + 'static {
+    /// Records in `tx` that `consumer` handled `event`, with `seq` (the handler's call counter).
+    /// Must fail if `consumer` already recorded `event` (a primary key on (consumer, event id)).
+    async fn record(
+        &self,
+        tx: &mut D::Tx,
+        consumer: &str,
+        event: &PersistedEvent,
+        seq: u64,
+    ) -> Result<(), BoxError>;
+
+    /// Removes, in `tx`, everything `consumer` recorded.
+    async fn clear(&self, tx: &mut D::Tx, consumer: &str) -> Result<(), BoxError>;
+
+    /// The committed records of `consumer`, in any order.
+    async fn recorded(&self, db: &D, consumer: &str) -> Vec<Recorded>;
+}
+
+/// One row of a [`Projection`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Recorded {
+    /// The event handled.
+    pub event_id: Uuid,
+    /// Its global position.
+    pub position: u64,
+    /// Its stream, as text.
+    pub stream: String,
+    /// Its stream version.
+    pub version: u64,
+    /// The handler's call counter when it was recorded (orders the records of one stream).
+    pub seq: u64,
+}
+
+/// Everything a worker scenario runs on: one database with a store, a coordinator and a
+/// projection table, all fresh.
+#[derive(Debug, Clone)]
+pub struct WorkerEnv<D, S, C, P> {
+    /// The database.
+    pub db: D,
+    /// The event store.
+    pub store: S,
+    /// The coordinator.
+    pub coordinator: C,
+    /// The test read model.
+    pub projection: P,
+}
+
+/// A backend that can run the worker scenarios.
+#[async_trait]
+pub trait WorkerBackend: StoreBackend {
+    /// The backend's coordinator.
+    type Coordinator: Coordinator<Self::Db> + Clone;
+    /// The backend's test read model.
+    type Projection: Projection<Self::Db>;
+
+    /// A fresh environment (own tables, or own database), migrated.
+    async fn fresh_worker(
+        &self,
+    ) -> WorkerEnv<Self::Db, Self::Store, Self::Coordinator, Self::Projection>;
 }

@@ -14,5 +14,6 @@ mod backend;
 mod macros;
 pub mod store;
 mod support;
+pub mod worker;
 
-pub use backend::{Capabilities, StoreBackend};
+pub use backend::{Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv};

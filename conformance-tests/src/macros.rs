@@ -57,3 +57,23 @@ macro_rules! scenario_tests {
         )*
     };
 }
+
+/// Generates one `#[tokio::test]` per worker scenario; `$backend` is as for [`store_suite!`] but
+/// must return a [`WorkerBackend`](crate::WorkerBackend).
+#[macro_export]
+macro_rules! worker_suite {
+    ($backend:path) => {
+        $crate::scenario_tests!($backend => worker:
+            one_node_runs_scoped_and_unscoped_consumers,
+            failing_handler_pauses_only_its_unit,
+            failing_mid_batch_rolls_back_the_whole_batch,
+            restart_resumes_and_rewind_and_rebuild_replay,
+            scaling_up_and_down_keeps_exactly_once,
+            killed_node_is_replaced_without_loss_or_duplicates,
+            deposed_owner_cannot_commit,
+            graceful_shutdown_hands_units_over_at_once,
+            partitioned_consumer_repartitions_without_skip_or_duplicate,
+            late_commits_and_rollbacks_are_consumed_exactly_once,
+        );
+    };
+}

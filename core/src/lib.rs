@@ -1,7 +1,8 @@
 //! # pupsourcing
 //!
 //! Event sourcing for Rust services, as a library: an append-only **event store** with optimistic
-//! concurrency, a gap-safe global log for consumers, and the ports that backend adapters implement.
+//! concurrency, a gap-safe global log, a **worker** that runs consumers and projections across
+//! processes with exactly-once database effects, and the ports that backend adapters implement.
 //!
 //! This crate is backend-agnostic. Pair it with an adapter:
 //! `pupsourcing-postgres` for production, `pupsourcing-sqlite` for embedded use and
@@ -32,6 +33,7 @@ mod event;
 pub mod mock;
 mod store;
 mod stream;
+pub mod worker;
 
 pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
@@ -42,3 +44,9 @@ pub use store::{
     check_position, prepare_append,
 };
 pub use stream::{Stream, StreamId};
+pub use worker::{
+    Admin, Assignment, BatchError, Claim, Consumer, ConsumerRecord, ConsumerSpec, ConsumerStatus,
+    Coordinator, FailureRecord, FinishTransition, HandlerError, Lease, LiveNode, NodeInfo, Plan,
+    RetryPolicy, StartTransition, Topology, Transition, UnitId, UnitRecord, UnitStatus, Wakeups,
+    Worker, WorkerBuilder, WorkerConfig, WorkerError,
+};

@@ -77,6 +77,33 @@ impl StreamId {
     pub fn aggregate_id(&self) -> &str {
         &self.aggregate_id
     }
+
+    /// A stable 63-bit hash of the stream's identity (FNV-1a over its three parts), stored with
+    /// every event. Partitioned consumers take `hash % partitions`, so all events of a stream
+    /// land in one partition, identically in every process, version and backend.
+    pub fn partition_hash(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let parts = [self.bounded_context_column(), &self.aggregate_type, &self.aggregate_id];
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                hash ^= 0xff;
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            for byte in part.bytes() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash & 0x7fff_ffff_ffff_ffff
+    }
+
+    /// The partition (`0..partitions`) this stream belongs to; 0 when `partitions` is 0 or 1.
+    pub fn partition(&self, partitions: u32) -> u32 {
+        match partitions {
+            0 | 1 => 0,
+            n => u32::try_from(self.partition_hash() % u64::from(n)).unwrap_or(0),
+        }
+    }
 }
 
 impl fmt::Display for StreamId {
@@ -173,6 +200,23 @@ mod tests {
         let scoped = plain.clone().in_context("ctx");
         assert_eq!(StreamId::from_columns("ctx".into(), "t".into(), "1".into()), scoped);
         assert_eq!(plain.to_string(), "t/1");
+    }
+
+    #[test]
+    fn partition_hashes_are_stable_and_separate_the_parts() {
+        assert_eq!(StreamId::new("user", "42").partition_hash(), 0x4769_c8e8_7244_9328);
+        assert_ne!(
+            StreamId::new("ab", "c").partition_hash(),
+            StreamId::new("a", "bc").partition_hash()
+        );
+        assert_ne!(
+            StreamId::new("t", "1").partition_hash(),
+            StreamId::new("t", "1").in_context("x").partition_hash()
+        );
+        let spread: std::collections::HashSet<u32> =
+            (0..200).map(|i| StreamId::new("t", i.to_string()).partition(8)).collect();
+        assert_eq!(spread.len(), 8, "200 streams must reach every partition of 8");
+        assert_eq!(StreamId::new("t", "1").partition(1), 0);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod queries;
 mod script;
 mod store;
 mod tables;
+mod worker;
 
 pub use backend::{Backend, UnknownBackend};
 pub use frontier::{FrontierColumn, HoleColumn};
@@ -33,3 +34,4 @@ pub use queries::{EVENT_COLUMNS, EventsUntil, event_column_list, events_until};
 pub use script::{script, statements};
 pub use store::{EVENT_ID_KEY_SUFFIX, EventColumn, STREAM_VERSION_KEY_SUFFIX, StreamHeadColumn};
 pub use tables::Tables;
+pub use worker::WorkerColumn;

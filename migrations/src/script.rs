@@ -4,7 +4,7 @@ use sea_query::{
     IndexCreateStatement, PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement,
 };
 
-use crate::{Backend, NameError, Tables, frontier, postgres, store};
+use crate::{Backend, NameError, Tables, frontier, postgres, store, worker};
 
 /// Every statement that creates the schema for `backend`, in order. Each is idempotent
 /// (`IF NOT EXISTS` / `OR REPLACE`), so applying them to an up-to-date database changes nothing.
@@ -16,12 +16,14 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
     if backend == Backend::Postgres {
         creates.extend([frontier::frontier_table(tables), frontier::holes_table(tables)]);
     }
+    creates.extend(worker::tables(backend, tables));
     let mut out = Vec::new();
     if backend == Backend::Postgres {
         out.extend(postgres::before_tables(tables));
     }
     out.extend(creates.iter().map(|table| render(backend, table)));
-    let indexes = store::event_indexes(tables);
+    let mut indexes = store::event_indexes(tables);
+    indexes.extend(worker::indexes(tables));
     out.extend(indexes.iter().map(|index| render_index(backend, index)));
     if backend == Backend::Postgres {
         out.extend(postgres::after_tables(tables));
@@ -74,6 +76,8 @@ mod tests {
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"event_frontier\""));
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"event_holes\""));
         assert!(sql.contains("ON CONFLICT (\"id\") DO NOTHING"));
+        assert!(sql.contains("\"heartbeat_at\" timestamp with time zone NOT NULL"));
+        assert!(sql.contains("\"consumers\" jsonb NOT NULL"));
         assert!(
             sql.contains(
                 "\"events_type_pos_idx\" ON \"events\" (\"aggregate_type\", \"global_position\")"
@@ -99,6 +103,8 @@ mod tests {
         assert!(!sql.contains("nextval"));
         assert!(!sql.contains("event_frontier"), "SQLite needs no frontier tables");
         assert!(sql.contains("\"events_ctx_pos_idx\""));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"worker_assignments\""));
+        assert!(sql.contains("\"heartbeat_at\" integer NOT NULL"), "SQLite clocks are integers");
         let schema = Tables::new().with_schema("es").unwrap();
         assert!(matches!(
             statements(Backend::Sqlite, &schema),

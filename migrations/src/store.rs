@@ -16,6 +16,7 @@ pub enum EventColumn {
     AggregateType,
     AggregateId,
     AggregateVersion,
+    StreamHash,
     EventId,
     EventType,
     EventVersion,
@@ -35,6 +36,7 @@ impl Iden for EventColumn {
             Self::AggregateType => "aggregate_type",
             Self::AggregateId => "aggregate_id",
             Self::AggregateVersion => "aggregate_version",
+            Self::StreamHash => "stream_hash",
             Self::EventId => "event_id",
             Self::EventType => "event_type",
             Self::EventVersion => "event_version",
@@ -100,6 +102,12 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
                 .big_integer()
                 .not_null()
                 .check(Expr::col(C::AggregateVersion).gt(0)),
+        )
+        .col(
+            ColumnDef::new(C::StreamHash)
+                .big_integer()
+                .not_null()
+                .check(Expr::col(C::StreamHash).gte(0)),
         )
         .col(ColumnDef::new(C::EventId).uuid().not_null())
         .col(ColumnDef::new(C::EventType).text().not_null())

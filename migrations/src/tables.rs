@@ -23,6 +23,12 @@ pub struct Tables {
     stream_heads: Ident,
     frontier: Ident,
     holes: Ident,
+    nodes: Ident,
+    leader: Ident,
+    consumers: Ident,
+    assignments: Ident,
+    checkpoints: Ident,
+    consumer_status: Ident,
 }
 
 impl Default for Tables {
@@ -33,6 +39,12 @@ impl Default for Tables {
             stream_heads: Ident::new_static("stream_heads"),
             frontier: Ident::new_static("event_frontier"),
             holes: Ident::new_static("event_holes"),
+            nodes: Ident::new_static("worker_nodes"),
+            leader: Ident::new_static("worker_leader"),
+            consumers: Ident::new_static("worker_consumers"),
+            assignments: Ident::new_static("worker_assignments"),
+            checkpoints: Ident::new_static("consumer_checkpoints"),
+            consumer_status: Ident::new_static("consumer_status"),
         }
     }
 }
@@ -57,6 +69,12 @@ impl Tables {
             stream_heads: self.stream_heads.prefixed(prefix)?,
             frontier: self.frontier.prefixed(prefix)?,
             holes: self.holes.prefixed(prefix)?,
+            nodes: self.nodes.prefixed(prefix)?,
+            leader: self.leader.prefixed(prefix)?,
+            consumers: self.consumers.prefixed(prefix)?,
+            assignments: self.assignments.prefixed(prefix)?,
+            checkpoints: self.checkpoints.prefixed(prefix)?,
+            consumer_status: self.consumer_status.prefixed(prefix)?,
         })
     }
 
@@ -108,6 +126,53 @@ impl Tables {
     /// The holes table.
     pub fn holes(&self) -> &Ident {
         &self.holes
+    }
+
+    /// The worker's nodes table.
+    pub fn nodes(&self) -> &Ident {
+        &self.nodes
+    }
+
+    /// The worker's leader-lease table (one row).
+    pub fn leader(&self) -> &Ident {
+        &self.leader
+    }
+
+    /// The worker's consumers table (partition counts and repartitionings).
+    pub fn consumers(&self) -> &Ident {
+        &self.consumers
+    }
+
+    /// The worker's assignments table (unit, owner, epoch).
+    pub fn assignments(&self) -> &Ident {
+        &self.assignments
+    }
+
+    /// The consumers' checkpoints table.
+    pub fn checkpoints(&self) -> &Ident {
+        &self.checkpoints
+    }
+
+    /// The consumers' status table (pauses, failures, skips).
+    pub fn consumer_status(&self) -> &Ident {
+        &self.consumer_status
+    }
+
+    /// Renames one of the worker tables: `which` is `"nodes"`, `"leader"`, `"consumers"`,
+    /// `"assignments"`, `"checkpoints"` or `"consumer_status"`.
+    pub fn with_worker_table(mut self, which: &str, name: &str) -> Result<Self, NameError> {
+        let name = Ident::new(name)?;
+        let slot = match which {
+            "nodes" => &mut self.nodes,
+            "leader" => &mut self.leader,
+            "consumers" => &mut self.consumers,
+            "assignments" => &mut self.assignments,
+            "checkpoints" => &mut self.checkpoints,
+            "consumer_status" => &mut self.consumer_status,
+            _ => return Err(NameError::Invalid { name: which.to_owned() }),
+        };
+        *slot = name;
+        Ok(self)
     }
 
     /// `name` qualified by the schema and quoted, ready for SQL text.

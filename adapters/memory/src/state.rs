@@ -1,9 +1,11 @@
 //! The data of a memory database: what the tables of the SQL backends hold.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
-use pupsourcing::{PersistedEvent, StreamId};
+use chrono::{DateTime, Utc};
+use pupsourcing::{NodeInfo, PersistedEvent, StreamId, Transition, UnitId};
 use uuid::Uuid;
 
 /// One consistent version of everything stored. Transactions that write work on a private copy
@@ -13,6 +15,50 @@ pub(crate) struct State {
     pub(crate) events: Vec<Arc<PersistedEvent>>,
     pub(crate) stream_heads: HashMap<StreamId, u64>,
     pub(crate) event_ids: HashSet<Uuid>,
+    pub(crate) worker: WorkerState,
+    pub(crate) tables: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// The coordinator's tables.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WorkerState {
+    pub(crate) nodes: BTreeMap<String, NodeRow>,
+    pub(crate) leader: Option<LeaderRow>,
+    pub(crate) consumers: BTreeMap<String, ConsumerRow>,
+    pub(crate) units: BTreeMap<UnitId, UnitRow>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NodeRow {
+    pub(crate) info: NodeInfo,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) heartbeat_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LeaderRow {
+    pub(crate) node_id: Option<String>,
+    pub(crate) epoch: u64,
+    pub(crate) expires_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ConsumerRow {
+    pub(crate) partitions: u32,
+    pub(crate) transition: Option<Transition>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UnitRow {
+    pub(crate) owner: Option<String>,
+    pub(crate) epoch: u64,
+    pub(crate) checkpoint: u64,
+    pub(crate) upto: Option<u64>,
+    pub(crate) paused: bool,
+    pub(crate) attempts: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) failed_position: Option<u64>,
+    pub(crate) skip_position: Option<u64>,
 }
 
 impl State {

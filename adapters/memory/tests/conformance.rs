@@ -3,8 +3,12 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use async_trait::async_trait;
-use pupsourcing_conformance::{Capabilities, StoreBackend};
-use pupsourcing_memory::{MemoryDatabase, MemoryStore};
+use pupsourcing::{BoxError, PersistedEvent};
+use pupsourcing_conformance::{
+    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+};
+use pupsourcing_memory::{MemoryCoordinator, MemoryDatabase, MemoryStore, MemoryTx};
+use serde_json::json;
 
 struct Memory;
 
@@ -24,8 +28,71 @@ impl StoreBackend for Memory {
     }
 }
 
+/// The test read model: one application table per consumer, keyed by event id.
+#[derive(Clone)]
+struct Rows;
+
+fn table(consumer: &str) -> String {
+    format!("projection/{consumer}")
+}
+
+#[async_trait]
+impl Projection<MemoryDatabase> for Rows {
+    async fn record(
+        &self,
+        tx: &mut MemoryTx,
+        consumer: &str,
+        event: &PersistedEvent,
+        seq: u64,
+    ) -> Result<(), BoxError> {
+        let row = json!({
+            "position": event.global_position,
+            "stream": event.stream().to_string(),
+            "version": event.aggregate_version,
+            "seq": seq,
+        });
+        Ok(tx.insert(&table(consumer), event.event.event_id.to_string(), row).await?)
+    }
+
+    async fn clear(&self, tx: &mut MemoryTx, consumer: &str) -> Result<(), BoxError> {
+        Ok(tx.clear(&table(consumer)).await?)
+    }
+
+    async fn recorded(&self, db: &MemoryDatabase, consumer: &str) -> Vec<Recorded> {
+        db.rows(&table(consumer))
+            .into_iter()
+            .map(|(id, row)| Recorded {
+                event_id: id.parse().expect("uuid key"),
+                position: row["position"].as_u64().expect("position"),
+                stream: row["stream"].as_str().expect("stream").to_owned(),
+                version: row["version"].as_u64().expect("version"),
+                seq: row["seq"].as_u64().expect("seq"),
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for Memory {
+    type Coordinator = MemoryCoordinator;
+    type Projection = Rows;
+
+    async fn fresh_worker(
+        &self,
+    ) -> WorkerEnv<MemoryDatabase, MemoryStore, MemoryCoordinator, Rows> {
+        let db = MemoryDatabase::new();
+        WorkerEnv {
+            store: MemoryStore::new(&db),
+            coordinator: MemoryCoordinator::new(&db),
+            projection: Rows,
+            db,
+        }
+    }
+}
+
 async fn backend(_test_name: &'static str) -> Memory {
     Memory
 }
 
 pupsourcing_conformance::store_suite!(backend);
+pupsourcing_conformance::worker_suite!(backend);

@@ -5,7 +5,10 @@
 //! queries you already write.
 //!
 //! - [`PgDatabase`]: a pool plus the isolation level for transactions the library opens.
-//! - [`PostgresStore`]: the event store; [`PostgresStore::migrate`] creates its schema.
+//! - [`PostgresStore`]: the event store; [`PostgresStore::migrate`] creates its schema (the
+//!   worker's tables included).
+//! - [`PostgresCoordinator`]: the worker's coordination through the same database, woken by the
+//!   store's NOTIFY channel.
 //!
 //! Errors are classified here, from SQLSTATEs: serialization failures (`40001`) and deadlocks
 //! (`40P01`) under any isolation level become retryable
@@ -13,6 +16,7 @@
 
 mod config;
 mod convert;
+mod coordinator;
 mod database;
 mod error;
 pub mod frontier;
@@ -20,5 +24,6 @@ mod migrate;
 mod store;
 
 pub use config::{FrontierConfig, PostgresStoreConfig};
+pub use coordinator::PostgresCoordinator;
 pub use database::{IsolationLevel, PgDatabase, PgTx};
 pub use store::PostgresStore;

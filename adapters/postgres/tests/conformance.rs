@@ -7,10 +7,16 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::{Capabilities, StoreBackend};
+use pupsourcing::{BoxError, PersistedEvent};
+use pupsourcing_conformance::{
+    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+};
 use pupsourcing_migrations::Tables;
-use pupsourcing_postgres::{PgDatabase, PostgresStore, PostgresStoreConfig};
+use pupsourcing_postgres::{
+    PgDatabase, PgTx, PostgresCoordinator, PostgresStore, PostgresStoreConfig,
+};
 use pupsourcing_testkit::postgres::TestDatabase;
+use sqlx::{AssertSqlSafe, Row};
 
 struct Postgres {
     db: PgDatabase,
@@ -43,6 +49,90 @@ impl StoreBackend for Postgres {
     }
 }
 
+/// The test read model: a table with a primary key on (consumer, event id).
+#[derive(Clone)]
+struct Table(String);
+
+#[async_trait]
+impl Projection<PgDatabase> for Table {
+    async fn record(
+        &self,
+        tx: &mut PgTx,
+        consumer: &str,
+        event: &PersistedEvent,
+        seq: u64,
+    ) -> Result<(), BoxError> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {} (consumer, event_id, position, stream, version, seq) VALUES ($1, $2, $3, $4, $5, $6)",
+            self.0
+        )))
+        .bind(consumer)
+        .bind(event.event.event_id)
+        .bind(i64::try_from(event.global_position)?)
+        .bind(event.stream().to_string())
+        .bind(i64::try_from(event.aggregate_version)?)
+        .bind(i64::try_from(seq)?)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn clear(&self, tx: &mut PgTx, consumer: &str) -> Result<(), BoxError> {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {} WHERE consumer = $1", self.0)))
+            .bind(consumer)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn recorded(&self, db: &PgDatabase, consumer: &str) -> Vec<Recorded> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT event_id, position, stream, version, seq FROM {} WHERE consumer = $1",
+            self.0
+        )))
+        .bind(consumer)
+        .fetch_all(db.pool())
+        .await
+        .expect("read projection")
+        .iter()
+        .map(|row| Recorded {
+            event_id: row.get(0),
+            position: u64::try_from(row.get::<i64, _>(1)).expect("position"),
+            stream: row.get(2),
+            version: u64::try_from(row.get::<i64, _>(3)).expect("version"),
+            seq: u64::try_from(row.get::<i64, _>(4)).expect("seq"),
+        })
+        .collect()
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for Postgres {
+    type Coordinator = PostgresCoordinator;
+    type Projection = Table;
+
+    async fn fresh_worker(
+        &self,
+    ) -> WorkerEnv<PgDatabase, PostgresStore, PostgresCoordinator, Table> {
+        let (db, store) = self.fresh_store().await;
+        let tables = store.config().tables();
+        let table = tables.qualified(&tables.events().with_suffix("_projection"));
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE TABLE {table} (consumer text NOT NULL, event_id uuid NOT NULL, position bigint NOT NULL, \
+             stream text NOT NULL, version bigint NOT NULL, seq bigint NOT NULL, PRIMARY KEY (consumer, event_id))"
+        )))
+        .execute(db.pool())
+        .await
+        .expect("projection table");
+        WorkerEnv {
+            coordinator: PostgresCoordinator::new(&store),
+            projection: Table(table),
+            db,
+            store,
+        }
+    }
+}
+
 async fn backend(test_name: &'static str) -> Postgres {
     let database = TestDatabase::new(test_name).await;
     let pool = database.pool(64).await.expect("connect");
@@ -50,3 +140,4 @@ async fn backend(test_name: &'static str) -> Postgres {
 }
 
 pupsourcing_conformance::store_suite!(backend);
+pupsourcing_conformance::worker_suite!(backend);

@@ -79,6 +79,12 @@ impl SqliteDatabase {
         self.pool.path()
     }
 
+    /// A receiver that changes whenever a write transaction of this process commits. Other
+    /// processes' commits are not seen: consumers fall back to polling for those.
+    pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pool.commits.subscribe()
+    }
+
     async fn start(&self, read_only: bool) -> Result<SqliteTx, BackendError> {
         let write_guard =
             if read_only { None } else { Some(Arc::clone(&self.pool.writer).lock_owned().await) };
@@ -190,6 +196,9 @@ impl SqliteTx {
             })
             .await;
         self.open = false;
+        if outcome.is_ok() && !read_only && statement == "COMMIT" {
+            self.pool.commits.send_modify(|count| *count += 1);
+        }
         if let Some(conn) = self.conn.take()
             && conn.is_autocommit()
         {

@@ -75,6 +75,18 @@ impl From<Failure> for BackendError {
     }
 }
 
+impl From<Failure> for pupsourcing::WorkerError {
+    fn from(failure: Failure) -> Self {
+        pupsourcing::WorkerError::Backend(failure.into())
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(source: rusqlite::Error) -> Self {
+        Failure { operation: "coordinator", source }
+    }
+}
+
 impl From<Failure> for StoreError {
     fn from(failure: Failure) -> Self {
         StoreError::Backend(failure.into())

@@ -7,7 +7,9 @@
 //! - [`SqliteDatabase`]: a database file (WAL mode) and a pool of connections; every statement
 //!   runs on tokio's blocking pool, so the async runtime never stalls on SQLite.
 //! - [`SqliteTx`]: the transaction; run your own statements in it with [`SqliteTx::call`].
-//! - [`SqliteStore`]: the event store; [`SqliteStore::migrate`] creates its tables.
+//! - [`SqliteStore`]: the event store; [`SqliteStore::migrate`] creates its tables (the worker's
+//!   included).
+//! - [`SqliteCoordinator`]: the worker's coordination through the same file.
 //!
 //! Several connections and several processes may share one file: writers serialize on SQLite's
 //! write lock (in arrival order within a process), and a writer that waits longer than the busy
@@ -15,6 +17,7 @@
 
 mod config;
 mod convert;
+mod coordinator;
 mod database;
 mod error;
 mod migrate;
@@ -22,6 +25,7 @@ mod pool;
 mod store;
 
 pub use config::{Location, SqliteOptions, SqliteStoreConfig, Synchronous};
+pub use coordinator::SqliteCoordinator;
 pub use database::{SqliteDatabase, SqliteTx};
 pub use store::SqliteStore;
 

@@ -24,6 +24,8 @@ pub(crate) struct Pool {
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    /// Counts committed write transactions of this process, for wake-ups.
+    pub(crate) commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl Pool {
@@ -47,6 +49,7 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             permits,
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            commits: tokio::sync::watch::Sender::new(0),
         };
         let first = pool.connect()?;
         let mode: String =

@@ -7,9 +7,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::{Capabilities, StoreBackend};
+use pupsourcing::Database;
+use pupsourcing::{BoxError, PersistedEvent};
+use pupsourcing_conformance::{
+    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+};
 use pupsourcing_migrations::Tables;
-use pupsourcing_sqlite::{SqliteDatabase, SqliteOptions, SqliteStore, SqliteStoreConfig};
+use pupsourcing_sqlite::{
+    SqliteCoordinator, SqliteDatabase, SqliteOptions, SqliteStore, SqliteStoreConfig, SqliteTx,
+};
 
 /// A database file in a fresh directory, removed when the test passes.
 struct SqliteFile {
@@ -82,6 +88,108 @@ impl StoreBackend for SqliteMemory {
     }
 }
 
+/// The test read model: a table with a primary key on (consumer, event id).
+#[derive(Clone)]
+struct Table(String);
+
+#[async_trait]
+impl Projection<SqliteDatabase> for Table {
+    async fn record(
+        &self,
+        tx: &mut SqliteTx,
+        consumer: &str,
+        event: &PersistedEvent,
+        seq: u64,
+    ) -> Result<(), BoxError> {
+        let sql = format!(
+            "INSERT INTO {} (consumer, event_id, position, stream, version, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            self.0
+        );
+        let values = (
+            consumer.to_owned(),
+            event.event.event_id.to_string(),
+            i64::try_from(event.global_position)?,
+            event.stream().to_string(),
+            i64::try_from(event.aggregate_version)?,
+            i64::try_from(seq)?,
+        );
+        tx.call(move |conn| conn.execute(&sql, values)).await?;
+        Ok(())
+    }
+
+    async fn clear(&self, tx: &mut SqliteTx, consumer: &str) -> Result<(), BoxError> {
+        let (sql, consumer) =
+            (format!("DELETE FROM {} WHERE consumer = ?1", self.0), consumer.to_owned());
+        tx.call(move |conn| conn.execute(&sql, [consumer])).await?;
+        Ok(())
+    }
+
+    async fn recorded(&self, db: &SqliteDatabase, consumer: &str) -> Vec<Recorded> {
+        let sql = format!(
+            "SELECT event_id, position, stream, version, seq FROM {} WHERE consumer = ?1",
+            self.0
+        );
+        let consumer = consumer.to_owned();
+        let mut tx = db.begin_read().await.expect("begin_read");
+        tx.call(move |conn| {
+            let mut select = conn.prepare(&sql)?;
+            let rows = select.query_map([consumer], |row| {
+                Ok(Recorded {
+                    event_id: row.get::<_, String>(0)?.parse().expect("uuid"),
+                    position: row.get(1)?,
+                    stream: row.get(2)?,
+                    version: row.get(3)?,
+                    seq: row.get(4)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await
+        .expect("read projection")
+    }
+}
+
+async fn worker_env(
+    db: SqliteDatabase,
+    store: SqliteStore,
+) -> WorkerEnv<SqliteDatabase, SqliteStore, SqliteCoordinator, Table> {
+    let table = store.config().tables().events().with_suffix("_projection").quoted();
+    let create = format!(
+        "CREATE TABLE {table} (consumer TEXT NOT NULL, event_id TEXT NOT NULL, position INTEGER NOT NULL, \
+         stream TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (consumer, event_id))"
+    );
+    let mut tx = db.begin().await.expect("begin");
+    tx.call(move |conn| conn.execute(&create, [])).await.expect("projection table");
+    db.commit(tx).await.expect("commit");
+    WorkerEnv { coordinator: SqliteCoordinator::new(&store), projection: Table(table), db, store }
+}
+
+#[async_trait]
+impl WorkerBackend for SqliteFile {
+    type Coordinator = SqliteCoordinator;
+    type Projection = Table;
+
+    async fn fresh_worker(
+        &self,
+    ) -> WorkerEnv<SqliteDatabase, SqliteStore, SqliteCoordinator, Table> {
+        let (db, store) = self.fresh_store().await;
+        worker_env(db, store).await
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for SqliteMemory {
+    type Coordinator = SqliteCoordinator;
+    type Projection = Table;
+
+    async fn fresh_worker(
+        &self,
+    ) -> WorkerEnv<SqliteDatabase, SqliteStore, SqliteCoordinator, Table> {
+        let (db, store) = self.fresh_store().await;
+        worker_env(db, store).await
+    }
+}
+
 mod file {
     use super::*;
 
@@ -90,6 +198,7 @@ mod file {
     }
 
     pupsourcing_conformance::store_suite!(backend);
+    pupsourcing_conformance::worker_suite!(backend);
 }
 
 mod memory {
@@ -100,4 +209,5 @@ mod memory {
     }
 
     pupsourcing_conformance::store_suite!(backend);
+    pupsourcing_conformance::worker_suite!(backend);
 }

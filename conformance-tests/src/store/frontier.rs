@@ -332,8 +332,8 @@ pub async fn racing_advancers_never_go_backwards<B: StoreBackend>(backend: &B) {
     advance_until::<B>(&store, latest, Duration::from_secs(30)).await;
 }
 
-/// `read_events_until` filters by aggregate type and bounded context in the database, respects
-/// both bounds and the limit, and returns position order.
+/// `read_events_until` filters by aggregate type, bounded context and partition in the
+/// database, respects both bounds and the limit, and returns position order.
 pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let id = Uuid::new_v4().to_string();
@@ -376,6 +376,15 @@ pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) 
             store.read_events_until(&mut tx, 0, frontier, &filter, 100).await.expect("filtered");
         assert_eq!(got, expected, "{filter:?}");
     }
+    let mut by_partition = Vec::new();
+    for index in 0..3 {
+        let filter = EventFilter::all().partition(index, 3);
+        let part = store.read_events_until(&mut tx, 0, frontier, &filter, 100).await.expect("part");
+        assert!(part.iter().all(|e| e.stream().partition(3) == index), "partition {index} leaked");
+        by_partition.extend(part);
+    }
+    by_partition.sort_by_key(|e| e.global_position);
+    assert_eq!(by_partition, all, "the partitions must cover every event exactly once");
     let middle = all[3].global_position;
     let window = store
         .read_events_until(&mut tx, all[0].global_position, middle, &EventFilter::all(), 100)

@@ -14,6 +14,7 @@
 pub struct EventFilter {
     aggregate_types: Vec<String>,
     bounded_contexts: Vec<String>,
+    partition: Option<(u32, u32)>,
 }
 
 impl EventFilter {
@@ -44,6 +45,19 @@ impl EventFilter {
         self
     }
 
+    /// Only streams of partition `index` out of `count` (see [`StreamId::partition`](crate::StreamId::partition)).
+    /// A count of 0 or 1 means every stream.
+    #[must_use]
+    pub fn partition(mut self, index: u32, count: u32) -> Self {
+        self.partition = (count > 1).then_some((index, count));
+        self
+    }
+
+    /// The partition as `(index, count)`, if restricted.
+    pub fn partition_of(&self) -> Option<(u32, u32)> {
+        self.partition
+    }
+
     /// The aggregate types (empty: any).
     pub fn aggregate_type_list(&self) -> &[String] {
         &self.aggregate_types
@@ -56,7 +70,9 @@ impl EventFilter {
 
     /// Whether the filter lets every event through.
     pub fn is_all(&self) -> bool {
-        self.aggregate_types.is_empty() && self.bounded_contexts.is_empty()
+        self.aggregate_types.is_empty()
+            && self.bounded_contexts.is_empty()
+            && self.partition.is_none()
     }
 
     /// Whether `event` passes the filter; adapters that filter in memory use this, SQL adapters
@@ -69,6 +85,7 @@ impl EventFilter {
                 || stream
                     .bounded_context()
                     .is_some_and(|c| self.bounded_contexts.iter().any(|b| b == c)))
+            && self.partition.is_none_or(|(index, count)| stream.partition(count) == index)
     }
 }
 
@@ -90,6 +107,11 @@ mod tests {
         assert!(
             !in_sales.matches(&plain) && in_sales.matches(&sales) && in_sales.matches(&invoice)
         );
+        let partitioned = EventFilter::all().partition(sales.stream.partition(3), 3);
+        assert!(partitioned.matches(&sales));
+        let other = EventFilter::all().partition((sales.stream.partition(3) + 1) % 3, 3);
+        assert!(!other.matches(&sales));
+        assert!(EventFilter::all().partition(0, 1).is_all());
         let both = orders.bounded_contexts(["sales"]);
         assert!(both.matches(&sales) && !both.matches(&plain) && !both.matches(&invoice));
     }

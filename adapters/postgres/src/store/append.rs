@@ -42,6 +42,7 @@ pub(crate) async fn append(
         .bind(events.iter().map(|e| e.trace_id.as_deref()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.correlation_id.as_deref()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.causation_id.as_deref()).collect::<Vec<_>>());
+    query = query.bind(to_bigint("stream hash", stream.partition_hash())?);
     if let ExpectedVersion::Exact(version @ 1..) = expected {
         query = query.bind(to_bigint("expected version", version)?);
     }

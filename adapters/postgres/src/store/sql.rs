@@ -48,7 +48,7 @@ impl Statements {
             append_exact: append(format!(
                 "UPDATE {heads} SET version = version + $4::bigint \
                  WHERE bounded_context = $1 AND aggregate_type = $2 AND aggregate_id = $3 \
-                 AND version = $14::bigint AND NOT EXISTS (SELECT 1 FROM dup) RETURNING version"
+                 AND version = $15::bigint AND NOT EXISTS (SELECT 1 FROM dup) RETURNING version"
             )),
             append_any: append(format!(
                 "INSERT INTO {heads} AS h (bounded_context, aggregate_type, aggregate_id, version) \
@@ -150,8 +150,8 @@ impl Statements {
 
 /// One round trip per append: a duplicate-id probe, the stream-head write that enforces the
 /// expected version (it returns no row on conflict, and nothing else happens), and the multi-row
-/// insert fed by arrays. `$1..$3` are the stream, `$4` the batch size, `$5..$13` the event arrays
-/// and `$14` the expected version (only for `Exact`).
+/// insert fed by arrays. `$1..$3` are the stream, `$4` the batch size, `$5..$13` the event arrays,
+/// `$14` the stream's partition hash and `$15` the expected version (only for `Exact`).
 fn append_statement(events: &str, head: &str, notify_channel: Option<&str>) -> String {
     let (notify_cte, notify_column) = match notify_channel {
         Some(channel) => (
@@ -167,9 +167,9 @@ fn append_statement(events: &str, head: &str, notify_channel: Option<&str>) -> S
         "WITH dup AS (SELECT event_id FROM {events} WHERE event_id = ANY($5)), \
          head AS ({head}), \
          ins AS (INSERT INTO {events} (bounded_context, aggregate_type, aggregate_id, \
-             aggregate_version, event_id, event_type, event_version, payload, metadata, \
-             created_at, trace_id, correlation_id, causation_id) \
-           SELECT $1, $2, $3, head.version - $4 + e.ord, e.event_id, e.event_type, \
+             aggregate_version, stream_hash, event_id, event_type, event_version, payload, \
+             metadata, created_at, trace_id, correlation_id, causation_id) \
+           SELECT $1, $2, $3, head.version - $4 + e.ord, $14::bigint, e.event_id, e.event_type, \
              e.event_version, e.payload, e.metadata, e.created_at, e.trace_id, \
              e.correlation_id, e.causation_id \
            FROM head, unnest($5::uuid[], $6::text[], $7::int4[], $8::bytea[], $9::jsonb[], \

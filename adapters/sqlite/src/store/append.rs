@@ -68,6 +68,7 @@ fn write(
         return Err(StoreError::Conflict { stream, expected, actual: current });
     }
 
+    let stream_hash = to_integer("stream hash", stream.partition_hash())?;
     let mut persisted = Vec::with_capacity(events.len());
     {
         let mut insert = savepoint.prepare_cached(&sql.insert_event).during("append")?;
@@ -87,6 +88,7 @@ fn write(
                 &event.trace_id,
                 &event.correlation_id,
                 &event.causation_id,
+                stream_hash,
             ]);
             if let Err(err) = inserted {
                 return Err(constraint_error(store, &stream, expected, current, &event, err));

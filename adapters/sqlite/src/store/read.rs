@@ -126,6 +126,7 @@ pub(crate) async fn read_events_until(
         frontier: to_integer("frontier", frontier)?,
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
+        partition: filter.partition_of(),
         limit: u64::try_from(limit).unwrap_or(u64::MAX),
     };
     let (sql, values) =

@@ -27,8 +27,8 @@ impl Statements {
             insert_event: format!(
                 "INSERT INTO {events} (bounded_context, aggregate_type, aggregate_id, \
                  aggregate_version, event_id, event_type, event_version, payload, metadata, \
-                 created_at, trace_id, correlation_id, causation_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 created_at, trace_id, correlation_id, causation_id, stream_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ),
             upsert_head: format!(
                 "INSERT INTO {heads} (bounded_context, aggregate_type, aggregate_id, version) \

@@ -1,0 +1,104 @@
+//! Operating consumers: inspect, pause, resume, skip, rewind, rebuild.
+
+use crate::worker::coordinator::UnitStatus;
+use crate::{Consumer, Coordinator, Database, EventStore, WorkerError};
+
+/// A unit's state plus how far it is behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerStatus {
+    /// The unit's recorded state.
+    pub unit: UnitStatus,
+    /// Positions between the safe frontier (or the drain limit) and the checkpoint.
+    pub lag: u64,
+}
+
+/// Admin operations on the consumers of a database, for an operator endpoint or a CLI. Changes
+/// take effect at the running workers' next batch; no worker needs restarting.
+pub struct Admin<D: Database, S, C> {
+    db: D,
+    store: S,
+    coordinator: C,
+}
+
+impl<D, S, C> Admin<D, S, C>
+where
+    D: Database,
+    S: EventStore<D>,
+    C: Coordinator<D>,
+{
+    /// Admin over `db`.
+    pub fn new(db: D, store: S, coordinator: C) -> Self {
+        Self { db, store, coordinator }
+    }
+
+    /// Every unit: owner, checkpoint, lag, pause state, last error.
+    pub async fn status(&self) -> Result<Vec<ConsumerStatus>, WorkerError> {
+        let units = self.coordinator.status().await?;
+        let mut tx = self.db.begin_read().await?;
+        let frontier = self.store.safe_frontier(&mut tx).await?;
+        self.db.rollback(tx).await?;
+        Ok(units
+            .into_iter()
+            .map(|unit| {
+                let limit = unit.upto.map_or(frontier, |upto| upto.min(frontier));
+                ConsumerStatus { lag: limit.saturating_sub(unit.checkpoint), unit }
+            })
+            .collect())
+    }
+
+    /// Pauses a consumer (one partition, or all); returns how many units were paused.
+    pub async fn pause(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+    ) -> Result<usize, WorkerError> {
+        self.known(self.coordinator.set_paused(consumer, partition, true).await?, consumer)
+    }
+
+    /// Resumes a consumer and clears its failure counts.
+    pub async fn resume(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+    ) -> Result<usize, WorkerError> {
+        self.known(self.coordinator.set_paused(consumer, partition, false).await?, consumer)
+    }
+
+    /// Skips the event each failing unit of the consumer is stuck on, and resumes those units.
+    /// Returns the skipped positions. The events before it in the failed batch are still
+    /// handled; only the failing one is not.
+    pub async fn skip_failed_event(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+    ) -> Result<Vec<u64>, WorkerError> {
+        self.coordinator.skip_failed(consumer, partition).await
+    }
+
+    /// Moves every checkpoint of the consumer to `position`: back to replay (0 replays
+    /// everything), forward to skip. The consumer's read model is not touched.
+    pub async fn rewind(&self, consumer: &str, position: u64) -> Result<(), WorkerError> {
+        let mut tx = self.db.begin().await?;
+        self.coordinator.reset_checkpoints(&mut tx, consumer, position).await?;
+        Ok(self.db.commit(tx).await?)
+    }
+
+    /// Clears the consumer's read model with its [`reset`](Consumer::reset) hook and replays it
+    /// from the beginning, both in one transaction: the read model is never half cleared.
+    pub async fn rebuild(&self, consumer: &dyn Consumer<D>) -> Result<(), WorkerError> {
+        let mut tx = self.db.begin().await?;
+        self.coordinator.reset_checkpoints(&mut tx, consumer.name(), 0).await?;
+        if let Err(source) = consumer.reset(&mut tx).await {
+            self.db.rollback(tx).await?;
+            return Err(WorkerError::ResetFailed { consumer: consumer.name().to_owned(), source });
+        }
+        Ok(self.db.commit(tx).await?)
+    }
+
+    fn known(&self, changed: usize, consumer: &str) -> Result<usize, WorkerError> {
+        if changed == 0 {
+            return Err(WorkerError::UnknownConsumer(consumer.to_owned()));
+        }
+        Ok(changed)
+    }
+}

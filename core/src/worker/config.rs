@@ -1,0 +1,120 @@
+//! Worker settings.
+
+use std::time::Duration;
+
+/// How a failing unit is retried before it is paused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry. Default 200 ms.
+    pub initial_backoff: Duration,
+    /// Longest delay between retries. Default 30 s.
+    pub max_backoff: Duration,
+    /// Consecutive failures after which the unit is paused. Default 5.
+    pub pause_after: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            pause_after: 5,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after the `attempt`-th consecutive failure: exponential, capped, with "equal
+    /// jitter" (between half and all of the exponential value) so that failing nodes spread out.
+    pub fn backoff(&self, attempt: u32, random: u64) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let full = self.initial_backoff.saturating_mul(1 << exponent).min(self.max_backoff);
+        let half = full / 2;
+        let spread = u64::try_from(half.as_micros()).unwrap_or(u64::MAX);
+        half + Duration::from_micros(if spread == 0 { 0 } else { random % (spread + 1) })
+    }
+}
+
+/// Settings of a [`Worker`](crate::Worker). The defaults suit production; tests shorten the
+/// intervals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// This process's node id. Default: host name, process id and a random suffix.
+    pub node_id: String,
+    /// The application version advertised to other nodes. Default: `"unknown"`.
+    pub version: String,
+    /// Events per batch transaction. Default 100.
+    pub batch_size: usize,
+    /// Fallback poll when no wake-up arrives, and the re-check period of paused units.
+    /// Default 1 s.
+    pub poll_interval: Duration,
+    /// Longest wait of an idle unit between polls (it backs off from `poll_interval`; a wake-up
+    /// resets it). Default 5 s.
+    pub idle_backoff_max: Duration,
+    /// How often a node heartbeats, the leader renews its lease and nodes re-read their
+    /// assignments. Default 1 s.
+    pub heartbeat_interval: Duration,
+    /// After how long without a heartbeat a node counts as dead. Default 5 s.
+    pub heartbeat_timeout: Duration,
+    /// How long a leader lease lasts without renewal. Default 5 s.
+    pub lease_duration: Duration,
+    /// Retries of failing units.
+    pub retry: RetryPolicy,
+    /// How long a shutdown waits for in-flight batches before abandoning (rolling back) them.
+    /// Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            node_id: default_node_id(),
+            version: "unknown".into(),
+            batch_size: 100,
+            poll_interval: Duration::from_secs(1),
+            idle_backoff_max: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(5),
+            lease_duration: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "node".into());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), suffix.get(..6).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_bounded_jitter() {
+        let policy = RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            pause_after: 3,
+        };
+        assert_eq!(policy.backoff(1, 0), Duration::from_millis(50));
+        assert_eq!(policy.backoff(1, u64::MAX), Duration::from_micros(50_000 + u64::MAX % 50_001));
+        assert_eq!(policy.backoff(3, 0), Duration::from_millis(200));
+        for random in [0, 7, 123_456_789, u64::MAX] {
+            let d = policy.backoff(10, random);
+            assert!(d >= Duration::from_millis(500) && d <= Duration::from_secs(1), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn default_node_ids_are_unique() {
+        assert_ne!(WorkerConfig::default().node_id, WorkerConfig::default().node_id);
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors of the worker and its coordinator.
+
+use crate::{BackendError, StoreError};
+
+/// Everything the worker, its coordinator and the admin API can fail with. A failing consumer is
+/// not among them: handler failures are retried, then pause their unit, and never stop a worker.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// The database failed; see [`BackendError::kind`] for the adapter's classification.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The event store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A consumer name is empty, too long, or registered twice.
+    #[error("invalid consumer {name:?}: {reason}")]
+    InvalidConsumer {
+        /// The consumer name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An admin operation named a consumer that has no units.
+    #[error("unknown consumer {0:?}")]
+    UnknownConsumer(String),
+    /// An admin operation that needs a stable partitioning hit a consumer being repartitioned.
+    #[error("consumer {0:?} is being repartitioned; retry once its old partitions have drained")]
+    Repartitioning(String),
+    /// A consumer's reset hook failed during a rebuild (nothing was changed).
+    #[error("reset hook of consumer {consumer:?} failed")]
+    ResetFailed {
+        /// The consumer.
+        consumer: String,
+        /// The hook's error.
+        #[source]
+        source: crate::BoxError,
+    },
+}
+
+impl WorkerError {
+    /// Whether retrying the operation unchanged may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Backend(err) => err.is_retryable(),
+            Self::Store(err) => err.is_retryable(),
+            Self::Repartitioning(_) => true,
+            Self::InvalidConsumer { .. } | Self::UnknownConsumer(_) | Self::ResetFailed { .. } => {
+                false
+            }
+        }
+    }
+}
