@@ -6,7 +6,7 @@ use pupsourcing::{Database, Event, EventStore, EventStoreExt, ExpectedVersion, S
 use pupsourcing_postgres::{PgDatabase, PostgresStore};
 
 use crate::stats::{Samples, human};
-use crate::{BenchError, Report};
+use crate::{BenchError, Report, load_events};
 
 /// Runs the frontier cases on a store holding `events` events.
 pub(crate) async fn run(
@@ -17,7 +17,7 @@ pub(crate) async fn run(
 ) -> Result<(), BenchError> {
     println!("frontier: loading {events} events ...");
     let loaded = Instant::now();
-    load(db, events).await?;
+    load_events(db, events).await?;
     println!("frontier: loaded in {}", human(loaded.elapsed()));
 
     let first = Instant::now();
@@ -87,21 +87,5 @@ pub(crate) async fn run(
         human(closing.max()),
         f64::from(rounds_total) / 50.0
     ));
-    Ok(())
-}
-
-/// Inserts `events` rows straight from SQL (through the position function, as appends do).
-async fn load(db: &PgDatabase, events: u64) -> Result<(), BenchError> {
-    let count = i64::try_from(events).unwrap_or(i64::MAX);
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, event_type, \
-         event_version, payload, metadata, created_at) \
-         SELECT 'load', (g / 100)::text, g % 100 + 1, 0, gen_random_uuid(), 'Loaded', 1, \
-         '\\x7b7d'::bytea, '{}'::jsonb, now() FROM generate_series(0, $1 - 1) AS g",
-    )
-    .bind(count)
-    .execute(db.pool())
-    .await?;
-    sqlx::query("VACUUM ANALYZE events").execute(db.pool()).await?;
     Ok(())
 }

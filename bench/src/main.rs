@@ -11,6 +11,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod catchup;
 mod frontier;
 mod stats;
 
@@ -26,11 +27,13 @@ const USAGE: &str = "\
 Usage: pupsourcing-bench <case> [--events N]
 
 Cases:
+  catchup    a worker over a backlog against raw ordered reads (no-op consumer over --events,
+             upserting consumer over a tenth of them)
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   all        every case
 
 Options:
-  --events N   events in the log for the frontier case (default 1000000)
+  --events N   events in the log for the frontier and catchup cases (default 1000000)
 ";
 
 /// Why a benchmark could not run.
@@ -40,6 +43,7 @@ pub(crate) enum BenchError {
     Backend(pupsourcing::BackendError),
     Sql(sqlx::Error),
     Harness(pupsourcing_testkit::HarnessError),
+    Worker(pupsourcing::WorkerError),
     Stuck(&'static str),
 }
 
@@ -50,6 +54,7 @@ impl std::fmt::Display for BenchError {
             Self::Backend(err) => write!(f, "database: {err}"),
             Self::Sql(err) => write!(f, "sql: {err}"),
             Self::Harness(err) => write!(f, "{err}"),
+            Self::Worker(err) => write!(f, "worker: {err}"),
             Self::Stuck(what) => f.write_str(what),
         }
     }
@@ -70,6 +75,12 @@ impl From<pupsourcing::BackendError> for BenchError {
 impl From<sqlx::Error> for BenchError {
     fn from(err: sqlx::Error) -> Self {
         Self::Sql(err)
+    }
+}
+
+impl From<pupsourcing::WorkerError> for BenchError {
+    fn from(err: pupsourcing::WorkerError) -> Self {
+        Self::Worker(err)
     }
 }
 
@@ -128,6 +139,23 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { case, events })
 }
 
+/// Inserts `events` rows straight from SQL (through the position function, as appends do):
+/// 100 events per stream.
+pub(crate) async fn load_events(db: &PgDatabase, events: u64) -> Result<(), BenchError> {
+    let count = i64::try_from(events).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, \
+         event_type, event_version, payload, metadata, created_at) \
+         SELECT 'load', (g / 100)::text, g % 100 + 1, 0, gen_random_uuid(), 'Loaded', 1, \
+         '\\x7b7d'::bytea, '{}'::jsonb, now() FROM generate_series(0, $1 - 1) AS g",
+    )
+    .bind(count)
+    .execute(db.pool())
+    .await?;
+    sqlx::query("VACUUM ANALYZE events").execute(db.pool()).await?;
+    Ok(())
+}
+
 async fn fresh(name: &str) -> Result<(TestDatabase, PgDatabase, PostgresStore), BenchError> {
     let database = TestDatabase::create_on(durable_server_url()?, name).await?;
     let db = PgDatabase::new(database.pool(32).await?);
@@ -143,13 +171,19 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_frontier").await?;
         frontier::run(&db, &store, args.events, &mut report).await?;
     }
+    if all || args.case == "catchup" {
+        let (_database, db, store) = fresh("bench_catchup").await?;
+        catchup::run(&db, &store, args.events, false, &mut report).await?;
+        let (_database, db, store) = fresh("bench_catchup_upsert").await?;
+        catchup::run(&db, &store, args.events / 10, true, &mut report).await?;
+    }
     Ok(report)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
-        Ok(args) if ["frontier", "all"].contains(&args.case.as_str()) => args,
+        Ok(args) if ["catchup", "frontier", "all"].contains(&args.case.as_str()) => args,
         Ok(args) => {
             eprintln!("unknown case {}\n\n{USAGE}", args.case);
             return ExitCode::from(2);

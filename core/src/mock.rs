@@ -1,13 +1,16 @@
 //! [mockall] mocks of the ports, for unit tests of code built on them (feature `mock`).
 //!
-//! The mocks share one transaction type, [`MockTx`], so a test can wire a [`MockDatabase`] and a
-//! [`MockEventStore`] together.
+//! The mocks share one transaction type, [`MockTx`], so a test can wire a [`MockDatabase`], a
+//! [`MockEventStore`] and a [`MockCoordinator`] together.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::{
-    AppendResult, BackendError, Event, EventFilter, ExpectedVersion, FrontierStatus,
-    PersistedEvent, StoreError, Stream, StreamId,
+    AppendResult, Assignment, BackendError, Claim, Event, EventFilter, ExpectedVersion,
+    FailureRecord, FrontierStatus, Lease, LiveNode, NodeInfo, PersistedEvent, Plan, StoreError,
+    Stream, StreamId, Topology, UnitId, UnitStatus, Wakeups, WorkerError,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -69,5 +72,45 @@ mockall::mock! {
             filter: &EventFilter,
             limit: usize,
         ) -> Result<Vec<PersistedEvent>, StoreError>;
+    }
+}
+
+mockall::mock! {
+    /// A mocked [`Coordinator`](crate::Coordinator) over [`MockDatabase`].
+    pub Coordinator {}
+
+    #[async_trait]
+    impl crate::Coordinator<MockDatabase> for Coordinator {
+        async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError>;
+        async fn leave(&self, node_id: &str) -> Result<(), WorkerError>;
+        async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError>;
+        async fn acquire_lease(&self, node_id: &str, duration: Duration) -> Result<Option<Lease>, WorkerError>;
+        async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError>;
+        async fn topology(&self) -> Result<Topology, WorkerError>;
+        async fn apply_plan(&self, lease: &Lease, plan: &Plan) -> Result<bool, WorkerError>;
+        async fn assignments_of(&self, node_id: &str) -> Result<Vec<Assignment>, WorkerError>;
+        async fn release_units(&self, node_id: &str) -> Result<(), WorkerError>;
+        async fn begin_batch(&self, tx: &mut MockTx, unit: &UnitId, node_id: &str, epoch: u64) -> Result<Claim, WorkerError>;
+        async fn commit_batch(
+            &self,
+            tx: &mut MockTx,
+            unit: &UnitId,
+            node_id: &str,
+            epoch: u64,
+            checkpoint: u64,
+        ) -> Result<bool, WorkerError>;
+        async fn record_failure(
+            &self,
+            unit: &UnitId,
+            error: &str,
+            position: Option<u64>,
+            pause_after: u32,
+        ) -> Result<FailureRecord, WorkerError>;
+        async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
+        async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;
+        async fn set_paused(&self, consumer: &str, partition: Option<u32>, paused: bool) -> Result<usize, WorkerError>;
+        async fn skip_failed(&self, consumer: &str, partition: Option<u32>) -> Result<Vec<u64>, WorkerError>;
+        async fn reset_checkpoints(&self, tx: &mut MockTx, consumer: &str, position: u64) -> Result<(), WorkerError>;
+        fn wakeups(&self) -> Wakeups;
     }
 }

@@ -1,3 +1,9 @@
 //! Shared code of the pupsourcing examples.
 
+pub mod directory;
 pub mod users;
+
+/// The README's examples compile (as doctests of this crate, which depends on every adapter).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

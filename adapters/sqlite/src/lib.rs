@@ -28,8 +28,3 @@ pub use config::{Location, SqliteOptions, SqliteStoreConfig, Synchronous};
 pub use coordinator::SqliteCoordinator;
 pub use database::{SqliteDatabase, SqliteTx};
 pub use store::SqliteStore;
-
-/// The README's examples compile against this crate.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeExamples;

@@ -33,6 +33,7 @@ pub(crate) fn fast_config(node_id: &str) -> WorkerConfig {
         node_id: node_id.to_owned(),
         version: "test".into(),
         batch_size: 25,
+        max_batch_size: 100,
         poll_interval: Duration::from_millis(50),
         idle_backoff_max: Duration::from_millis(200),
         heartbeat_interval: Duration::from_millis(50),

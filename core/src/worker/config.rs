@@ -43,8 +43,12 @@ pub struct WorkerConfig {
     pub node_id: String,
     /// The application version advertised to other nodes. Default: `"unknown"`.
     pub version: String,
-    /// Events per batch transaction. Default 100.
+    /// Events per batch transaction while a unit keeps up. Default 100.
     pub batch_size: usize,
+    /// Largest batch while a unit catches up: each full batch doubles the next one up to this,
+    /// amortizing the per-batch commit; the first partial batch returns to `batch_size`. Set it
+    /// to `batch_size` to keep batches constant. Default 2000.
+    pub max_batch_size: usize,
     /// Fallback poll when no wake-up arrives, and the re-check period of paused units.
     /// Default 1 s.
     pub poll_interval: Duration,
@@ -71,6 +75,7 @@ impl Default for WorkerConfig {
             node_id: default_node_id(),
             version: "unknown".into(),
             batch_size: 100,
+            max_batch_size: 2000,
             poll_interval: Duration::from_secs(1),
             idle_backoff_max: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(1),

@@ -3,7 +3,8 @@
 //! A batch is one transaction: claim the unit (checkpoint locked, ownership and pause checked),
 //! read the matching events in `(checkpoint, frontier]` in SQL, hand them to the consumer with
 //! the same transaction, move the checkpoint (to the last event when the batch was full, else
-//! to the frontier), check ownership again so that a deposed owner cannot commit, commit.
+//! to the frontier), check ownership again so that a deposed owner cannot commit, commit. The
+//! frontier is the one the node's follower task last advanced to.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,10 +53,14 @@ pub(crate) async fn run<D, S, C>(
     let mut frontier = ctx.frontier.subscribe();
     let mut stopping = ctx.stopping.subscribe();
     let (mut idle, mut failures, mut outages) = (ctx.config.poll_interval, 0u32, 0u32);
+    let (base, max) =
+        (ctx.config.batch_size.max(1), ctx.config.max_batch_size.max(ctx.config.batch_size).max(1));
+    let mut size = base;
     tracing::debug!(%unit, epoch = assignment.epoch, "unit started");
     while !*stop.borrow_and_update() && !*stopping.borrow_and_update() {
-        let wait = match guarded_batch(&ctx, &consumer, &assignment, &filter).await {
+        let wait = match guarded_batch(&ctx, &consumer, &assignment, &filter, size).await {
             Ok(Outcome::Handled { full }) => {
+                size = if full { (size * 2).min(max) } else { base };
                 outages = 0;
                 idle = ctx.config.poll_interval;
                 if failures > 0 {
@@ -142,6 +147,7 @@ async fn guarded_batch<D, S, C>(
     consumer: &Arc<dyn Consumer<D>>,
     assignment: &Assignment,
     filter: &EventFilter,
+    size: usize,
 ) -> Result<Outcome, Failure>
 where
     D: Database,
@@ -151,7 +157,7 @@ where
     let (ctx, consumer, assignment, filter) =
         (Arc::clone(ctx), Arc::clone(consumer), assignment.clone(), filter.clone());
     let mut slot = JoinSet::new();
-    slot.spawn(async move { batch(&ctx, consumer.as_ref(), &assignment, &filter).await });
+    slot.spawn(async move { batch(&ctx, consumer.as_ref(), &assignment, &filter, size).await });
     match slot.join_next().await {
         Some(Ok(outcome)) => outcome,
         Some(Err(err)) if err.is_panic() => {
@@ -175,6 +181,7 @@ async fn batch<D, S, C>(
     consumer: &dyn Consumer<D>,
     assignment: &Assignment,
     filter: &EventFilter,
+    size: usize,
 ) -> Result<Outcome, Failure>
 where
     D: Database,
@@ -190,12 +197,13 @@ where
             Claim::Paused => return finish(ctx, tx, Outcome::Paused).await,
             Claim::Fenced => return finish(ctx, tx, Outcome::Fenced).await,
         };
-    let frontier = ctx.store.safe_frontier(&mut tx).await?;
+    // The follower's latest frontier: any frontier once persisted stays safe, and this batch's
+    // snapshot is later than the one that proved it, so no round trip is needed to re-read it.
+    let frontier = *ctx.frontier.borrow();
     let limit = upto.map_or(frontier, |upto| upto.min(frontier));
     if checkpoint >= limit {
         return finish(ctx, tx, Outcome::Idle).await;
     }
-    let size = ctx.config.batch_size;
     let events = ctx.store.read_events_until(&mut tx, checkpoint, limit, filter, size).await?;
     let full = events.len() >= size;
     let next = if full { events.last().map_or(limit, |e| e.global_position) } else { limit };
@@ -230,3 +238,6 @@ async fn finish<D: Database, S, C>(
     ctx.db.rollback(tx).await?;
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests;

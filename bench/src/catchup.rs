@@ -1,0 +1,231 @@
+//! `catchup`: a worker working through a backlog, against a raw ordered read of the same rows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pupsourcing::{Admin, Consumer, HandlerError, PersistedEvent, Worker, WorkerConfig};
+use pupsourcing_postgres::{PgDatabase, PgTx, PostgresCoordinator, PostgresStore};
+use sqlx::Row;
+
+use crate::stats::{Samples, human};
+use crate::{BenchError, Report, load_events};
+
+/// Rows per page of the raw read: the worker's largest batch (it grows there while behind).
+const BATCH: usize = 2000;
+
+/// Counts events and does nothing else.
+struct NoOp(Arc<AtomicU64>);
+
+#[async_trait]
+impl Consumer<PgDatabase> for NoOp {
+    fn name(&self) -> &str {
+        "noop"
+    }
+
+    async fn handle(&self, _tx: &mut PgTx, _event: &PersistedEvent) -> Result<(), HandlerError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Upserts one read-model row per event.
+struct Upsert;
+
+#[async_trait]
+impl Consumer<PgDatabase> for Upsert {
+    fn name(&self) -> &str {
+        "upsert"
+    }
+
+    async fn handle(&self, tx: &mut PgTx, event: &PersistedEvent) -> Result<(), HandlerError> {
+        sqlx::query(
+            "INSERT INTO bench_read_model (stream, version) VALUES ($1, $2) \
+             ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
+        )
+        .bind(event.stream().aggregate_id())
+        .bind(i64::try_from(event.aggregate_version)?)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Decodes every column, as a consumer needs them.
+fn decode_all(row: &sqlx::postgres::PgRow) -> Result<(), BenchError> {
+    let _: (i64, i64, String, String, String, uuid::Uuid, String, i32) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+        row.try_get(6)?,
+        row.try_get(7)?,
+    );
+    let _: (Vec<u8>, serde_json::Value, chrono::DateTime<chrono::Utc>) =
+        (row.try_get(8)?, row.try_get(9)?, row.try_get(10)?);
+    let _: (Option<String>, Option<String>, Option<String>) =
+        (row.try_get(11)?, row.try_get(12)?, row.try_get(13)?);
+    Ok(())
+}
+
+/// Pages through the whole log in position order with plain SQL, decoding every column.
+async fn raw_read(db: &PgDatabase, upsert: bool) -> Result<(u64, Duration), BenchError> {
+    let started = Instant::now();
+    let mut after = 0i64;
+    let mut count = 0u64;
+    loop {
+        let mut tx = db.pool().begin().await?;
+        let rows = sqlx::query(
+            "SELECT global_position, aggregate_version, bounded_context, aggregate_type, aggregate_id, \
+             event_id, event_type, event_version, payload, metadata, created_at, trace_id, correlation_id, \
+             causation_id FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::try_from(BATCH).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get(0)?;
+        for row in &rows {
+            decode_all(row)?;
+            if upsert {
+                sqlx::query(
+                    "INSERT INTO bench_raw_model (stream, version) VALUES ($1, $2) \
+                     ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
+                )
+                .bind(row.try_get::<String, _>(4)?)
+                .bind(row.try_get::<i64, _>(1)?)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        count += u64::try_from(rows.len()).unwrap_or(0);
+    }
+    Ok((count, started.elapsed()))
+}
+
+/// Runs one worker node with `consumer` until its checkpoint reaches the end of the log.
+async fn worker_catchup(
+    db: &PgDatabase,
+    store: &PostgresStore,
+    consumer: Box<dyn Consumer<PgDatabase>>,
+    name: &str,
+    latest: u64,
+) -> Result<Duration, BenchError> {
+    let coordinator = PostgresCoordinator::new(store);
+    let config =
+        WorkerConfig { node_id: "bench".into(), max_batch_size: BATCH, ..WorkerConfig::default() };
+    let worker = Worker::builder(db.clone(), store.clone(), coordinator.clone())
+        .config(config)
+        .shared_consumer(Arc::from(consumer))
+        .build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let running = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    // Polling the checkpoint costs the server little: every 20 ms, one indexed lookup.
+    let admin = Admin::new(db.clone(), store.clone(), coordinator);
+    loop {
+        let status = admin.status().await?;
+        if status.iter().any(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(BenchError::Stuck("catch-up did not finish within 10 minutes"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(());
+    running.await.map_err(|_| BenchError::Stuck("worker task failed"))??;
+    Ok(elapsed)
+}
+
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    let count = u32::try_from(count).map_or(f64::from(u32::MAX), f64::from);
+    count / elapsed.as_secs_f64().max(f64::EPSILON)
+}
+
+/// Rounds of each side, interleaved (raw, ours, raw, ours, ...): the machine's noise hits both.
+const ROUNDS: usize = 3;
+
+/// One catch-up case: `ROUNDS` raw passes and `ROUNDS` worker passes over the same log.
+async fn case<F>(
+    db: &PgDatabase,
+    store: &PostgresStore,
+    events: u64,
+    latest: u64,
+    upsert: bool,
+    consumer: F,
+) -> Result<(Samples, Samples), BenchError>
+where
+    F: Fn() -> Box<dyn Consumer<PgDatabase>>,
+{
+    let name = if upsert { "upsert" } else { "noop" };
+    let (mut raw, mut ours) = (Samples::default(), Samples::default());
+    for round in 0..ROUNDS {
+        sqlx::query("TRUNCATE bench_read_model, bench_raw_model").execute(db.pool()).await?;
+        let (count, elapsed) = raw_read(db, upsert).await?;
+        if count != events {
+            return Err(BenchError::Stuck("the raw read did not see every event"));
+        }
+        raw.push(elapsed);
+        if round > 0 {
+            Admin::new(db.clone(), store.clone(), PostgresCoordinator::new(store))
+                .rewind(name, 0)
+                .await?;
+        }
+        ours.push(worker_catchup(db, store, consumer(), name, latest).await?);
+    }
+    Ok((raw, ours))
+}
+
+pub(crate) async fn run(
+    db: &PgDatabase,
+    store: &PostgresStore,
+    events: u64,
+    upsert: bool,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    println!("catchup: loading {events} events ...");
+    load_events(db, events).await?;
+    for table in ["bench_read_model", "bench_raw_model"] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {table} (stream text PRIMARY KEY, version bigint NOT NULL)"
+        )))
+        .execute(db.pool())
+        .await?;
+    }
+    let latest = pupsourcing::EventStore::advance_frontier(store).await?.latest_position;
+    let handled = Arc::new(AtomicU64::new(0));
+    let (raw, ours) = if upsert {
+        case(db, store, events, latest, true, || Box::new(Upsert)).await?
+    } else {
+        let counter = Arc::clone(&handled);
+        case(db, store, events, latest, false, move || Box::new(NoOp(Arc::clone(&counter)))).await?
+    };
+    if !upsert && handled.load(Ordering::Relaxed) != events * u64::try_from(ROUNDS).unwrap_or(1) {
+        return Err(BenchError::Stuck(
+            "the no-op consumer did not see every event exactly once per round",
+        ));
+    }
+    let (raw_rate, our_rate) = (rate(events, raw.median()), rate(events, ours.median()));
+    let (what, baseline) = if upsert {
+        ("catchup, consumer upserting a row per event", "raw read + upsert")
+    } else {
+        ("catchup, no-op consumer", "raw ordered read")
+    };
+    report.line(format!(
+        "{what} ({events} events)  pupsourcing {our_rate:.0} ev/s  {baseline} {raw_rate:.0} ev/s  ratio {:.2}  \
+         (median of {ROUNDS}; worker {}, raw {})",
+        our_rate / raw_rate,
+        human(ours.median()),
+        human(raw.median()),
+    ));
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Two worker processes maintain a user directory; one is killed mid-way and the other takes
+//! over, and the directory still converges to exactly what was written.
+//!
+//! ```text
+//! cargo run -p pupsourcing-examples --bin worker -- demo [file]       # SQLite (temp dir by default)
+//! DATABASE_URL=postgres://... cargo run -p pupsourcing-examples --bin worker -- demo
+//! ```
+//!
+//! `demo` starts two copies of this program as `worker node a` and `worker node b`, writes
+//! events, kills node `a` with SIGKILL, writes more, and waits for the projection to match.
+
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pupsourcing::{
+    Admin, Consumer, Coordinator, Database, EventStore, EventStoreExt, ExpectedVersion, Worker,
+    WorkerConfig,
+};
+use pupsourcing_examples::directory::Directory;
+use pupsourcing_examples::users::{User, UserEvent};
+use pupsourcing_migrations::Tables;
+use pupsourcing_postgres::{PgDatabase, PostgresCoordinator, PostgresStore, PostgresStoreConfig};
+use pupsourcing_sqlite::{SqliteCoordinator, SqliteDatabase, SqliteStore, SqliteStoreConfig};
+use sqlx::{AssertSqlSafe, Row};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+const SCHEMA: &str = "pupsourcing_demo";
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn config(node: &str) -> WorkerConfig {
+    WorkerConfig {
+        node_id: node.to_owned(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        heartbeat_interval: Duration::from_millis(200),
+        heartbeat_timeout: Duration::from_millis(1500),
+        lease_duration: Duration::from_millis(1500),
+        poll_interval: Duration::from_millis(200),
+        idle_backoff_max: Duration::from_secs(1),
+        ..WorkerConfig::default()
+    }
+}
+
+/// The SQLite file: the argument after the mode (and node name), or one in the temp dir.
+fn sqlite_path() -> PathBuf {
+    let position = if std::env::args().nth(1).as_deref() == Some("node") { 3 } else { 2 };
+    std::env::args_os()
+        .nth(position)
+        .map_or_else(|| std::env::temp_dir().join("pupsourcing-worker-demo.sqlite3"), Into::into)
+}
+
+fn postgres_url() -> Option<String> {
+    std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty())
+}
+
+async fn postgres(
+    url: &str,
+) -> Result<(PgDatabase, PostgresStore, PostgresCoordinator, Directory)> {
+    let db = PgDatabase::connect(url, 16).await?;
+    let config = PostgresStoreConfig::default()
+        .with_tables(Tables::new().with_schema(SCHEMA)?)
+        .with_notify_channel("pupsourcing_demo")?;
+    let store = PostgresStore::with_config(&db, config);
+    let coordinator = PostgresCoordinator::new(&store);
+    Ok((db, store, coordinator, Directory::new(&format!("{SCHEMA}."), "")))
+}
+
+async fn sqlite(
+    path: PathBuf,
+) -> Result<(SqliteDatabase, SqliteStore, SqliteCoordinator, Directory)> {
+    let db = SqliteDatabase::open(path).await?;
+    let store = SqliteStore::with_config(&db, SqliteStoreConfig::default())?;
+    let coordinator = SqliteCoordinator::new(&store);
+    Ok((db, store, coordinator, Directory::new("", "")))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    match mode.as_str() {
+        "node" => {
+            tracing_subscriber::fmt()
+                .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+                .with_writer(std::io::stderr)
+                .init();
+            let name = std::env::args().nth(2).ok_or("usage: worker node <name> [sqlite-path]")?;
+            match postgres_url() {
+                Some(url) => {
+                    let (db, store, coordinator, _) = postgres(&url).await?;
+                    node(
+                        db,
+                        store,
+                        coordinator,
+                        Directory::new(&format!("{SCHEMA}."), &name),
+                        &name,
+                    )
+                    .await
+                }
+                None => {
+                    let (db, store, coordinator, _) = sqlite(sqlite_path()).await?;
+                    node(db, store, coordinator, Directory::new("", &name), &name).await
+                }
+            }
+        }
+        "demo" => match postgres_url() {
+            Some(url) => {
+                println!("pupsourcing worker demo on PostgreSQL (schema {SCHEMA})");
+                let (db, store, coordinator, directory) = postgres(&url).await?;
+                sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
+                    .execute(db.pool())
+                    .await?;
+                store.migrate().await?;
+                sqlx::raw_sql(AssertSqlSafe(directory.create_table())).execute(db.pool()).await?;
+                let rows =
+                    |db: PgDatabase, table: String| async move { postgres_rows(&db, &table).await };
+                demo(db, store, coordinator, directory, rows).await
+            }
+            None => {
+                let path = sqlite_path();
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                println!("pupsourcing worker demo on SQLite ({})", path.display());
+                let (db, store, coordinator, directory) = sqlite(path).await?;
+                store.migrate().await?;
+                let create = directory.create_table();
+                let mut tx = db.begin().await?;
+                tx.call(move |conn| conn.execute(&create, [])).await?;
+                db.commit(tx).await?;
+                let rows = |db: SqliteDatabase, table: String| async move {
+                    sqlite_rows(&db, &table).await
+                };
+                demo(db, store, coordinator, directory, rows).await
+            }
+        },
+        _ => Err("usage: worker demo [sqlite-file] | worker node <name> [sqlite-file]; \
+                  set DATABASE_URL for PostgreSQL"
+            .into()),
+    }
+}
+
+/// Runs one worker node until SIGINT.
+async fn node<D, S, C>(
+    db: D,
+    store: S,
+    coordinator: C,
+    directory: Directory,
+    name: &str,
+) -> Result<()>
+where
+    D: Database,
+    S: EventStore<D>,
+    C: Coordinator<D>,
+    Directory: Consumer<D>,
+{
+    let worker =
+        Worker::builder(db, store, coordinator).config(config(name)).consumer(directory).build()?;
+    worker
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// One row of the directory: (user id) → (email, version, node that wrote it).
+type Rows = HashMap<String, (String, u64, String)>;
+
+async fn postgres_rows(db: &PgDatabase, table: &str) -> Result<Rows> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT user_id, email, version, handled_by FROM {table}"
+    )))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0)?,
+                (row.try_get(1)?, u64::try_from(row.try_get::<i64, _>(2)?)?, row.try_get(3)?),
+            ))
+        })
+        .collect()
+}
+
+async fn sqlite_rows(db: &SqliteDatabase, table: &str) -> Result<Rows> {
+    let sql = format!("SELECT user_id, email, version, handled_by FROM {table}");
+    let mut tx = db.begin_read().await?;
+    let rows: Vec<(String, String, i64, String)> = tx
+        .call(move |conn| {
+            let mut select = conn.prepare(&sql)?;
+            let rows =
+                select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect()
+        })
+        .await?;
+    rows.into_iter()
+        .map(|(id, email, version, node)| Ok((id, (email, u64::try_from(version)?, node))))
+        .collect()
+}
+
+fn spawn_node(name: &str) -> Result<Child> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("node").arg(name).arg(sqlite_path()).stdin(Stdio::null()).stdout(Stdio::null());
+    Ok(command.spawn()?)
+}
+
+/// Writes registrations for `new` users and email changes for every `step`-th known user, and
+/// records what the directory must end up holding.
+async fn write<D: Database, S: EventStore<D>>(
+    db: &D,
+    store: &S,
+    expected: &mut HashMap<String, (String, u64)>,
+    new: usize,
+    step: usize,
+) -> Result<()> {
+    let start = expected.len();
+    for i in start..start + new {
+        let id = format!("user-{i:04}");
+        let email = format!("{id}@example.com");
+        let event = UserEvent::UserRegistered { name: id.clone(), email: email.clone() };
+        store
+            .append_committed(
+                db,
+                ExpectedVersion::NoStream,
+                vec![event.to_event(&User::stream(&id))?],
+            )
+            .await?;
+        expected.insert(id, (email, 1));
+    }
+    let mut ids: Vec<String> = expected.keys().cloned().collect();
+    ids.sort();
+    for id in ids.into_iter().step_by(step) {
+        let (old, version) = expected[&id].clone();
+        let new = format!("{id}.v{}@example.com", version + 1);
+        let event = UserEvent::EmailChanged { old, new: new.clone() };
+        store
+            .append_committed(
+                db,
+                ExpectedVersion::Exact(version),
+                vec![event.to_event(&User::stream(&id))?],
+            )
+            .await?;
+        expected.insert(id, (new, version + 1));
+    }
+    Ok(())
+}
+
+/// Waits until the directory holds exactly `expected`; returns the rows.
+async fn converged<F, Fut, D: Clone>(
+    db: &D,
+    table: &str,
+    rows: &F,
+    expected: &HashMap<String, (String, u64)>,
+) -> Result<Rows>
+where
+    F: Fn(D, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Rows>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let current = rows(db.clone(), table.to_owned()).await?;
+        let matches = current.len() == expected.len()
+            && expected.iter().all(|(id, (email, version))| {
+                current.get(id).is_some_and(|(e, v, _)| e == email && v == version)
+            });
+        if matches {
+            return Ok(current);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the directory did not converge within {PATIENCE:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn written_by(rows: &Rows) -> String {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (_, _, node) in rows.values() {
+        *counts.entry(node.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort();
+    counts
+        .iter()
+        .map(|(node, n)| format!("{n} last written by node {node}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn demo<D, S, C, F, Fut>(
+    db: D,
+    store: S,
+    coordinator: C,
+    directory: Directory,
+    rows: F,
+) -> Result<()>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+    F: Fn(D, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Rows>>,
+{
+    let table = directory.table().to_owned();
+    let mut a = spawn_node("a")?;
+    let mut b = spawn_node("b")?;
+    println!("started worker processes a (pid {}) and b (pid {})", a.id(), b.id());
+
+    let mut expected = HashMap::new();
+    write(&db, &store, &mut expected, 150, 2).await?;
+    println!("phase 1: 150 users registered, 75 emails changed");
+    let first = converged(&db, &table, &rows, &expected).await?;
+    println!("  the directory converged: {} users; {}", first.len(), written_by(&first));
+
+    let admin = Admin::new(db.clone(), store.clone(), coordinator.clone());
+    let killed = Instant::now();
+    a.kill()?;
+    a.wait()?;
+    println!("killed process a with SIGKILL: no shutdown, its units are still assigned to it");
+    write(&db, &store, &mut expected, 150, 1).await?;
+    println!("phase 2: 150 more users, 300 email changes, while a is dead");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = admin.status().await?;
+        if !status.is_empty() && status.iter().all(|s| s.unit.owner.as_deref() == Some("b")) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("node b never took over".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "  node b owns every unit {:.2} s after the kill (heartbeat timeout 1.5 s)",
+        killed.elapsed().as_secs_f64()
+    );
+    let second = converged(&db, &table, &rows, &expected).await?;
+    println!(
+        "  the directory converged {:.2} s after the kill: {} users, every email and version as written; {}",
+        killed.elapsed().as_secs_f64(),
+        second.len(),
+        written_by(&second)
+    );
+
+    let stopped = Command::new("kill").arg("-INT").arg(b.id().to_string()).status()?;
+    let exit = b.wait()?;
+    println!(
+        "stopped b with SIGINT: {}",
+        if stopped.success() && exit.success() { "clean shutdown" } else { "failed" }
+    );
+    if !exit.success() {
+        return Err("node b did not shut down cleanly".into());
+    }
+    Ok(())
+}
