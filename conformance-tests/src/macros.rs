@@ -73,6 +73,7 @@ macro_rules! worker_suite {
             deposed_owner_cannot_commit,
             graceful_shutdown_hands_units_over_at_once,
             partitioned_consumer_repartitions_without_skip_or_duplicate,
+            repartition_drain_never_falls_below_a_checkpoint,
             late_commits_and_rollbacks_are_consumed_exactly_once,
         );
     };

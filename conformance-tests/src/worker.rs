@@ -15,5 +15,8 @@ pub use cluster::{
     deposed_owner_cannot_commit, graceful_shutdown_hands_units_over_at_once,
     killed_node_is_replaced_without_loss_or_duplicates, scaling_up_and_down_keeps_exactly_once,
 };
-pub use partitions::partitioned_consumer_repartitions_without_skip_or_duplicate;
+pub use partitions::{
+    partitioned_consumer_repartitions_without_skip_or_duplicate,
+    repartition_drain_never_falls_below_a_checkpoint,
+};
 pub use writers::late_commits_and_rollbacks_are_consumed_exactly_once;

@@ -77,17 +77,27 @@ fn apply(worker: &mut WorkerState, plan: &Plan) {
         }
     }
     for start in &plan.start_transitions {
+        if worker.consumers.get(&start.consumer).is_none_or(|c| c.transition.is_some()) {
+            continue;
+        }
+        let old = |unit: &UnitId| {
+            unit.consumer == start.consumer && unit.partitions == start.from_partitions
+        };
+        let drain_position = worker
+            .units
+            .iter()
+            .filter(|(unit, _)| old(unit))
+            .map(|(_, row)| row.checkpoint)
+            .fold(start.drain_position, u64::max);
         if let Some(consumer) = worker.consumers.get_mut(&start.consumer) {
             consumer.partitions = start.to_partitions;
             consumer.transition = Some(pupsourcing::Transition {
                 from_partitions: start.from_partitions,
-                drain_position: start.drain_position,
+                drain_position,
             });
         }
-        for (unit, row) in &mut worker.units {
-            if unit.consumer == start.consumer && unit.partitions == start.from_partitions {
-                row.upto = Some(start.drain_position);
-            }
+        for (_, row) in worker.units.iter_mut().filter(|(unit, _)| old(unit)) {
+            row.upto = Some(drain_position);
         }
     }
     for finish in &plan.finish_transitions {

@@ -281,18 +281,30 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
             }
         }
         for start in &plan.start_transitions {
-            sqlx::query(sql.start_transition.clone())
+            // Waits for in-flight batches of the old units, then keeps them from moving until
+            // commit, so the drain position is never below a checkpoint already taken.
+            let highest: i64 = sqlx::query_scalar(sql.lock_old_checkpoints.clone())
+                .bind(&start.consumer)
+                .bind(to_int(start.from_partitions))
+                .fetch_one(&mut *tx)
+                .await
+                .during("apply_plan")?;
+            let drain = highest.max(to_bigint(start.drain_position));
+            let started = sqlx::query(sql.start_transition.clone())
                 .bind(&start.consumer)
                 .bind(to_int(start.to_partitions))
                 .bind(to_int(start.from_partitions))
-                .bind(to_bigint(start.drain_position))
+                .bind(drain)
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
+            if started.rows_affected() == 0 {
+                continue;
+            }
             sqlx::query(sql.set_drain_limit.clone())
                 .bind(&start.consumer)
                 .bind(to_int(start.from_partitions))
-                .bind(to_bigint(start.drain_position))
+                .bind(drain)
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;

@@ -143,12 +143,29 @@ fn apply(conn: &Connection, sql: &Statements, plan: &Plan) -> Result<(), WorkerE
         }
     }
     for start in &plan.start_transitions {
-        let drain = i64::try_from(start.drain_position).unwrap_or(i64::MAX);
-        conn.execute(
-            &sql.start_transition,
-            params![start.consumer, int(start.to_partitions), int(start.from_partitions), drain],
-        )
-        .during("apply_plan")?;
+        // The write lock keeps batches out, so the checkpoints read here cannot move before commit.
+        let highest: i64 = conn
+            .query_row(
+                &sql.highest_old_checkpoint,
+                params![start.consumer, int(start.from_partitions)],
+                |row| row.get(0),
+            )
+            .during("apply_plan")?;
+        let drain = highest.max(i64::try_from(start.drain_position).unwrap_or(i64::MAX));
+        let started = conn
+            .execute(
+                &sql.start_transition,
+                params![
+                    start.consumer,
+                    int(start.to_partitions),
+                    int(start.from_partitions),
+                    drain
+                ],
+            )
+            .during("apply_plan")?;
+        if started == 0 {
+            continue;
+        }
         conn.execute(
             &sql.set_drain_limit,
             params![start.consumer, int(start.from_partitions), drain],

@@ -131,7 +131,9 @@ pub struct Topology {
     pub units: Vec<UnitRecord>,
 }
 
-/// A repartitioning to start.
+/// A repartitioning to start. `drain_position` is a lower bound: old units may have moved on
+/// since the leader read them, so the coordinator raises it to their highest checkpoint, read
+/// under lock in the transaction that sets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartTransition {
     /// The consumer.
@@ -248,6 +250,9 @@ pub type Wakeups = tokio::sync::watch::Receiver<u64>;
 ///   nothing unless the lease it is given is still held and unexpired, checked in the same
 ///   transaction.
 /// - Every assignment change bumps the unit's epoch.
+/// - A repartitioning starts at a drain position no lower than any old unit's checkpoint at the
+///   moment the drain limit is set (see [`StartTransition`]), so no event is handled by both
+///   an old and a new partition.
 /// - [`begin_batch`](Coordinator::begin_batch) locks the unit's checkpoint for the rest of the
 ///   caller's transaction (batches of one unit never overlap).
 ///   [`commit_batch`](Coordinator::commit_batch) moves the checkpoint only if the caller still

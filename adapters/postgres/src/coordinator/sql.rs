@@ -28,6 +28,7 @@ pub(crate) struct Statements {
     pub(crate) create_assignments: SqlStr,
     pub(crate) create_checkpoints: SqlStr,
     pub(crate) create_status: SqlStr,
+    pub(crate) lock_old_checkpoints: SqlStr,
     pub(crate) start_transition: SqlStr,
     pub(crate) set_drain_limit: SqlStr,
     pub(crate) drop_assignments: SqlStr,
@@ -122,6 +123,10 @@ impl Statements {
                 "INSERT INTO {status} (consumer, partitions, partition, paused, attempts, updated_at) \
                  SELECT $1, $2, p, false, 0, now() FROM generate_series(0, $2 - 1) AS p \
                  ON CONFLICT DO NOTHING"
+            )),
+            lock_old_checkpoints: sql(format!(
+                "SELECT coalesce(max(position), 0) FROM (SELECT position FROM {checkpoints} \
+                 WHERE consumer = $1 AND partitions = $2 FOR UPDATE) AS old"
             )),
             start_transition: sql(format!(
                 "UPDATE {consumers} SET partitions = $2, previous_partitions = $3, drain_position = $4, \

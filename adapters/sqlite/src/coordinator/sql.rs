@@ -25,6 +25,7 @@ pub(crate) struct Statements {
     pub(crate) create_assignment: String,
     pub(crate) create_checkpoint: String,
     pub(crate) create_status: String,
+    pub(crate) highest_old_checkpoint: String,
     pub(crate) start_transition: String,
     pub(crate) set_drain_limit: String,
     pub(crate) drop_assignments: String,
@@ -111,6 +112,9 @@ impl Statements {
             create_status: format!(
                 "INSERT INTO {status} (consumer, partitions, partition, paused, attempts, updated_at) \
                  VALUES (?1, ?2, ?3, 0, 0, {NOW}) ON CONFLICT DO NOTHING"
+            ),
+            highest_old_checkpoint: format!(
+                "SELECT coalesce(max(position), 0) FROM {checkpoints} WHERE consumer = ?1 AND partitions = ?2"
             ),
             start_transition: format!(
                 "UPDATE {consumers} SET partitions = ?2, previous_partitions = ?3, drain_position = ?4, \
