@@ -12,6 +12,7 @@
 #![allow(clippy::print_stdout)]
 
 mod catchup;
+mod crypto;
 mod frontier;
 mod stats;
 
@@ -29,6 +30,7 @@ Usage: pupsourcing-bench <case> [--events N]
 Cases:
   catchup    a worker over a backlog against raw ordered reads (no-op consumer over --events,
              upserting consumer over a tenth of them)
+  crypto     encrypt+decrypt of a 200-byte field (warm cache), age unwrap, blind-index hash
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   all        every case
 
@@ -44,6 +46,7 @@ pub(crate) enum BenchError {
     Sql(sqlx::Error),
     Harness(pupsourcing_testkit::HarnessError),
     Worker(pupsourcing::WorkerError),
+    Encryption(pupsourcing::EncryptionError),
     Stuck(&'static str),
 }
 
@@ -55,6 +58,7 @@ impl std::fmt::Display for BenchError {
             Self::Sql(err) => write!(f, "sql: {err}"),
             Self::Harness(err) => write!(f, "{err}"),
             Self::Worker(err) => write!(f, "worker: {err}"),
+            Self::Encryption(err) => write!(f, "encryption: {err}"),
             Self::Stuck(what) => f.write_str(what),
         }
     }
@@ -171,6 +175,9 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_frontier").await?;
         frontier::run(&db, &store, args.events, &mut report).await?;
     }
+    if all || args.case == "crypto" {
+        crypto::run(&mut report).await?;
+    }
     if all || args.case == "catchup" {
         let (_database, db, store) = fresh("bench_catchup").await?;
         catchup::run(&db, &store, args.events, false, &mut report).await?;
@@ -183,7 +190,7 @@ async fn run(args: Args) -> Result<Report, BenchError> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
-        Ok(args) if ["catchup", "frontier", "all"].contains(&args.case.as_str()) => args,
+        Ok(args) if ["catchup", "crypto", "frontier", "all"].contains(&args.case.as_str()) => args,
         Ok(args) => {
             eprintln!("unknown case {}\n\n{USAGE}", args.case);
             return ExitCode::from(2);

@@ -1,7 +1,7 @@
 //! What an adapter hands the suite: a way to make fresh, empty stores.
 
 use async_trait::async_trait;
-use pupsourcing::{BoxError, Coordinator, Database, EventStore, PersistedEvent};
+use pupsourcing::{BoxError, Coordinator, Database, EventStore, KeyStore, PersistedEvent};
 use uuid::Uuid;
 
 /// A factory of empty stores on one backend.
@@ -93,4 +93,13 @@ pub trait WorkerBackend: StoreBackend {
     async fn fresh_worker(
         &self,
     ) -> WorkerEnv<Self::Db, Self::Store, Self::Coordinator, Self::Projection>;
+}
+
+/// A backend that can run the key-store and encryption scenarios.
+pub trait KeysBackend: StoreBackend {
+    /// The backend's key store.
+    type Keys: KeyStore<Self::Db> + Clone;
+
+    /// The key store beside `store` (same database, same table naming).
+    fn key_store(&self, store: &Self::Store) -> Self::Keys;
 }

@@ -11,9 +11,12 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 mod backend;
+pub mod keys;
 mod macros;
 pub mod store;
 mod support;
 pub mod worker;
 
-pub use backend::{Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv};
+pub use backend::{
+    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+};

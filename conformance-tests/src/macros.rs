@@ -78,3 +78,30 @@ macro_rules! worker_suite {
         );
     };
 }
+
+/// Generates one `#[tokio::test]` per key-store and encryption scenario; `$backend` is as for
+/// [`store_suite!`] but must return a [`KeysBackend`](crate::KeysBackend).
+#[macro_export]
+macro_rules! keys_suite {
+    ($backend:path) => {
+        $crate::scenario_tests!($backend => keys:
+            fields_round_trip_from_empty_to_one_mebibyte,
+            random_fields_round_trip,
+            sealed_values_reveal_in_projections,
+            every_bit_flip_is_an_integrity_failure,
+            bound_fields_are_authenticated,
+            swapped_key_row_is_a_binding_mismatch,
+            missing_kek_is_unavailable_not_shredded,
+            shredded_subjects_read_as_erased,
+            shredding_reaches_other_processes_after_their_ttl,
+            recreation_after_shredding_is_refused_unless_allowed,
+            rotation_keeps_old_data_readable,
+            rewrap_is_resumable_and_lets_the_old_kek_go,
+            concurrent_first_uses_create_one_key,
+            key_creation_commits_and_rolls_back_with_the_caller,
+            explicit_creation_refuses_an_existing_key,
+            key_store_contract,
+            bad_key_input_is_typed_and_changes_nothing,
+        );
+    };
+}

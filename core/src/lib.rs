@@ -27,8 +27,11 @@
 //! ```
 
 mod database;
+#[cfg(feature = "encryption")]
+pub mod encryption;
 mod error;
 mod event;
+mod keys;
 #[cfg(any(test, feature = "mock"))]
 pub mod mock;
 mod store;
@@ -38,6 +41,10 @@ pub mod worker;
 pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
 pub use event::{Event, PersistedEvent};
+pub use keys::{
+    EncryptionError, IntegrityFailure, KeyId, KeyLookup, KeyStore, MAX_KEY_VERSION, NewKey,
+    StoredKey,
+};
 pub use store::{
     AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
     FrontierStatus, InputError, MAX_EVENT_VERSION, MAX_POSITION, OpenHole, StoreError,

@@ -1,16 +1,17 @@
 //! [mockall] mocks of the ports, for unit tests of code built on them (feature `mock`).
 //!
 //! The mocks share one transaction type, [`MockTx`], so a test can wire a [`MockDatabase`], a
-//! [`MockEventStore`] and a [`MockCoordinator`] together.
+//! [`MockEventStore`], a [`MockCoordinator`] and a [`MockKeyStore`] together.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::{
-    AppendResult, Assignment, BackendError, Claim, Event, EventFilter, ExpectedVersion,
-    FailureRecord, FrontierStatus, Lease, LiveNode, NodeInfo, PersistedEvent, Plan, StoreError,
-    Stream, StreamId, Topology, UnitId, UnitStatus, Wakeups, WorkerError,
+    AppendResult, Assignment, BackendError, Claim, EncryptionError, Event, EventFilter,
+    ExpectedVersion, FailureRecord, FrontierStatus, KeyId, KeyLookup, Lease, LiveNode, NewKey,
+    NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId, Topology, UnitId,
+    UnitStatus, Wakeups, WorkerError,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -112,5 +113,27 @@ mockall::mock! {
         async fn skip_failed(&self, consumer: &str, partition: Option<u32>) -> Result<Vec<u64>, WorkerError>;
         async fn reset_checkpoints(&self, tx: &mut MockTx, consumer: &str, position: u64) -> Result<(), WorkerError>;
         fn wakeups(&self) -> Wakeups;
+    }
+}
+
+mockall::mock! {
+    /// A mocked [`KeyStore`](crate::KeyStore) over [`MockDatabase`].
+    pub KeyStore {}
+
+    #[async_trait]
+    impl crate::KeyStore<MockDatabase> for KeyStore {
+        async fn lock_subject(&self, tx: &mut MockTx, scope: &str, subject: &str) -> Result<KeyLookup, EncryptionError>;
+        async fn current(&self, tx: &mut MockTx, scope: &str, subject: &str) -> Result<KeyLookup, EncryptionError>;
+        async fn get(&self, tx: &mut MockTx, id: &KeyId) -> Result<KeyLookup, EncryptionError>;
+        async fn insert(&self, tx: &mut MockTx, key: &NewKey) -> Result<StoredKey, EncryptionError>;
+        async fn destroy(&self, tx: &mut MockTx, scope: &str, subject: &str) -> Result<u64, EncryptionError>;
+        async fn wrapped_by_other(
+            &self,
+            tx: &mut MockTx,
+            kek_id: &str,
+            after: Option<KeyId>,
+            limit: usize,
+        ) -> Result<Vec<StoredKey>, EncryptionError>;
+        async fn rewrap(&self, tx: &mut MockTx, id: &KeyId, wrapped: &[u8], kek_id: &str) -> Result<bool, EncryptionError>;
     }
 }

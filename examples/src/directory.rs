@@ -1,12 +1,10 @@
 //! A read model: one row per user with the current email, written by a consumer in the
-//! worker's batch transaction with the backend's own SQL.
+//! worker's batch transaction with plain SQL.
 
 use async_trait::async_trait;
 use pupsourcing::{Consumer, EventFilter, HandlerError, PersistedEvent};
-use pupsourcing_postgres::{PgDatabase, PgTx};
-use pupsourcing_sqlite::{SqliteDatabase, SqliteTx};
-use sqlx::AssertSqlSafe;
 
+use crate::sql::{SqlDatabase, Value};
 use crate::users::UserEvent;
 
 /// Maintains `<prefix>user_directory (user_id, name, email, version, handled_by)`.
@@ -37,7 +35,7 @@ impl Directory {
     }
 
     /// The statement for `event` and its parameters in order, with `mark(n)` as the n-th
-    /// placeholder (`$n` on PostgreSQL, `?n` on SQLite).
+    /// placeholder.
     fn write(
         &self,
         event: &PersistedEvent,
@@ -74,15 +72,8 @@ impl Directory {
     }
 }
 
-/// A statement parameter.
-#[derive(Debug, Clone)]
-enum Value {
-    Text(String),
-    Int(i64),
-}
-
 #[async_trait]
-impl Consumer<PgDatabase> for Directory {
+impl<D: SqlDatabase> Consumer<D> for Directory {
     fn name(&self) -> &str {
         "user-directory"
     }
@@ -95,57 +86,14 @@ impl Consumer<PgDatabase> for Directory {
         4
     }
 
-    async fn handle(&self, tx: &mut PgTx, event: &PersistedEvent) -> Result<(), HandlerError> {
-        let (sql, values) = self.write(event, |n| format!("${n}"))?;
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for value in values {
-            query = match value {
-                Value::Text(text) => query.bind(text),
-                Value::Int(int) => query.bind(int),
-            };
-        }
-        query.execute(&mut **tx).await?;
+    async fn handle(&self, tx: &mut D::Tx, event: &PersistedEvent) -> Result<(), HandlerError> {
+        let (sql, values) = self.write(event, D::placeholder)?;
+        D::execute(tx, sql, values).await?;
         Ok(())
     }
 
-    async fn reset(&self, tx: &mut PgTx) -> Result<(), HandlerError> {
-        sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", self.table)))
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Consumer<SqliteDatabase> for Directory {
-    fn name(&self) -> &str {
-        "user-directory"
-    }
-
-    fn filter(&self) -> EventFilter {
-        EventFilter::all().aggregate_types(["user"])
-    }
-
-    fn partitions(&self) -> u32 {
-        4
-    }
-
-    async fn handle(&self, tx: &mut SqliteTx, event: &PersistedEvent) -> Result<(), HandlerError> {
-        let (sql, values) = self.write(event, |n| format!("?{n}"))?;
-        let values: Vec<rusqlite::types::Value> = values
-            .into_iter()
-            .map(|value| match value {
-                Value::Text(text) => rusqlite::types::Value::Text(text),
-                Value::Int(int) => rusqlite::types::Value::Integer(int),
-            })
-            .collect();
-        tx.call(move |conn| conn.execute(&sql, rusqlite::params_from_iter(values))).await?;
-        Ok(())
-    }
-
-    async fn reset(&self, tx: &mut SqliteTx) -> Result<(), HandlerError> {
-        let sql = format!("DELETE FROM {}", self.table);
-        tx.call(move |conn| conn.execute(&sql, [])).await?;
+    async fn reset(&self, tx: &mut D::Tx) -> Result<(), HandlerError> {
+        D::execute(tx, format!("DELETE FROM {}", self.table), Vec::new()).await?;
         Ok(())
     }
 }

@@ -1,6 +1,9 @@
 //! Shared code of the pupsourcing examples.
 
+pub mod customer_directory;
+pub mod customers;
 pub mod directory;
+pub mod sql;
 pub mod users;
 
 /// The README's examples compile (as doctests of this crate, which depends on every adapter).

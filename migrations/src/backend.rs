@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use sea_query::{ColumnDef, IntoIden};
+
 /// A database backend with its own DDL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -44,4 +46,15 @@ impl FromStr for Backend {
             _ => Err(UnknownBackend(s.to_owned())),
         }
     }
+}
+
+/// A time column written from the database clock: `timestamptz` on PostgreSQL, integer
+/// microseconds since the Unix epoch on SQLite.
+pub(crate) fn clock(backend: Backend, column: impl IntoIden) -> ColumnDef {
+    let mut def = ColumnDef::new(column);
+    match backend {
+        Backend::Postgres => def.timestamp_with_time_zone(),
+        Backend::Sqlite => def.big_integer(),
+    };
+    def
 }

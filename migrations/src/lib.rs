@@ -20,6 +20,7 @@
 mod backend;
 mod frontier;
 mod ident;
+mod keys;
 mod postgres;
 mod queries;
 mod script;
@@ -30,6 +31,7 @@ mod worker;
 pub use backend::{Backend, UnknownBackend};
 pub use frontier::{FrontierColumn, HoleColumn};
 pub use ident::{Ident, MAX_IDENT_LEN, NameError};
+pub use keys::KeyColumn;
 pub use queries::{EVENT_COLUMNS, EventsUntil, event_column_list, events_until};
 pub use script::{script, statements};
 pub use store::{EVENT_ID_KEY_SUFFIX, EventColumn, STREAM_VERSION_KEY_SUFFIX, StreamHeadColumn};

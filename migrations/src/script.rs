@@ -4,7 +4,7 @@ use sea_query::{
     IndexCreateStatement, PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement,
 };
 
-use crate::{Backend, NameError, Tables, frontier, postgres, store, worker};
+use crate::{Backend, NameError, Tables, frontier, keys, postgres, store, worker};
 
 /// Every statement that creates the schema for `backend`, in order. Each is idempotent
 /// (`IF NOT EXISTS` / `OR REPLACE`), so applying them to an up-to-date database changes nothing.
@@ -17,6 +17,7 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
         creates.extend([frontier::frontier_table(tables), frontier::holes_table(tables)]);
     }
     creates.extend(worker::tables(backend, tables));
+    creates.extend(keys::tables(backend, tables));
     let mut out = Vec::new();
     if backend == Backend::Postgres {
         out.extend(postgres::before_tables(tables));
@@ -78,6 +79,9 @@ mod tests {
         assert!(sql.contains("ON CONFLICT (\"id\") DO NOTHING"));
         assert!(sql.contains("\"heartbeat_at\" timestamp with time zone NOT NULL"));
         assert!(sql.contains("\"consumers\" jsonb NOT NULL"));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"data_keys\""));
+        assert!(sql.contains("\"wrapped_key\" bytea NOT NULL"), "{sql}");
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"key_tombstones\""));
         assert!(
             sql.contains(
                 "\"events_type_pos_idx\" ON \"events\" (\"aggregate_type\", \"global_position\")"
@@ -105,6 +109,7 @@ mod tests {
         assert!(sql.contains("\"events_ctx_pos_idx\""));
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"worker_assignments\""));
         assert!(sql.contains("\"heartbeat_at\" integer NOT NULL"), "SQLite clocks are integers");
+        assert!(sql.contains("\"wrapped_key\" blob NOT NULL"), "{sql}");
         let schema = Tables::new().with_schema("es").unwrap();
         assert!(matches!(
             statements(Backend::Sqlite, &schema),

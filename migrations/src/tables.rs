@@ -6,8 +6,9 @@ use crate::{Ident, NameError};
 
 /// The names of every table (and the optional schema) pupsourcing uses.
 ///
-/// Defaults: `events`, `stream_heads`, `event_frontier` and `event_holes` in the connection's
-/// default schema (the last two exist on PostgreSQL only).
+/// Defaults: `events`, `stream_heads`, `event_frontier` and `event_holes` (the last two on
+/// PostgreSQL only), the worker's `worker_*`, `consumer_checkpoints` and `consumer_status`, and
+/// the key store's `data_keys` and `key_tombstones`, in the connection's default schema.
 ///
 /// ```
 /// use pupsourcing_migrations::Tables;
@@ -29,6 +30,8 @@ pub struct Tables {
     assignments: Ident,
     checkpoints: Ident,
     consumer_status: Ident,
+    data_keys: Ident,
+    key_tombstones: Ident,
 }
 
 impl Default for Tables {
@@ -45,6 +48,8 @@ impl Default for Tables {
             assignments: Ident::new_static("worker_assignments"),
             checkpoints: Ident::new_static("consumer_checkpoints"),
             consumer_status: Ident::new_static("consumer_status"),
+            data_keys: Ident::new_static("data_keys"),
+            key_tombstones: Ident::new_static("key_tombstones"),
         }
     }
 }
@@ -75,6 +80,8 @@ impl Tables {
             assignments: self.assignments.prefixed(prefix)?,
             checkpoints: self.checkpoints.prefixed(prefix)?,
             consumer_status: self.consumer_status.prefixed(prefix)?,
+            data_keys: self.data_keys.prefixed(prefix)?,
+            key_tombstones: self.key_tombstones.prefixed(prefix)?,
         })
     }
 
@@ -175,6 +182,28 @@ impl Tables {
         Ok(self)
     }
 
+    /// The key store's data-keys table (wrapped data keys per scope, subject and version).
+    pub fn data_keys(&self) -> &Ident {
+        &self.data_keys
+    }
+
+    /// The key store's tombstones table (subjects whose keys were destroyed).
+    pub fn key_tombstones(&self) -> &Ident {
+        &self.key_tombstones
+    }
+
+    /// Renames the data-keys table.
+    pub fn with_data_keys(mut self, name: &str) -> Result<Self, NameError> {
+        self.data_keys = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// Renames the key tombstones table.
+    pub fn with_key_tombstones(mut self, name: &str) -> Result<Self, NameError> {
+        self.key_tombstones = Ident::new(name)?;
+        Ok(self)
+    }
+
     /// `name` qualified by the schema and quoted, ready for SQL text.
     pub fn qualified(&self, name: &Ident) -> String {
         match &self.schema {
@@ -214,6 +243,8 @@ mod tests {
         assert_eq!(tables.stream_heads().as_str(), "app_stream_heads");
         assert_eq!(tables.frontier().as_str(), "app_event_frontier");
         assert_eq!(tables.holes().as_str(), "app_event_holes");
+        assert_eq!(tables.data_keys().as_str(), "app_data_keys");
+        assert_eq!(tables.key_tombstones().as_str(), "app_key_tombstones");
         assert_eq!(tables.qualified(tables.stream_heads()), "\"es\".\"app_stream_heads\"");
     }
 

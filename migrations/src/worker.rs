@@ -8,6 +8,7 @@ use sea_query::{
     ColumnDef, Expr, ExprTrait, Iden, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 
+use crate::backend::clock;
 use crate::{Backend, Tables};
 
 /// Columns of the worker tables (each table uses some of them).
@@ -70,16 +71,6 @@ impl Iden for WorkerColumn {
 }
 
 use WorkerColumn as C;
-
-/// A time column written from the database clock.
-fn clock(backend: Backend, column: WorkerColumn) -> ColumnDef {
-    let mut def = ColumnDef::new(column);
-    match backend {
-        Backend::Postgres => def.timestamp_with_time_zone(),
-        Backend::Sqlite => def.big_integer(),
-    };
-    def
-}
 
 /// The unit key columns shared by assignments, checkpoints and status.
 fn unit_columns(table: &mut TableCreateStatement) {

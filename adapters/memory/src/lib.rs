@@ -6,17 +6,19 @@
 //! conformance suite as the PostgreSQL and SQLite adapters.
 //!
 //! Data lives as long as the [`MemoryDatabase`] (and its clones). Besides the event store and the
-//! worker's [`MemoryCoordinator`], a memory database holds application tables of JSON rows
+//! worker's [`MemoryCoordinator`] and the encryption [`MemoryKeyStore`], a memory database holds application tables of JSON rows
 //! ([`MemoryTx::insert`], [`MemoryDatabase::rows`]) that share its transactions, so projections
 //! can be unit-tested with their real commit and rollback behaviour.
 
 mod coordinator;
 mod database;
+mod keys;
 mod state;
 mod store;
 mod tables;
 
 pub use coordinator::MemoryCoordinator;
 pub use database::{MemoryDatabase, MemoryTx};
+pub use keys::MemoryKeyStore;
 pub use store::MemoryStore;
 pub use tables::DuplicateKey;

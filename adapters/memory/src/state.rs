@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use pupsourcing::{NodeInfo, PersistedEvent, StreamId, Transition, UnitId};
+use pupsourcing::{KeyId, NodeInfo, PersistedEvent, StoredKey, StreamId, Transition, UnitId};
 use uuid::Uuid;
 
 /// One consistent version of everything stored. Transactions that write work on a private copy
@@ -16,7 +16,16 @@ pub(crate) struct State {
     pub(crate) stream_heads: HashMap<StreamId, u64>,
     pub(crate) event_ids: HashSet<Uuid>,
     pub(crate) worker: WorkerState,
+    pub(crate) keys: KeyState,
     pub(crate) tables: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// The key store's tables: data keys in (scope, subject, version) order, and tombstones with
+/// the highest destroyed version.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyState {
+    pub(crate) keys: BTreeMap<KeyId, StoredKey>,
+    pub(crate) tombstones: HashMap<(String, String), u32>,
 }
 
 /// The coordinator's tables.

@@ -5,9 +5,11 @@
 use async_trait::async_trait;
 use pupsourcing::{BoxError, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
 };
-use pupsourcing_memory::{MemoryCoordinator, MemoryDatabase, MemoryStore, MemoryTx};
+use pupsourcing_memory::{
+    MemoryCoordinator, MemoryDatabase, MemoryKeyStore, MemoryStore, MemoryTx,
+};
 use serde_json::json;
 
 struct Memory;
@@ -90,9 +92,18 @@ impl WorkerBackend for Memory {
     }
 }
 
+impl KeysBackend for Memory {
+    type Keys = MemoryKeyStore;
+
+    fn key_store(&self, _store: &MemoryStore) -> MemoryKeyStore {
+        MemoryKeyStore::new()
+    }
+}
+
 async fn backend(_test_name: &'static str) -> Memory {
     Memory
 }
 
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
+pupsourcing_conformance::keys_suite!(backend);

@@ -9,6 +9,7 @@
 //!   worker's tables included).
 //! - [`PostgresCoordinator`]: the worker's coordination through the same database, woken by the
 //!   store's NOTIFY channel.
+//! - [`PostgresKeyStore`]: the encryption component's data keys and tombstones.
 //!
 //! Errors are classified here, from SQLSTATEs: serialization failures (`40001`) and deadlocks
 //! (`40P01`) under any isolation level become retryable
@@ -20,10 +21,12 @@ mod coordinator;
 mod database;
 mod error;
 pub mod frontier;
+mod keys;
 mod migrate;
 mod store;
 
 pub use config::{FrontierConfig, PostgresStoreConfig};
 pub use coordinator::PostgresCoordinator;
 pub use database::{IsolationLevel, PgDatabase, PgTx};
+pub use keys::PostgresKeyStore;
 pub use store::PostgresStore;

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use pupsourcing::{BoxError, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{
-    PgDatabase, PgTx, PostgresCoordinator, PostgresStore, PostgresStoreConfig,
+    PgDatabase, PgTx, PostgresCoordinator, PostgresKeyStore, PostgresStore, PostgresStoreConfig,
 };
 use pupsourcing_testkit::postgres::TestDatabase;
 use sqlx::{AssertSqlSafe, Row};
@@ -133,6 +133,14 @@ impl WorkerBackend for Postgres {
     }
 }
 
+impl KeysBackend for Postgres {
+    type Keys = PostgresKeyStore;
+
+    fn key_store(&self, store: &PostgresStore) -> PostgresKeyStore {
+        PostgresKeyStore::new(store)
+    }
+}
+
 async fn backend(test_name: &'static str) -> Postgres {
     let database = TestDatabase::new(test_name).await;
     let pool = database.pool(64).await.expect("connect");
@@ -141,3 +149,4 @@ async fn backend(test_name: &'static str) -> Postgres {
 
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
+pupsourcing_conformance::keys_suite!(backend);

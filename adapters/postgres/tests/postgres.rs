@@ -264,3 +264,32 @@ async fn the_position_function_takes_a_transaction_id_before_the_position() {
     .expect("sequence");
     assert_eq!(cache, 1, "a cached sequence would hand out positions out of order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
+    use pupsourcing::EncryptionError;
+    use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, Keyring};
+    use pupsourcing_postgres::PostgresKeyStore;
+
+    let (_database, db, store) = setup("keys_isolation").await;
+    let keyring = Keyring::new(AeadWrapper::new("kek", &DataKey::generate()).unwrap());
+    let keys = PostgresKeyStore::new(&store);
+
+    let repeatable = db.clone().with_isolation(IsolationLevel::RepeatableRead);
+    let encryptor = Encryptor::new(repeatable.clone(), keys.clone(), keyring.clone());
+    let refused = encryptor.encrypt("users", "alice", "email", b"x").await;
+    assert!(
+        matches!(&refused, Err(EncryptionError::Configuration { reason, .. }) if reason.contains("REPEATABLE READ")),
+        "{refused:?}"
+    );
+
+    let serializable = db.clone().with_isolation(IsolationLevel::Serializable);
+    let encryptor = Encryptor::new(serializable, keys.clone(), keyring.clone());
+    let envelope = encryptor.encrypt("users", "alice", "email", b"x").await.unwrap();
+
+    let reader = Encryptor::new(repeatable, keys, keyring);
+    let back = reader.decrypt("users", "alice", "email", &envelope).await.unwrap();
+    assert_eq!(&back[..], b"x", "reading keys works at any isolation level");
+    let existing = reader.encrypt("users", "alice", "email", b"y").await.unwrap();
+    assert_eq!(existing.key_version(), 1, "using an existing key needs no lock");
+}

@@ -10,6 +10,7 @@
 //! - [`SqliteStore`]: the event store; [`SqliteStore::migrate`] creates its tables (the worker's
 //!   included).
 //! - [`SqliteCoordinator`]: the worker's coordination through the same file.
+//! - [`SqliteKeyStore`]: the encryption component's data keys and tombstones.
 //!
 //! Several connections and several processes may share one file: writers serialize on SQLite's
 //! write lock (in arrival order within a process), and a writer that waits longer than the busy
@@ -20,6 +21,7 @@ mod convert;
 mod coordinator;
 mod database;
 mod error;
+mod keys;
 mod migrate;
 mod pool;
 mod store;
@@ -27,4 +29,5 @@ mod store;
 pub use config::{Location, SqliteOptions, SqliteStoreConfig, Synchronous};
 pub use coordinator::SqliteCoordinator;
 pub use database::{SqliteDatabase, SqliteTx};
+pub use keys::SqliteKeyStore;
 pub use store::SqliteStore;

@@ -10,11 +10,12 @@ use async_trait::async_trait;
 use pupsourcing::Database;
 use pupsourcing::{BoxError, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_sqlite::{
-    SqliteCoordinator, SqliteDatabase, SqliteOptions, SqliteStore, SqliteStoreConfig, SqliteTx,
+    SqliteCoordinator, SqliteDatabase, SqliteKeyStore, SqliteOptions, SqliteStore,
+    SqliteStoreConfig, SqliteTx,
 };
 
 /// A database file in a fresh directory, removed when the test passes.
@@ -190,6 +191,22 @@ impl WorkerBackend for SqliteMemory {
     }
 }
 
+impl KeysBackend for SqliteFile {
+    type Keys = SqliteKeyStore;
+
+    fn key_store(&self, store: &SqliteStore) -> SqliteKeyStore {
+        SqliteKeyStore::new(store)
+    }
+}
+
+impl KeysBackend for SqliteMemory {
+    type Keys = SqliteKeyStore;
+
+    fn key_store(&self, store: &SqliteStore) -> SqliteKeyStore {
+        SqliteKeyStore::new(store)
+    }
+}
+
 mod file {
     use super::*;
 
@@ -199,6 +216,7 @@ mod file {
 
     pupsourcing_conformance::store_suite!(backend);
     pupsourcing_conformance::worker_suite!(backend);
+    pupsourcing_conformance::keys_suite!(backend);
 }
 
 mod memory {
@@ -210,4 +228,5 @@ mod memory {
 
     pupsourcing_conformance::store_suite!(backend);
     pupsourcing_conformance::worker_suite!(backend);
+    pupsourcing_conformance::keys_suite!(backend);
 }

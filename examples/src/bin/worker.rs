@@ -22,11 +22,12 @@ use pupsourcing::{
     WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
+use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_examples::users::{User, UserEvent};
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{PgDatabase, PostgresCoordinator, PostgresStore, PostgresStoreConfig};
 use pupsourcing_sqlite::{SqliteCoordinator, SqliteDatabase, SqliteStore, SqliteStoreConfig};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -115,10 +116,8 @@ async fn main() -> Result<()> {
                     .execute(db.pool())
                     .await?;
                 store.migrate().await?;
-                sqlx::raw_sql(AssertSqlSafe(directory.create_table())).execute(db.pool()).await?;
-                let rows =
-                    |db: PgDatabase, table: String| async move { postgres_rows(&db, &table).await };
-                demo(db, store, coordinator, directory, rows).await
+                db.execute_committed(directory.create_table()).await?;
+                demo(db, store, coordinator, directory).await
             }
             None => {
                 let path = sqlite_path();
@@ -128,14 +127,8 @@ async fn main() -> Result<()> {
                 println!("pupsourcing worker demo on SQLite ({})", path.display());
                 let (db, store, coordinator, directory) = sqlite(path).await?;
                 store.migrate().await?;
-                let create = directory.create_table();
-                let mut tx = db.begin().await?;
-                tx.call(move |conn| conn.execute(&create, [])).await?;
-                db.commit(tx).await?;
-                let rows = |db: SqliteDatabase, table: String| async move {
-                    sqlite_rows(&db, &table).await
-                };
-                demo(db, store, coordinator, directory, rows).await
+                db.execute_committed(directory.create_table()).await?;
+                demo(db, store, coordinator, directory).await
             }
         },
         _ => Err("usage: worker demo [sqlite-file] | worker node <name> [sqlite-file]; \
@@ -171,36 +164,18 @@ where
 /// One row of the directory: (user id) → (email, version, node that wrote it).
 type Rows = HashMap<String, (String, u64, String)>;
 
-async fn postgres_rows(db: &PgDatabase, table: &str) -> Result<Rows> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT user_id, email, version, handled_by FROM {table}"
-    )))
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get(0)?,
-                (row.try_get(1)?, u64::try_from(row.try_get::<i64, _>(2)?)?, row.try_get(3)?),
-            ))
-        })
-        .collect()
-}
-
-async fn sqlite_rows(db: &SqliteDatabase, table: &str) -> Result<Rows> {
-    let sql = format!("SELECT user_id, email, version, handled_by FROM {table}");
-    let mut tx = db.begin_read().await?;
-    let rows: Vec<(String, String, i64, String)> = tx
-        .call(move |conn| {
-            let mut select = conn.prepare(&sql)?;
-            let rows =
-                select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect()
-        })
-        .await?;
-    rows.into_iter()
-        .map(|(id, email, version, node)| Ok((id, (email, u64::try_from(version)?, node))))
-        .collect()
+async fn rows<D: SqlDatabase>(db: &D, table: &str) -> Result<Rows> {
+    let sql = format!("SELECT user_id, email, CAST(version AS TEXT), handled_by FROM {table}");
+    let mut rows = Rows::new();
+    for row in db.query_committed(sql, Vec::new()).await? {
+        let [Some(id), Some(email), Some(version), Some(node)] =
+            <[_; 4]>::try_from(row).map_err(|_| "a directory row has four columns")?
+        else {
+            return Err("a directory row has a NULL".into());
+        };
+        rows.insert(id, (email, version.parse()?, node));
+    }
+    Ok(rows)
 }
 
 fn spawn_node(name: &str) -> Result<Child> {
@@ -251,19 +226,14 @@ async fn write<D: Database, S: EventStore<D>>(
 }
 
 /// Waits until the directory holds exactly `expected`; returns the rows.
-async fn converged<F, Fut, D: Clone>(
+async fn converged<D: SqlDatabase>(
     db: &D,
     table: &str,
-    rows: &F,
     expected: &HashMap<String, (String, u64)>,
-) -> Result<Rows>
-where
-    F: Fn(D, String) -> Fut,
-    Fut: std::future::Future<Output = Result<Rows>>,
-{
+) -> Result<Rows> {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let current = rows(db.clone(), table.to_owned()).await?;
+        let current = rows(db, table).await?;
         let matches = current.len() == expected.len()
             && expected.iter().all(|(id, (email, version))| {
                 current.get(id).is_some_and(|(e, v, _)| e == email && v == version)
@@ -292,19 +262,11 @@ fn written_by(rows: &Rows) -> String {
         .join(", ")
 }
 
-async fn demo<D, S, C, F, Fut>(
-    db: D,
-    store: S,
-    coordinator: C,
-    directory: Directory,
-    rows: F,
-) -> Result<()>
+async fn demo<D, S, C>(db: D, store: S, coordinator: C, directory: Directory) -> Result<()>
 where
-    D: Database,
+    D: SqlDatabase,
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
-    F: Fn(D, String) -> Fut,
-    Fut: std::future::Future<Output = Result<Rows>>,
 {
     let table = directory.table().to_owned();
     let mut a = spawn_node("a")?;
@@ -314,7 +276,7 @@ where
     let mut expected = HashMap::new();
     write(&db, &store, &mut expected, 150, 2).await?;
     println!("phase 1: 150 users registered, 75 emails changed");
-    let first = converged(&db, &table, &rows, &expected).await?;
+    let first = converged(&db, &table, &expected).await?;
     println!("  the directory converged: {} users; {}", first.len(), written_by(&first));
 
     let admin = Admin::new(db.clone(), store.clone(), coordinator.clone());
@@ -339,7 +301,7 @@ where
         "  node b owns every unit {:.2} s after the kill (heartbeat timeout 1.5 s)",
         killed.elapsed().as_secs_f64()
     );
-    let second = converged(&db, &table, &rows, &expected).await?;
+    let second = converged(&db, &table, &expected).await?;
     println!(
         "  the directory converged {:.2} s after the kill: {} users, every email and version as written; {}",
         killed.elapsed().as_secs_f64(),

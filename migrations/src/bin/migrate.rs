@@ -22,6 +22,9 @@ Options:
   --stream-heads-table <NAME>  name of the stream heads table (default: stream_heads)
   --frontier-table <NAME>      name of the frontier table (default: event_frontier; PostgreSQL)
   --holes-table <NAME>         name of the holes table (default: event_holes; PostgreSQL)
+  --data-keys-table <NAME>     name of the encryption data-keys table (default: data_keys)
+  --key-tombstones-table <NAME>
+                               name of the key tombstones table (default: key_tombstones)
   -h, --help                   print this help
 ";
 
@@ -40,6 +43,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     let mut stream_heads = None;
     let mut frontier = None;
     let mut holes = None;
+    let mut data_keys = None;
+    let mut key_tombstones = None;
     while let Some(flag) = argv.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
@@ -61,6 +66,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--stream-heads-table" => stream_heads = Some(value),
             "--frontier-table" => frontier = Some(value),
             "--holes-table" => holes = Some(value),
+            "--data-keys-table" => data_keys = Some(value),
+            "--key-tombstones-table" => key_tombstones = Some(value),
             _ => return Err(format!("unknown option {name}")),
         }
     }
@@ -80,6 +87,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     }
     if let Some(name) = holes {
         tables = tables.with_holes(&name).map_err(|e| e.to_string())?;
+    }
+    if let Some(name) = data_keys {
+        tables = tables.with_data_keys(&name).map_err(|e| e.to_string())?;
+    }
+    if let Some(name) = key_tombstones {
+        tables = tables.with_key_tombstones(&name).map_err(|e| e.to_string())?;
     }
     if let Some(schema) = schema {
         tables = tables.with_schema(&schema).map_err(|e| e.to_string())?;
@@ -153,6 +166,10 @@ mod tests {
             PathBuf::from("out/pupsourcing_postgres.sql")
         );
         assert_eq!(target("x/schema.sql", Backend::Sqlite), PathBuf::from("x/schema.sql"));
+        let keys = args(&["--backend", "sqlite", "--data-keys-table", "deks"]).unwrap().unwrap();
+        assert_eq!(keys.tables.data_keys().as_str(), "deks");
+        let stones = args(&["--backend", "sqlite", "--key-tombstones-table", "gone"]);
+        assert_eq!(stones.unwrap().unwrap().tables.key_tombstones().as_str(), "gone");
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! Just enough SQL plumbing for the examples' read models to run unchanged on PostgreSQL and
+//! SQLite: numbered placeholders, text and integer parameters, and rows read back as text.
+//!
+//! A real application picks one backend and writes its queries directly (sqlx on PostgreSQL,
+//! rusqlite on SQLite); this trait only keeps the examples from saying everything twice.
+
+use async_trait::async_trait;
+use pupsourcing::{BoxError, Database};
+use pupsourcing_postgres::{PgDatabase, PgTx};
+use pupsourcing_sqlite::{SqliteDatabase, SqliteTx};
+use sqlx::{AssertSqlSafe, Row};
+
+/// A statement parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(text: Option<String>) -> Self {
+        text.map_or(Self::Null, Self::Text)
+    }
+}
+
+/// A database the examples can run their own statements on, inside pupsourcing transactions.
+#[async_trait]
+pub trait SqlDatabase: Database {
+    /// The `n`-th parameter placeholder (from 1): `$n` or `?n`.
+    fn placeholder(n: usize) -> String;
+
+    /// Runs a statement in `tx`; returns the number of rows changed.
+    async fn execute(tx: &mut Self::Tx, sql: String, params: Vec<Value>) -> Result<u64, BoxError>;
+
+    /// Runs a query in `tx`; every column must be text (or `NULL`), e.g. `CAST(n AS TEXT)`.
+    async fn query(
+        tx: &mut Self::Tx,
+        sql: String,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Option<String>>>, BoxError>;
+
+    /// Runs a statement in a transaction of its own.
+    async fn execute_committed(&self, sql: String) -> Result<u64, BoxError> {
+        let mut tx = self.begin().await?;
+        let changed = Self::execute(&mut tx, sql, Vec::new()).await?;
+        self.commit(tx).await?;
+        Ok(changed)
+    }
+
+    /// Runs a query in a read transaction of its own.
+    async fn query_committed(
+        &self,
+        sql: String,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Option<String>>>, BoxError> {
+        let mut tx = self.begin_read().await?;
+        let rows = Self::query(&mut tx, sql, params).await?;
+        self.rollback(tx).await?;
+        Ok(rows)
+    }
+}
+
+fn bind_all(
+    sql: String,
+    params: Vec<Value>,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for param in params {
+        query = match param {
+            Value::Null => query.bind(None::<String>),
+            Value::Int(int) => query.bind(int),
+            Value::Text(text) => query.bind(text),
+        };
+    }
+    query
+}
+
+#[async_trait]
+impl SqlDatabase for PgDatabase {
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
+    async fn execute(tx: &mut PgTx, sql: String, params: Vec<Value>) -> Result<u64, BoxError> {
+        Ok(bind_all(sql, params).execute(&mut **tx).await?.rows_affected())
+    }
+
+    async fn query(
+        tx: &mut PgTx,
+        sql: String,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Option<String>>>, BoxError> {
+        let rows = bind_all(sql, params).fetch_all(&mut **tx).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push((0..row.len()).map(|i| row.try_get(i)).collect::<Result<_, _>>()?);
+        }
+        Ok(out)
+    }
+}
+
+fn sqlite_values(params: Vec<Value>) -> Vec<rusqlite::types::Value> {
+    params
+        .into_iter()
+        .map(|param| match param {
+            Value::Null => rusqlite::types::Value::Null,
+            Value::Int(int) => rusqlite::types::Value::Integer(int),
+            Value::Text(text) => rusqlite::types::Value::Text(text),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl SqlDatabase for SqliteDatabase {
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+
+    async fn execute(tx: &mut SqliteTx, sql: String, params: Vec<Value>) -> Result<u64, BoxError> {
+        let values = sqlite_values(params);
+        let changed =
+            tx.call(move |conn| conn.execute(&sql, rusqlite::params_from_iter(values))).await?;
+        Ok(u64::try_from(changed)?)
+    }
+
+    async fn query(
+        tx: &mut SqliteTx,
+        sql: String,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Option<String>>>, BoxError> {
+        let values = sqlite_values(params);
+        let rows = tx
+            .call(move |conn| {
+                let mut select = conn.prepare(&sql)?;
+                let columns = select.column_count();
+                let rows = select.query_map(rusqlite::params_from_iter(values), |row| {
+                    (0..columns).map(|i| row.get::<_, Option<String>>(i)).collect()
+                })?;
+                rows.collect::<rusqlite::Result<Vec<Vec<Option<String>>>>>()
+            })
+            .await?;
+        Ok(rows)
+    }
+}
