@@ -162,9 +162,7 @@ impl KeyStore<MemoryDatabase> for MemoryKeyStore {
         wrapped: &[u8],
         kek_id: &str,
     ) -> Result<bool, EncryptionError> {
-        if wrapped.is_empty() || kek_id.is_empty() {
-            return Err(EncryptionError::InvalidInput("wrapped key and KEK id must not be empty"));
-        }
+        StoredKey::check_wrapping(wrapped, kek_id)?;
         let keys = keys_mut(tx, "rewrap_key").await?;
         Ok(match keys.keys.get_mut(id) {
             Some(key) => {

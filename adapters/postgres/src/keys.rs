@@ -266,9 +266,7 @@ impl KeyStore<PgDatabase> for PostgresKeyStore {
         wrapped: &[u8],
         kek_id: &str,
     ) -> Result<bool, EncryptionError> {
-        if wrapped.is_empty() || kek_id.is_empty() {
-            return Err(EncryptionError::InvalidInput("wrapped key and KEK id must not be empty"));
-        }
+        StoredKey::check_wrapping(wrapped, kek_id)?;
         let done = sqlx::query(self.inner.sql.rewrap.clone())
             .bind(&id.scope)
             .bind(&id.subject)

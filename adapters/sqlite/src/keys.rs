@@ -242,9 +242,7 @@ impl KeyStore<SqliteDatabase> for SqliteKeyStore {
         wrapped: &[u8],
         kek_id: &str,
     ) -> Result<bool, EncryptionError> {
-        if wrapped.is_empty() || kek_id.is_empty() {
-            return Err(EncryptionError::InvalidInput("wrapped key and KEK id must not be empty"));
-        }
+        StoredKey::check_wrapping(wrapped, kek_id)?;
         let (id, wrapped, kek_id) = (id.clone(), wrapped.to_vec(), kek_id.to_owned());
         self.run(tx, "rewrap_key", move |conn, sql| {
             let changed = conn

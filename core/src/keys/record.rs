@@ -85,11 +85,18 @@ impl NewKey {
         if self.id.version == 0 || self.id.version > MAX_KEY_VERSION {
             return Err(EncryptionError::InvalidInput("key version must be 1 to 2^31-1"));
         }
-        if self.wrapped.is_empty() {
-            return Err(EncryptionError::InvalidInput("wrapped key must not be empty"));
+        if self.algorithm.is_empty() {
+            return Err(EncryptionError::InvalidInput("algorithm must not be empty"));
         }
-        if self.algorithm.is_empty() || self.kek_id.is_empty() {
-            return Err(EncryptionError::InvalidInput("algorithm and KEK id must not be empty"));
+        StoredKey::check_wrapping(&self.wrapped, &self.kek_id)
+    }
+}
+
+impl StoredKey {
+    /// Checks a (re)wrapping before it is written: a non-empty wrapped key and KEK id.
+    pub fn check_wrapping(wrapped: &[u8], kek_id: &str) -> Result<(), EncryptionError> {
+        if wrapped.is_empty() || kek_id.is_empty() {
+            return Err(EncryptionError::InvalidInput("wrapped key and KEK id must not be empty"));
         }
         Ok(())
     }
