@@ -53,7 +53,7 @@ impl Consumer<PgDatabase> for Upsert {
 }
 
 /// Decodes every column, as a consumer needs them.
-fn decode_all(row: &sqlx::postgres::PgRow) -> Result<(), BenchError> {
+pub(crate) fn decode_all(row: &sqlx::postgres::PgRow) -> Result<(), BenchError> {
     let _: (i64, i64, String, String, String, uuid::Uuid, String, i32) = (
         row.try_get(0)?,
         row.try_get(1)?,

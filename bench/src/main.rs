@@ -11,9 +11,13 @@
 
 #![allow(clippy::print_stdout)]
 
+mod append;
 mod catchup;
 mod crypto;
 mod frontier;
+mod latency;
+mod read;
+mod sqlite;
 mod stats;
 
 use std::process::ExitCode;
@@ -28,10 +32,15 @@ const USAGE: &str = "\
 Usage: pupsourcing-bench <case> [--events N]
 
 Cases:
+  append     single-event appends (new stream, Exact; 1 and 8 writers) against a raw single-row
+             INSERT per transaction; 10- and 100-event appends against a raw multi-row INSERT
   catchup    a worker over a backlog against raw ordered reads (no-op consumer over --events,
              upserting consumer over a tenth of them)
+  read       stream reads of 100 events and global reads of 500 against raw SELECTs
+  latency    append-to-handler latency of an idle worker woken by NOTIFY (p50, p99, max)
   crypto     encrypt+decrypt of a 200-byte field (warm cache), age unwrap, blind-index hash
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
+  sqlite     the append and read cases on a SQLite file (also part of append, read and all)
   all        every case
 
 Options:
@@ -47,6 +56,7 @@ pub(crate) enum BenchError {
     Harness(pupsourcing_testkit::HarnessError),
     Worker(pupsourcing::WorkerError),
     Encryption(pupsourcing::EncryptionError),
+    Sqlite(rusqlite::Error),
     Stuck(&'static str),
 }
 
@@ -59,6 +69,7 @@ impl std::fmt::Display for BenchError {
             Self::Harness(err) => write!(f, "{err}"),
             Self::Worker(err) => write!(f, "worker: {err}"),
             Self::Encryption(err) => write!(f, "encryption: {err}"),
+            Self::Sqlite(err) => write!(f, "sqlite: {err}"),
             Self::Stuck(what) => f.write_str(what),
         }
     }
@@ -119,6 +130,16 @@ impl Report {
     }
 }
 
+impl Report {
+    /// One case measured as a rate: pupsourcing's and raw SQL's, and their ratio (ours / raw).
+    pub(crate) fn rate_case(&mut self, name: &str, ours: f64, raw: f64, unit: &str, detail: &str) {
+        let ratio = if raw > 0.0 { ours / raw } else { 0.0 };
+        self.line(format!(
+            "{name:<58} pupsourcing {ours:>9.0} {unit}  raw {raw:>9.0} {unit}  ratio {ratio:.2}  ({detail})"
+        ));
+    }
+}
+
 fn ratio(raw: Duration, ours: Duration) -> f64 {
     if ours.is_zero() { 0.0 } else { raw.as_secs_f64() / ours.as_secs_f64() }
 }
@@ -175,6 +196,24 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_frontier").await?;
         frontier::run(&db, &store, args.events, &mut report).await?;
     }
+    if all || args.case == "append" {
+        let (_database, db, store) = fresh("bench_append").await?;
+        append::run(&db, &store, &mut report).await?;
+    }
+    if all || ["append", "read", "sqlite"].contains(&args.case.as_str()) {
+        let append = args.case != "read";
+        let read = args.case != "append";
+        sqlite::run(&mut report, append, read).await?;
+    }
+    if all || args.case == "read" {
+        let (_database, db, store) = fresh("bench_read").await?;
+        read::run(&db, &store, &mut report).await?;
+    }
+    if all || args.case == "latency" {
+        let database = TestDatabase::create_on(durable_server_url()?, "bench_latency").await?;
+        let db = PgDatabase::new(database.pool(16).await?);
+        latency::run(&db, &mut report).await?;
+    }
     if all || args.case == "crypto" {
         crypto::run(&mut report).await?;
     }
@@ -190,7 +229,12 @@ async fn run(args: Args) -> Result<Report, BenchError> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
-        Ok(args) if ["catchup", "crypto", "frontier", "all"].contains(&args.case.as_str()) => args,
+        Ok(args)
+            if ["append", "read", "latency", "catchup", "crypto", "frontier", "sqlite", "all"]
+                .contains(&args.case.as_str()) =>
+        {
+            args
+        }
         Ok(args) => {
             eprintln!("unknown case {}\n\n{USAGE}", args.case);
             return ExitCode::from(2);

@@ -28,6 +28,10 @@ impl Samples {
         self.quantile(500)
     }
 
+    pub(crate) fn into_vec(self) -> Vec<Duration> {
+        self.0
+    }
+
     pub(crate) fn max(&self) -> Duration {
         self.sorted().last().copied().unwrap_or_default()
     }

@@ -52,12 +52,9 @@ pub(crate) async fn append(
         Err(err) => return Err(unique_violation(store, &stream, expected, &events, err)),
     };
     let head: Option<i64> = row.try_get(0).during("append")?;
-    let duplicates: Vec<Uuid> = row.try_get(1).during("append")?;
-    let positions: Vec<i64> = row.try_get(2).during("append")?;
+    let mut positions: Vec<i64> = row.try_get(1).during("append")?;
+    positions.sort_unstable();
 
-    if !duplicates.is_empty() {
-        return Err(StoreError::DuplicateEventId { stream, event_ids: duplicates });
-    }
     let Some(head) = head else {
         return Err(conflict(store, tx, stream, expected, &events).await);
     };
@@ -79,9 +76,9 @@ pub(crate) async fn append(
     Ok(AppendResult::new(stream, persisted))
 }
 
-/// The stream head refused the write. Reads, in a fresh statement (a new snapshot under READ
-/// COMMITTED), the version that won and whether a concurrent writer stored our ids meanwhile: a
-/// retried append racing its own first attempt must report the duplicate, not a conflict.
+/// The append wrote nothing: an event id exists, or the stream head refused the write. Reads, in
+/// a fresh statement (a new snapshot under READ COMMITTED), which ids exist and the version that
+/// won: a retried append racing its own first attempt must report the duplicate, not a conflict.
 async fn conflict(
     store: &Inner,
     tx: &mut PgTx,

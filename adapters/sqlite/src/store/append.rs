@@ -1,7 +1,7 @@
 //! Appending inside the caller's `BEGIN IMMEDIATE` transaction.
 //!
-//! The transaction already holds SQLite's write lock, so the checks and the inserts cannot race
-//! with another writer. They run under a savepoint: a failure half-way (a constraint violation
+//! The transaction already holds SQLite's write lock, so the version check and the inserts cannot
+//! race with another writer. They run under a savepoint: a failure half-way (a duplicate event id
 //! on the third event, say) is undone at once and leaves the caller's transaction as it was.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use pupsourcing::{
     AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
 
 use super::Inner;
 use crate::SqliteTx;
@@ -39,24 +40,9 @@ fn write(
     expected: ExpectedVersion,
     events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
-    let savepoint = conn.savepoint_with_name("pupsourcing_append").during("append")?;
+    let mut savepoint = conn.savepoint_with_name("pupsourcing_append").during("append")?;
     let sql = &store.sql;
-
-    let mut duplicates = Vec::new();
-    {
-        let mut exists = savepoint.prepare_cached(&sql.event_id_exists).during("append")?;
-        for event in &events {
-            if exists
-                .query_row([event.event_id.to_string()], |row| row.get::<_, bool>(0))
-                .during("append")?
-            {
-                duplicates.push(event.event_id);
-            }
-        }
-    }
-    if !duplicates.is_empty() {
-        return Err(StoreError::DuplicateEventId { stream, event_ids: duplicates });
-    }
+    let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
 
     let head = [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()];
     let current: Option<i64> = savepoint
@@ -65,6 +51,10 @@ fn write(
         .during("append")?;
     let current = current.map_or(Ok(0), from_integer).during("append")?;
     if !expected.admits(current) {
+        let event_ids = stored_ids(store, &savepoint, &ids)?;
+        if !event_ids.is_empty() {
+            return Err(StoreError::DuplicateEventId { stream, event_ids });
+        }
         return Err(StoreError::Conflict { stream, expected, actual: current });
     }
 
@@ -91,7 +81,18 @@ fn write(
                 stream_hash,
             ]);
             if let Err(err) = inserted {
-                return Err(constraint_error(store, &stream, expected, current, &event, err));
+                drop(insert);
+                let err = constraint_error(store, &stream, expected, current, &event, err);
+                // Undo this call's rows first, or they would count as already stored.
+                savepoint.rollback().during("append")?;
+                return Err(match err {
+                    StoreError::DuplicateEventId { stream, event_ids } => {
+                        let stored = stored_ids(store, &savepoint, &ids)?;
+                        let event_ids = if stored.is_empty() { event_ids } else { stored };
+                        StoreError::DuplicateEventId { stream, event_ids }
+                    }
+                    other => other,
+                });
             }
             let position = from_integer(savepoint.last_insert_rowid()).during("append")?;
             persisted.push(PersistedEvent {
@@ -112,7 +113,21 @@ fn write(
     Ok(result)
 }
 
-/// A unique index refused a row although the checks above passed: the heads are out of step
+/// The ids among `ids` that are already stored. Probed only once an append has failed: the
+/// unique index on event ids refuses duplicates on the way in, so a successful append never
+/// pays for the look-ups.
+fn stored_ids(store: &Inner, conn: &Connection, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+    let mut exists = conn.prepare_cached(&store.sql.event_id_exists).during("append")?;
+    let mut stored = Vec::new();
+    for id in ids {
+        if exists.query_row([id.to_string()], |row| row.get::<_, bool>(0)).during("append")? {
+            stored.push(*id);
+        }
+    }
+    Ok(stored)
+}
+
+/// A unique index refused a row although the version check passed: the heads are out of step
 /// with the events (a foreign writer, manual edits). Matched by index, so a NOT NULL or CHECK
 /// failure is never mistaken for a conflict or a duplicate.
 fn constraint_error(

@@ -1,0 +1,124 @@
+//! `read`: stream reads and global-log reads through the store, against the same SELECTs in
+//! plain SQL decoding every column, on one loaded log.
+
+use std::time::Instant;
+
+use pupsourcing::{Database, EventFilter, EventStore, StreamId};
+use pupsourcing_postgres::{PgDatabase, PostgresStore};
+
+use crate::catchup::decode_all;
+use crate::stats::Samples;
+use crate::{BenchError, Report, load_events};
+
+/// Events in the loaded log: 100 per stream.
+const EVENTS: u64 = 200_000;
+const ROUNDS: usize = 5;
+const READS: usize = 200;
+
+const RAW_STREAM: &str = "SELECT global_position, aggregate_version, bounded_context, aggregate_type, \
+     aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
+     correlation_id, causation_id FROM events WHERE bounded_context = '' AND aggregate_type = $1 \
+     AND aggregate_id = $2 ORDER BY aggregate_version";
+
+const RAW_GLOBAL: &str = "SELECT global_position, aggregate_version, bounded_context, aggregate_type, \
+     aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
+     correlation_id, causation_id FROM events WHERE global_position > $1 \
+     ORDER BY global_position LIMIT $2";
+
+/// A deterministic spread of read targets: the `i`-th stream id or start position.
+fn spread(i: usize, modulo: u64) -> u64 {
+    (u64::try_from(i).unwrap_or(0).wrapping_mul(2_654_435_761)) % modulo
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    Stream,
+    Global,
+    GlobalUntil,
+}
+
+async fn ours(
+    db: &PgDatabase,
+    store: &PostgresStore,
+    read: Read,
+    samples: &mut Samples,
+) -> Result<(), BenchError> {
+    let mut tx = db.begin_read().await?;
+    let frontier = store.safe_frontier(&mut tx).await?;
+    for i in 0..READS {
+        let started = Instant::now();
+        let count = match read {
+            Read::Stream => {
+                let stream = StreamId::new("load", spread(i, EVENTS / 100).to_string());
+                store.read_stream(&mut tx, &stream, None, None).await?.len()
+            }
+            Read::Global => store.read_events(&mut tx, spread(i, EVENTS - 500), 500).await?.len(),
+            Read::GlobalUntil => {
+                let after = spread(i, EVENTS - 500);
+                store
+                    .read_events_until(&mut tx, after, frontier, &EventFilter::all(), 500)
+                    .await?
+                    .len()
+            }
+        };
+        samples.push(started.elapsed());
+        if count != if matches!(read, Read::Stream) { 100 } else { 500 } {
+            return Err(BenchError::Stuck("a read returned the wrong number of events"));
+        }
+    }
+    db.rollback(tx).await?;
+    Ok(())
+}
+
+async fn raw(db: &PgDatabase, read: Read, samples: &mut Samples) -> Result<(), BenchError> {
+    let mut tx = db.pool().begin().await?;
+    for i in 0..READS {
+        let started = Instant::now();
+        let rows = match read {
+            Read::Stream => {
+                sqlx::query(RAW_STREAM)
+                    .bind("load")
+                    .bind(spread(i, EVENTS / 100).to_string())
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Read::Global | Read::GlobalUntil => {
+                sqlx::query(RAW_GLOBAL)
+                    .bind(i64::try_from(spread(i, EVENTS - 500)).unwrap_or(0))
+                    .bind(500i64)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+        };
+        for row in &rows {
+            decode_all(row)?;
+        }
+        samples.push(started.elapsed());
+    }
+    tx.rollback().await?;
+    Ok(())
+}
+
+pub(crate) async fn run(
+    db: &PgDatabase,
+    store: &PostgresStore,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    println!("read: loading {EVENTS} events (100 per stream) ...");
+    load_events(db, EVENTS).await?;
+    store.advance_frontier().await?;
+    println!("read: {ROUNDS} interleaved rounds of {READS} reads per case, per-read latency");
+    for (read, name) in [
+        (Read::Stream, "read stream of 100 events vs raw SELECT"),
+        (Read::Global, "read_events 500 after a position vs raw SELECT"),
+        (Read::GlobalUntil, "read_events_until 500 (consumer read) vs raw SELECT"),
+    ] {
+        let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
+        for _ in 0..ROUNDS {
+            raw(db, read, &mut raw_samples).await?;
+            ours(db, store, read, &mut ours_samples).await?;
+        }
+        report.case(name, &ours_samples, &raw_samples, "raw");
+    }
+    Ok(())
+}

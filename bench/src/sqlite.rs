@@ -1,0 +1,297 @@
+//! The `append` and `read` cases on SQLite (a database file, `synchronous = FULL`, WAL), against
+//! rusqlite used directly on a connection of its own: prepared statements, no thread hops.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
+use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
+use rusqlite::{Connection, params};
+use uuid::Uuid;
+
+use crate::append::payload;
+use crate::stats::Samples;
+use crate::{BenchError, Report};
+
+const ROUNDS: usize = 5;
+const LOADED: u64 = 100_000;
+
+impl From<rusqlite::Error> for BenchError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sqlite(err)
+    }
+}
+
+const RAW_INSERT: &str = "INSERT INTO events (bounded_context, aggregate_type, aggregate_id, \
+     aggregate_version, event_id, event_type, event_version, payload, metadata, created_at, \
+     stream_hash) VALUES ('', 'raw', ?1, ?2, ?3, 'Appended', 1, ?4, '{}', ?5, 0)";
+
+const RAW_STREAM: &str = "SELECT global_position, aggregate_version, bounded_context, aggregate_type, \
+     aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
+     correlation_id, causation_id FROM events WHERE bounded_context = '' AND aggregate_type = ?1 \
+     AND aggregate_id = ?2 ORDER BY aggregate_version";
+
+const RAW_GLOBAL: &str = "SELECT global_position, aggregate_version, bounded_context, aggregate_type, \
+     aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
+     correlation_id, causation_id FROM events WHERE global_position > ?1 \
+     ORDER BY global_position LIMIT ?2";
+
+fn raw_connection(path: &Path) -> Result<Connection, BenchError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Decodes every column of an event row, as the store does.
+fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    let _: (i64, i64, String, String, String, String, String, i64) = (
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    );
+    let _: (Vec<u8>, String, String, Option<String>, Option<String>, Option<String>) =
+        (row.get(8)?, row.get(9)?, row.get(10)?, row.get(11)?, row.get(12)?, row.get(13)?);
+    Ok(())
+}
+
+/// `ops` raw appends of `batch` rows, each in a `BEGIN IMMEDIATE` transaction; wall time.
+fn raw_appends(
+    path: &Path,
+    new_streams: bool,
+    ops: usize,
+    batch: usize,
+) -> Result<Duration, BenchError> {
+    let conn = raw_connection(path)?;
+    let home = Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let mut version = 0i64;
+    for op in 0..ops {
+        let stream = if new_streams {
+            version = 0;
+            Uuid::new_v4().to_string()
+        } else {
+            home.clone()
+        };
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        {
+            let mut insert = conn.prepare_cached(RAW_INSERT)?;
+            for i in 0..batch {
+                version += 1;
+                insert.execute(params![
+                    stream,
+                    version,
+                    Uuid::now_v7().to_string(),
+                    payload(op * batch + i),
+                    now_text()
+                ])?;
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+    }
+    Ok(started.elapsed())
+}
+
+async fn our_appends(
+    db: &SqliteDatabase,
+    store: &SqliteStore,
+    new_streams: bool,
+    ops: usize,
+    batch: usize,
+) -> Result<Duration, BenchError> {
+    let home = StreamId::new("bench", Uuid::new_v4().to_string());
+    let started = Instant::now();
+    let mut version = 0u64;
+    for op in 0..ops {
+        let (stream, expected) = if new_streams {
+            (StreamId::new("bench", Uuid::new_v4().to_string()), ExpectedVersion::NoStream)
+        } else if version == 0 {
+            (home.clone(), ExpectedVersion::NoStream)
+        } else {
+            (home.clone(), ExpectedVersion::Exact(version))
+        };
+        let events =
+            (0..batch).map(|i| Event::new(&stream, "Appended", payload(op * batch + i))).collect();
+        let mut tx = db.begin().await?;
+        store.append(&mut tx, expected, events).await?;
+        db.commit(tx).await?;
+        version += u64::try_from(batch).unwrap_or(0);
+    }
+    Ok(started.elapsed())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BenchError> + Send + 'static,
+) -> Result<T, BenchError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| BenchError::Stuck("a blocking task failed"))?
+}
+
+async fn append_cases(
+    db: &SqliteDatabase,
+    store: &SqliteStore,
+    path: &Path,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    for (name, new_streams, ops, batch) in [
+        ("sqlite: append 1 event, new stream vs raw single-row INSERT", true, 200, 1),
+        ("sqlite: append 1 event, Exact vs raw single-row INSERT", false, 200, 1),
+        ("sqlite: append 100 events vs raw INSERT of 100 rows", false, 50, 100),
+    ] {
+        let (mut ours, mut raw) = (Samples::default(), Samples::default());
+        for _ in 0..ROUNDS {
+            let path: PathBuf = path.to_path_buf();
+            raw.push(blocking(move || raw_appends(&path, new_streams, ops, batch)).await?);
+            ours.push(our_appends(db, store, new_streams, ops, batch).await?);
+        }
+        let ops32 = u32::try_from(ops).unwrap_or(u32::MAX);
+        let rate = |samples: &Samples| f64::from(ops32) / samples.median().as_secs_f64();
+        report.rate_case(
+            name,
+            rate(&ours),
+            rate(&raw),
+            "appends/s",
+            &format!(
+                "{} vs {} per append",
+                crate::stats::human(ours.median() / ops32),
+                crate::stats::human(raw.median() / ops32)
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<(), BenchError> {
+    let conn = raw_connection(path)?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO events (bounded_context, aggregate_type, aggregate_id, aggregate_version, \
+             event_id, event_type, event_version, payload, metadata, created_at, stream_hash) \
+             VALUES ('', 'load', ?1, ?2, ?3, 'Loaded', 1, ?4, '{}', ?5, 0)",
+        )?;
+        let at = now_text();
+        for g in 0..LOADED {
+            let id = i64::try_from(g / 100).unwrap_or(0);
+            let version = i64::try_from(g % 100 + 1).unwrap_or(0);
+            insert.execute(params![
+                id.to_string(),
+                version,
+                Uuid::new_v4().to_string(),
+                b"{}".as_slice(),
+                at
+            ])?;
+        }
+    }
+    conn.execute_batch("COMMIT; ANALYZE")?;
+    Ok(())
+}
+
+fn spread(i: usize, modulo: u64) -> u64 {
+    (u64::try_from(i).unwrap_or(0).wrapping_mul(2_654_435_761)) % modulo
+}
+
+fn raw_reads(path: &Path, stream: bool, reads: usize) -> Result<Samples, BenchError> {
+    let conn = raw_connection(path)?;
+    let mut samples = Samples::default();
+    conn.execute_batch("BEGIN")?;
+    for i in 0..reads {
+        let started = Instant::now();
+        let mut select = conn.prepare_cached(if stream { RAW_STREAM } else { RAW_GLOBAL })?;
+        let mut rows = if stream {
+            select.query(params!["load", spread(i, LOADED / 100).to_string()])?
+        } else {
+            select.query(params![i64::try_from(spread(i, LOADED - 500)).unwrap_or(0), 500])?
+        };
+        while let Some(row) = rows.next()? {
+            decode(row)?;
+        }
+        samples.push(started.elapsed());
+    }
+    conn.execute_batch("COMMIT")?;
+    Ok(samples)
+}
+
+async fn our_reads(
+    db: &SqliteDatabase,
+    store: &SqliteStore,
+    stream: bool,
+    reads: usize,
+    samples: &mut Samples,
+) -> Result<(), BenchError> {
+    let mut tx = db.begin_read().await?;
+    for i in 0..reads {
+        let started = Instant::now();
+        if stream {
+            let id = StreamId::new("load", spread(i, LOADED / 100).to_string());
+            store.read_stream(&mut tx, &id, None, None).await?;
+        } else {
+            store.read_events(&mut tx, spread(i, LOADED - 500), 500).await?;
+        }
+        samples.push(started.elapsed());
+    }
+    db.rollback(tx).await?;
+    Ok(())
+}
+
+async fn read_cases(
+    db: &SqliteDatabase,
+    store: &SqliteStore,
+    path: &Path,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let loaded = path.to_path_buf();
+    blocking(move || load(&loaded)).await?;
+    for (name, stream) in [
+        ("sqlite: read stream of 100 events vs raw SELECT", true),
+        ("sqlite: read_events 500 after a position vs raw SELECT", false),
+    ] {
+        let (mut ours, mut raw) = (Samples::default(), Samples::default());
+        for _ in 0..ROUNDS {
+            let path = path.to_path_buf();
+            for sample in
+                blocking(move || raw_reads(&path, stream, 200).map(|s| s.into_vec())).await?
+            {
+                raw.push(sample);
+            }
+            our_reads(db, store, stream, 200, &mut ours).await?;
+        }
+        report.case(name, &ours, &raw, "raw");
+    }
+    Ok(())
+}
+
+/// Runs the SQLite cases on a fresh database file in the temporary directory.
+pub(crate) async fn run(report: &mut Report, append: bool, read: bool) -> Result<(), BenchError> {
+    let dir = std::env::temp_dir().join(format!("pupsourcing-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|_| BenchError::Stuck("cannot create a temporary directory"))?;
+    let path = dir.join("bench.sqlite3");
+    let db = SqliteDatabase::open(&path).await?;
+    let store = SqliteStore::new(&db);
+    store.migrate().await?;
+    println!("sqlite: {} (synchronous = FULL, WAL)", path.display());
+    let outcome = async {
+        if append {
+            append_cases(&db, &store, &path, report).await?;
+        }
+        if read {
+            read_cases(&db, &store, &path, report).await?;
+        }
+        Ok::<(), BenchError>(())
+    }
+    .await;
+    drop((store, db));
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
