@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::stats::{Samples, human};
 use crate::{BenchError, Report, load_events};
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 /// A payload of typical size: a small JSON document of about 200 bytes.
 pub(crate) fn payload(i: usize) -> Vec<u8> {

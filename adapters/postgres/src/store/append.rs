@@ -10,6 +10,7 @@ use sqlx::postgres::PgDatabaseError;
 use uuid::Uuid;
 
 use super::Inner;
+use super::sql::Rows;
 use crate::PgTx;
 use crate::convert::{from_bigint, to_bigint};
 use crate::error::{Context, UNIQUE_VIOLATION, failure, sqlstate};
@@ -28,20 +29,33 @@ pub(crate) async fn append(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| InputError::OutOfRange { what: "event version", value: u64::MAX })?;
 
-    let mut query = sqlx::query(store.sql.append(expected))
+    let query = sqlx::query(store.sql.append(expected, Rows::of(&events)))
         .bind(stream.bounded_context_column())
         .bind(stream.aggregate_type())
         .bind(stream.aggregate_id())
-        .bind(count)
-        .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
-        .bind(event_versions)
-        .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.trace_id.as_deref()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.correlation_id.as_deref()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.causation_id.as_deref()).collect::<Vec<_>>());
+        .bind(count);
+    let mut query = match events.as_slice() {
+        [event] => query
+            .bind(event.event_id)
+            .bind(event.event_type.as_str())
+            .bind(event_versions.first().copied().unwrap_or_default())
+            .bind(event.payload.as_slice())
+            .bind(&event.metadata)
+            .bind(event.created_at)
+            .bind(event.trace_id.as_deref())
+            .bind(event.correlation_id.as_deref())
+            .bind(event.causation_id.as_deref()),
+        _ => query
+            .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+            .bind(event_versions)
+            .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.trace_id.as_deref()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.correlation_id.as_deref()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.causation_id.as_deref()).collect::<Vec<_>>()),
+    };
     query = query.bind(to_bigint("stream hash", stream.partition_hash())?);
     if let ExpectedVersion::Exact(version @ 1..) = expected {
         query = query.bind(to_bigint("expected version", version)?);
