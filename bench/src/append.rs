@@ -41,17 +41,17 @@ const RAW_MANY: &str = "INSERT INTO events (aggregate_type, aggregate_id, aggreg
 
 /// What one writer appends to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     /// A new stream per operation.
     NewStream,
     /// One stream per writer, appended to with `Exact`.
     Existing,
 }
 
-/// One writer's operations through the store; returns when all are committed.
-async fn ours(
-    db: PgDatabase,
-    store: PostgresStore,
+/// One writer's operations through the store, on any backend; returns when all are committed.
+pub(crate) async fn ours<D: Database, S: EventStore<D>>(
+    db: &D,
+    store: &S,
     target: Target,
     ops: usize,
     batch: usize,
@@ -139,7 +139,7 @@ async fn round(
             tokio::spawn(async move {
                 barrier.wait().await;
                 match store {
-                    Some(store) => ours(db, store, target, ops, batch).await,
+                    Some(store) => ours(&db, &store, target, ops, batch).await,
                     None => raw(db, target, ops, batch).await,
                 }
             })

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
+use pupsourcing::{Database, EventStore, StreamId};
 use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use crate::append::payload;
+use crate::append::{Target, ours, payload};
 use crate::stats::Samples;
 use crate::{BenchError, Report};
 
@@ -106,28 +106,12 @@ fn raw_appends(
 async fn our_appends(
     db: &SqliteDatabase,
     store: &SqliteStore,
-    new_streams: bool,
+    target: Target,
     ops: usize,
     batch: usize,
 ) -> Result<Duration, BenchError> {
-    let home = StreamId::new("bench", Uuid::new_v4().to_string());
     let started = Instant::now();
-    let mut version = 0u64;
-    for op in 0..ops {
-        let (stream, expected) = if new_streams {
-            (StreamId::new("bench", Uuid::new_v4().to_string()), ExpectedVersion::NoStream)
-        } else if version == 0 {
-            (home.clone(), ExpectedVersion::NoStream)
-        } else {
-            (home.clone(), ExpectedVersion::Exact(version))
-        };
-        let events =
-            (0..batch).map(|i| Event::new(&stream, "Appended", payload(op * batch + i))).collect();
-        let mut tx = db.begin().await?;
-        store.append(&mut tx, expected, events).await?;
-        db.commit(tx).await?;
-        version += u64::try_from(batch).unwrap_or(0);
-    }
+    ours(db, store, target, ops, batch).await?;
     Ok(started.elapsed())
 }
 
@@ -152,7 +136,8 @@ async fn append_cases(
         for _ in 0..ROUNDS {
             let path: PathBuf = path.to_path_buf();
             raw.push(blocking(move || raw_appends(&path, new_streams, ops, batch)).await?);
-            ours.push(our_appends(db, store, new_streams, ops, batch).await?);
+            let target = if new_streams { Target::NewStream } else { Target::Existing };
+            ours.push(our_appends(db, store, target, ops, batch).await?);
         }
         let ops32 = u32::try_from(ops).unwrap_or(u32::MAX);
         let rate = |samples: &Samples| f64::from(ops32) / samples.median().as_secs_f64();
