@@ -1,7 +1,7 @@
 //! `latency`: how long after an append commits an idle worker's handler sees the event, with
 //! NOTIFY wake-ups and default settings, against the raw limit: a hand-written consumer that
-//! LISTENs, receives the `pg_notify` sent by the committing transaction, and reads what follows
-//! its position (no frontier, no checkpoint, no fencing).
+//! LISTENs, receives the `pg_notify` sent by the committing transaction, and reads from the
+//! notified position (no frontier, no checkpoint, no fencing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,9 +31,9 @@ const RAW_APPEND: &str = "WITH ins AS (INSERT INTO events (aggregate_type, aggre
      stream_hash, event_id, event_type, event_version, payload, metadata, created_at) \
      VALUES ('raw', 'latency', $1, 0, gen_random_uuid(), 'Tick', 1, '\\x00', '{}', now()) \
      RETURNING global_position) \
-     SELECT global_position FROM ins, LATERAL pg_notify('bench_latency_raw', global_position::text)";
+     SELECT global_position FROM ins, LATERAL pg_notify($2, global_position::text)";
 
-/// What a hand-written consumer does when woken: read what follows its position.
+/// What a hand-written consumer does when woken: read from the notified position.
 const RAW_READ: &str = "SELECT global_position, payload FROM events WHERE global_position > $1 \
      ORDER BY global_position LIMIT 100";
 
@@ -114,6 +114,7 @@ pub(crate) async fn run(db: &PgDatabase, report: &mut Report) -> Result<(), Benc
         let mut tx = db.pool().begin().await?;
         let position: i64 = sqlx::query_scalar(RAW_APPEND)
             .bind(i64::try_from(i).unwrap_or(0))
+            .bind(RAW_CHANNEL)
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -11,7 +11,7 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use crate::append::{Target, ours, payload};
-use crate::stats::Samples;
+use crate::stats::{Samples, raw_first, spread};
 use crate::{BenchError, Report};
 
 const ROUNDS: usize = 5;
@@ -69,7 +69,7 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
 /// `ops` raw appends of `batch` rows, each in a `BEGIN IMMEDIATE` transaction; wall time.
 fn raw_appends(
     path: &Path,
-    new_streams: bool,
+    target: Target,
     ops: usize,
     batch: usize,
 ) -> Result<Duration, BenchError> {
@@ -78,7 +78,7 @@ fn raw_appends(
     let started = Instant::now();
     let mut version = 0i64;
     for op in 0..ops {
-        let stream = if new_streams {
+        let stream = if target == Target::NewStream {
             version = 0;
             Uuid::new_v4().to_string()
         } else {
@@ -127,17 +127,22 @@ async fn append_cases(
     path: &Path,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    for (name, new_streams, ops, batch) in [
-        ("sqlite: append 1 event, new stream vs raw single-row INSERT", true, 200, 1),
-        ("sqlite: append 1 event, Exact vs raw single-row INSERT", false, 200, 1),
-        ("sqlite: append 100 events vs raw INSERT of 100 rows", false, 50, 100),
+    for (name, target, ops, batch) in [
+        ("sqlite: append 1 event, new stream vs raw single-row INSERT", Target::NewStream, 200, 1),
+        ("sqlite: append 1 event, Exact vs raw single-row INSERT", Target::Existing, 200, 1),
+        ("sqlite: append 100 events vs raw INSERT of 100 rows", Target::Existing, 50, 100),
     ] {
         let (mut ours, mut raw) = (Samples::default(), Samples::default());
-        for _ in 0..ROUNDS {
+        for round in 0..ROUNDS {
             let path: PathBuf = path.to_path_buf();
-            raw.push(blocking(move || raw_appends(&path, new_streams, ops, batch)).await?);
-            let target = if new_streams { Target::NewStream } else { Target::Existing };
-            ours.push(our_appends(db, store, target, ops, batch).await?);
+            let raw_round = blocking(move || raw_appends(&path, target, ops, batch));
+            if raw_first(round) {
+                raw.push(raw_round.await?);
+                ours.push(our_appends(db, store, target, ops, batch).await?);
+            } else {
+                ours.push(our_appends(db, store, target, ops, batch).await?);
+                raw.push(raw_round.await?);
+            }
         }
         let ops32 = u32::try_from(ops).unwrap_or(u32::MAX);
         let rate = |samples: &Samples| f64::from(ops32) / samples.median().as_secs_f64();
@@ -180,10 +185,6 @@ fn load(path: &Path) -> Result<(), BenchError> {
     }
     conn.execute_batch("COMMIT; ANALYZE")?;
     Ok(())
-}
-
-fn spread(i: usize, modulo: u64) -> u64 {
-    (u64::try_from(i).unwrap_or(0).wrapping_mul(2_654_435_761)) % modulo
 }
 
 fn raw_reads(path: &Path, stream: bool, reads: usize) -> Result<Samples, BenchError> {
@@ -242,14 +243,16 @@ async fn read_cases(
         ("sqlite: read_events 500 after a position vs raw SELECT", false),
     ] {
         let (mut ours, mut raw) = (Samples::default(), Samples::default());
-        for _ in 0..ROUNDS {
+        for round in 0..ROUNDS {
             let path = path.to_path_buf();
-            for sample in
-                blocking(move || raw_reads(&path, stream, 200).map(|s| s.into_vec())).await?
-            {
-                raw.push(sample);
+            let raw_round = blocking(move || raw_reads(&path, stream, 200));
+            if raw_first(round) {
+                raw.extend(raw_round.await?);
+                our_reads(db, store, stream, 200, &mut ours).await?;
+            } else {
+                our_reads(db, store, stream, 200, &mut ours).await?;
+                raw.extend(raw_round.await?);
             }
-            our_reads(db, store, stream, 200, &mut ours).await?;
         }
         report.case(name, &ours, &raw, "raw");
     }

@@ -28,13 +28,24 @@ impl Samples {
         self.quantile(500)
     }
 
-    pub(crate) fn into_vec(self) -> Vec<Duration> {
-        self.0
+    pub(crate) fn extend(&mut self, other: Samples) {
+        self.0.extend(other.0);
     }
 
     pub(crate) fn max(&self) -> Duration {
         self.sorted().last().copied().unwrap_or_default()
     }
+}
+
+/// A deterministic spread of read targets: the `i`-th stream id or start position.
+pub(crate) fn spread(i: usize, modulo: u64) -> u64 {
+    (u64::try_from(i).unwrap_or(0).wrapping_mul(2_654_435_761)) % modulo
+}
+
+/// Whether round `round` of a case runs the raw side first. Alternating keeps either side from
+/// always running on the larger table, right after the other's writes.
+pub(crate) fn raw_first(round: usize) -> bool {
+    round.is_multiple_of(2)
 }
 
 /// Formats a duration with a unit that keeps three significant digits.

@@ -29,26 +29,28 @@ pub(crate) async fn append(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| InputError::OutOfRange { what: "event version", value: u64::MAX })?;
 
-    let query = sqlx::query(store.sql.append(expected, Rows::of(&events)))
-        .bind(stream.bounded_context_column())
-        .bind(stream.aggregate_type())
-        .bind(stream.aggregate_id())
-        .bind(count);
-    let mut query = match events.as_slice() {
-        [event] => query
+    let statement = |rows| {
+        sqlx::query(store.sql.append(expected, rows))
+            .bind(stream.bounded_context_column())
+            .bind(stream.aggregate_type())
+            .bind(stream.aggregate_id())
+            .bind(count)
+    };
+    let mut query = match (events.as_slice(), event_versions.as_slice()) {
+        ([event], [event_version]) => statement(Rows::One)
             .bind(event.event_id)
             .bind(event.event_type.as_str())
-            .bind(event_versions.first().copied().unwrap_or_default())
+            .bind(*event_version)
             .bind(event.payload.as_slice())
             .bind(&event.metadata)
             .bind(event.created_at)
             .bind(event.trace_id.as_deref())
             .bind(event.correlation_id.as_deref())
             .bind(event.causation_id.as_deref()),
-        _ => query
+        _ => statement(Rows::Arrays)
             .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
-            .bind(event_versions)
+            .bind(event_versions.as_slice())
             .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())

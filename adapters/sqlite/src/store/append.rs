@@ -9,7 +9,7 @@ use std::sync::Arc;
 use pupsourcing::{
     AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Savepoint, params};
 use uuid::Uuid;
 
 use super::Inner;
@@ -83,16 +83,7 @@ fn write(
             if let Err(err) = inserted {
                 drop(insert);
                 let err = constraint_error(store, &stream, expected, current, &event, err);
-                // Undo this call's rows first, or they would count as already stored.
-                savepoint.rollback().during("append")?;
-                return Err(match err {
-                    StoreError::DuplicateEventId { stream, event_ids } => {
-                        let stored = stored_ids(store, &savepoint, &ids)?;
-                        let event_ids = if stored.is_empty() { event_ids } else { stored };
-                        StoreError::DuplicateEventId { stream, event_ids }
-                    }
-                    other => other,
-                });
+                return Err(name_every_duplicate(store, &mut savepoint, &ids, err));
             }
             let position = from_integer(savepoint.last_insert_rowid()).during("append")?;
             persisted.push(PersistedEvent {
@@ -111,6 +102,24 @@ fn write(
     let result = AppendResult::new(stream, persisted);
     savepoint.commit().during("append")?;
     Ok(result)
+}
+
+/// The unique index names the one id that collided; a duplicate error should name every stored
+/// id of the call. The call's own rows are undone first, or they would count as stored. If that
+/// fails, SQLite has already rolled the transaction back, and the one id stands.
+fn name_every_duplicate(
+    store: &Inner,
+    savepoint: &mut Savepoint<'_>,
+    ids: &[Uuid],
+    err: StoreError,
+) -> StoreError {
+    let StoreError::DuplicateEventId { stream, event_ids } = err else { return err };
+    let stored = match savepoint.rollback() {
+        Ok(()) => stored_ids(store, savepoint, ids).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let event_ids = if stored.is_empty() { event_ids } else { stored };
+    StoreError::DuplicateEventId { stream, event_ids }
 }
 
 /// The ids among `ids` that are already stored. Probed only once an append has failed: the
