@@ -201,9 +201,7 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         field: &str,
         value: &T,
     ) -> Result<Pii<T>, EncryptionError> {
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(value).map_err(|e| EncryptionError::Serialization(Box::new(e)))?,
-        );
+        let plaintext = json_plaintext(value)?;
         Ok(Pii::new(self.encrypt(scope, subject, field, &plaintext).await?))
     }
 
@@ -216,9 +214,7 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         field: &str,
         value: &T,
     ) -> Result<Pii<T>, EncryptionError> {
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(value).map_err(|e| EncryptionError::Serialization(Box::new(e)))?,
-        );
+        let plaintext = json_plaintext(value)?;
         Ok(Pii::new(self.encrypt_in(tx, scope, subject, field, &plaintext).await?))
     }
 
@@ -503,6 +499,13 @@ fn revealed<T: DeserializeOwned>(
         Err(EncryptionError::Shredded { .. }) => Ok(Revealed::Shredded),
         Err(other) => Err(other),
     }
+}
+
+/// `value` as JSON, in a buffer that is wiped when dropped.
+fn json_plaintext<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
+    serde_json::to_vec(value)
+        .map(Zeroizing::new)
+        .map_err(|e| EncryptionError::Serialization(Box::new(e)))
 }
 
 #[cfg(test)]
