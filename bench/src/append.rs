@@ -31,12 +31,12 @@ pub(crate) fn payload(i: usize) -> Vec<u8> {
 /// The same columns an append writes (the trace columns it leaves NULL are left out).
 const RAW_ONE: &str = "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, \
      event_id, event_type, event_version, payload, metadata, created_at) \
-     VALUES ('raw', $1, $2, 0, $3, $7, $8, $4, $5, $6)";
+     VALUES ('raw', $1, $2, 0, $3, $7, $8, $4, $5::text::json, $6)";
 
 const RAW_MANY: &str = "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, \
      event_id, event_type, event_version, payload, metadata, created_at) \
-     SELECT 'raw', $1, v, 0, id, t, tv, p, m, c \
-     FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::jsonb[], $6::timestamptz[], $7::text[], \
+     SELECT 'raw', $1, v, 0, id, t, tv, p, m::json, c \
+     FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::text[], $6::timestamptz[], $7::text[], \
      $8::int4[]) AS u(v, id, p, m, c, t, tv)";
 
 /// What one writer appends to.
@@ -80,7 +80,7 @@ pub(crate) async fn ours<D: Database, S: EventStore<D>>(
 async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result<(), BenchError> {
     let home = Uuid::new_v4().to_string();
     let mut version = 0i64;
-    let metadata = serde_json::json!({});
+    let metadata = serde_json::json!({}).to_string();
     for op in 0..ops {
         let stream = match target {
             Target::NewStream => {

@@ -172,7 +172,7 @@ pub(crate) async fn load_events(db: &PgDatabase, events: u64) -> Result<(), Benc
         "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, \
          event_type, event_version, payload, metadata, created_at) \
          SELECT 'load', (g / 100)::text, g % 100 + 1, 0, gen_random_uuid(), 'Loaded', 1, \
-         '\\x7b7d'::bytea, '{}'::jsonb, now() FROM generate_series(0, $1 - 1) AS g",
+         '\\x7b7d'::bytea, '{}'::json, now() FROM generate_series(0, $1 - 1) AS g",
     )
     .bind(count)
     .execute(db.pool())

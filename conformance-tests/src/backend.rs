@@ -21,6 +21,12 @@ pub trait StoreBackend: Send + Sync + 'static {
 
     /// What the backend can do, so scenarios can state their expectations precisely.
     fn capabilities(&self) -> Capabilities;
+
+    /// Changes the committed event at `position` of `store` so that it can no longer be decoded,
+    /// as a row written by another tool or a later format would be. SQL backends replace its
+    /// metadata with JSON nested deeper than any reader accepts, the defect that let such rows in
+    /// before the store refused them; the memory backend uses `MemoryStore::make_unreadable`.
+    async fn make_unreadable(&self, db: &Self::Db, store: &Self::Store, position: u64);
 }
 
 /// Facts about a backend that change what a scenario may expect (never whether it runs).

@@ -39,6 +39,12 @@ macro_rules! store_suite {
             torture_readers_never_skip,
             racing_advancers_never_go_backwards,
             read_events_until_filters_and_bounds,
+            arbitrary_metadata_round_trips_exactly,
+            awkward_numbers_keep_their_form,
+            too_deep_metadata_is_refused_and_changes_nothing,
+            leap_seconds_fold_the_same_everywhere,
+            reads_take_any_limit_and_bound,
+            unreadable_event_is_reported_with_its_position,
         );
     };
 }
@@ -66,7 +72,10 @@ macro_rules! worker_suite {
         $crate::scenario_tests!($backend => worker:
             one_node_runs_scoped_and_unscoped_consumers,
             failing_handler_pauses_only_its_unit,
-            failing_mid_batch_rolls_back_the_whole_batch,
+            poison_event_stops_its_unit_right_before_it,
+            unreadable_event_pauses_its_unit_and_can_be_skipped,
+            transient_failures_never_pause_and_show_in_status,
+            pause_waits_for_both_attempts_and_time,
             restart_resumes_and_rewind_and_rebuild_replay,
             scaling_up_and_down_keeps_exactly_once,
             killed_node_is_replaced_without_loss_or_duplicates,

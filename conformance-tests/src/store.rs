@@ -3,9 +3,11 @@
 mod atomicity;
 mod bad_input;
 mod concurrency;
+mod edges;
 mod frontier;
 mod global_log;
 mod idempotency;
+mod metadata;
 mod model;
 mod round_trip;
 mod versions;
@@ -19,6 +21,7 @@ pub use concurrency::{
     concurrent_any_writers_all_succeed_without_gaps,
     concurrent_exact_writers_have_one_winner_per_version,
 };
+pub use edges::{reads_take_any_limit_and_bound, unreadable_event_is_reported_with_its_position};
 pub use frontier::{
     late_commit_is_not_skipped, open_transaction_holds_the_frontier_back,
     racing_advancers_never_go_backwards, read_events_until_filters_and_bounds,
@@ -27,6 +30,10 @@ pub use frontier::{
 pub use global_log::global_log_is_ordered_and_pages;
 pub use idempotency::{
     duplicate_event_id_is_reported_not_as_conflict, racing_retries_report_duplicates,
+};
+pub use metadata::{
+    arbitrary_metadata_round_trips_exactly, awkward_numbers_keep_their_form,
+    leap_seconds_fold_the_same_everywhere, too_deep_metadata_is_refused_and_changes_nothing,
 };
 pub use model::model_agrees_with_memory;
 pub use round_trip::{

@@ -3,17 +3,23 @@
 
 mod basics;
 mod cluster;
+mod failures;
 mod partitions;
 pub(crate) mod support;
 mod writers;
 
 pub use basics::{
-    failing_handler_pauses_only_its_unit, failing_mid_batch_rolls_back_the_whole_batch,
-    one_node_runs_scoped_and_unscoped_consumers, restart_resumes_and_rewind_and_rebuild_replay,
+    failing_handler_pauses_only_its_unit, one_node_runs_scoped_and_unscoped_consumers,
+    restart_resumes_and_rewind_and_rebuild_replay,
 };
 pub use cluster::{
     deposed_owner_cannot_commit, graceful_shutdown_hands_units_over_at_once,
     killed_node_is_replaced_without_loss_or_duplicates, scaling_up_and_down_keeps_exactly_once,
+};
+pub use failures::{
+    pause_waits_for_both_attempts_and_time, poison_event_stops_its_unit_right_before_it,
+    transient_failures_never_pause_and_show_in_status,
+    unreadable_event_pauses_its_unit_and_can_be_skipped,
 };
 pub use partitions::{
     partitioned_consumer_repartitions_without_skip_or_duplicate,

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::BackendError;
+use crate::{BackendError, BackendErrorKind};
 
 /// A handle to a database that can open transactions. Cheap to clone (a pool handle).
 ///
@@ -40,4 +40,14 @@ pub trait Database: Clone + Send + Sync + 'static {
 
     /// Rolls a transaction back.
     async fn rollback(&self, tx: Self::Tx) -> Result<(), BackendError>;
+
+    /// Classifies an error of this backend's driver (for example the `sqlx::Error` of a
+    /// projection's own query), with the same rules the adapter applies to its own calls; `None`
+    /// when `error` is not the driver's. The worker asks this of every error in the source chain
+    /// of a failed handler, so that a handler failing because the database is briefly away is
+    /// retried rather than paused. The default knows no driver.
+    fn classify(error: &(dyn std::error::Error + 'static)) -> Option<BackendErrorKind> {
+        let _ = error;
+        None
+    }
 }

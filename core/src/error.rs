@@ -60,11 +60,27 @@ impl fmt::Display for BackendErrorKind {
 
 /// A failure of the database itself, with the operation that hit it and the driver's error as
 /// source.
+///
+/// A [`Schema`](BackendErrorKind::Schema) error names the missing or mismatched object in its
+/// message and says how to create the tables, since that is nearly always the fix:
+///
+/// ```
+/// use pupsourcing::{BackendError, BackendErrorKind};
+///
+/// let err = BackendError::new(BackendErrorKind::Schema, "append", "no such table: stream_heads")
+///     .with_detail("no such table: stream_heads");
+/// assert_eq!(
+///     err.to_string(),
+///     "schema error during append: no such table: stream_heads \
+///      (are the tables created? run `store.migrate()` or apply the `pupsourcing-migrate` DDL)"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{kind} during {operation}")]
+#[error("{kind} during {operation}{}", Detail(self))]
 pub struct BackendError {
     kind: BackendErrorKind,
     operation: &'static str,
+    detail: Option<String>,
     #[source]
     source: BoxError,
 }
@@ -76,7 +92,20 @@ impl BackendError {
         operation: &'static str,
         source: impl Into<BoxError>,
     ) -> Self {
-        Self { kind, operation, source: source.into() }
+        Self { kind, operation, detail: None, source: source.into() }
+    }
+
+    /// Adds what the database said about the object involved (for example the missing table),
+    /// shown in the message itself rather than only in [`source`](std::error::Error::source).
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// What the database said about the object involved, when the adapter recorded it.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 
     /// The classification made by the adapter.
@@ -92,6 +121,22 @@ impl BackendError {
     /// Whether retrying the whole transaction unchanged may succeed.
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
+    }
+}
+
+struct Detail<'a>(&'a BackendError);
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(detail) = &self.0.detail {
+            write!(f, ": {detail}")?;
+        }
+        if self.0.kind == BackendErrorKind::Schema {
+            f.write_str(
+                " (are the tables created? run `store.migrate()` or apply the `pupsourcing-migrate` DDL)",
+            )?;
+        }
+        Ok(())
     }
 }
 

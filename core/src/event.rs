@@ -4,7 +4,9 @@
 //! Payloads are opaque bytes so the store never dictates a serialization; JSON is the convention
 //! and [`Event::json`] / [`PersistedEvent::decode_json`] make it one call. Timestamps are stored with
 //! microsecond precision in UTC on every backend, so [`Event::new`] truncates `created_at` to the
-//! microsecond up front and what you append is exactly what you read back.
+//! microsecond up front and what you append is exactly what you read back. A leap second
+//! (`23:59:60.x`, which chrono can represent and PostgreSQL cannot) is folded into the next
+//! second (`00:00:00.x`) the same way on every backend, as PostgreSQL itself would.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -68,7 +70,7 @@ impl Event {
             event_version: 1,
             payload: payload.into(),
             metadata: Value::Object(serde_json::Map::new()),
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: normalize_timestamp(Utc::now()),
             trace_id: None,
             correlation_id: None,
             causation_id: None,
@@ -106,10 +108,11 @@ impl Event {
         self
     }
 
-    /// Sets `created_at`, truncated to the microsecond the backends store.
+    /// Sets `created_at`, truncated to the microsecond the backends store (a leap second is
+    /// folded into the next second, see [`normalize_timestamp`]).
     #[must_use]
     pub fn with_created_at(mut self, created_at: DateTime<Utc>) -> Self {
-        self.created_at = created_at.trunc_subsecs(6);
+        self.created_at = normalize_timestamp(created_at);
         self
     }
 
@@ -133,6 +136,31 @@ impl Event {
         self.causation_id = Some(causation_id.into());
         self
     }
+}
+
+/// `at` as every backend stores it: truncated to the microsecond, and a leap second
+/// (`23:59:60.x`) folded into the first second of the next minute (`00:00:00.x`), the rule
+/// PostgreSQL applies. The store applies it to every appended event, so what an append returns
+/// is exactly what every later read returns.
+///
+/// ```
+/// use chrono::{DateTime, NaiveDate};
+///
+/// let leap = NaiveDate::from_ymd_opt(2016, 12, 31).unwrap()
+///     .and_hms_micro_opt(23, 59, 59, 1_500_000).unwrap().and_utc();
+/// let folded = pupsourcing::normalize_timestamp(leap);
+/// assert_eq!(folded.to_rfc3339(), "2017-01-01T00:00:00.500+00:00");
+/// ```
+pub fn normalize_timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
+    let at = at.trunc_subsecs(6);
+    let nanos = at.timestamp_subsec_nanos();
+    if nanos < 1_000_000_000 {
+        return at;
+    }
+    at.timestamp()
+        .checked_add(1)
+        .and_then(|second| DateTime::from_timestamp(second, nanos - 1_000_000_000))
+        .unwrap_or(at)
 }
 
 /// An event as stored: the appended [`Event`] plus the two positions the store assigned.
@@ -176,6 +204,20 @@ mod tests {
         let precise = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
         let event = event.with_created_at(precise);
         assert_eq!(event.created_at.timestamp_subsec_nanos(), 123_456_000);
+    }
+
+    #[test]
+    fn leap_seconds_fold_into_the_next_second() {
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_999_999_999)
+            .unwrap()
+            .and_utc();
+        let folded = normalize_timestamp(leap);
+        assert_eq!(folded.timestamp(), leap.timestamp() + 1);
+        assert_eq!(folded.timestamp_subsec_nanos(), 999_999_000);
+        let plain = DateTime::from_timestamp(1_700_000_000, 5_000).unwrap();
+        assert_eq!(normalize_timestamp(plain), plain);
     }
 
     #[test]

@@ -40,20 +40,20 @@ pub mod worker;
 
 pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
-pub use event::{Event, PersistedEvent};
+pub use event::{Event, PersistedEvent, normalize_timestamp};
 pub use keys::{
     EncryptionError, IntegrityFailure, KeyId, KeyLookup, KeyStore, MAX_KEY_VERSION, NewKey,
     StoredKey,
 };
 pub use store::{
     AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
-    FrontierStatus, InputError, MAX_EVENT_VERSION, MAX_POSITION, OpenHole, StoreError,
-    check_position, prepare_append,
+    FrontierStatus, InputError, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION, OpenHole,
+    StoreError, check_position, prepare_append,
 };
 pub use stream::{Stream, StreamId};
 pub use worker::{
     Admin, Assignment, BatchError, Claim, Consumer, ConsumerRecord, ConsumerSpec, ConsumerStatus,
-    Coordinator, FailureRecord, FinishTransition, HandlerError, Lease, LiveNode, NodeInfo, Plan,
-    RetryPolicy, StartTransition, Topology, Transition, UnitId, UnitRecord, UnitStatus, Wakeups,
-    Worker, WorkerBuilder, WorkerConfig, WorkerError,
+    Coordinator, FailureRecord, FailureReport, FinishTransition, HandlerError, Lease, LiveNode,
+    NodeInfo, PauseRule, Plan, RetryPolicy, StartTransition, Topology, Transition, UnitId,
+    UnitRecord, UnitStatus, Wakeups, Worker, WorkerBuilder, WorkerConfig, WorkerError,
 };

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::{
     AppendResult, Assignment, BackendError, Claim, EncryptionError, Event, EventFilter,
-    ExpectedVersion, FailureRecord, FrontierStatus, KeyId, KeyLookup, Lease, LiveNode, NewKey,
-    NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId, Topology, UnitId,
-    UnitStatus, Wakeups, WorkerError,
+    ExpectedVersion, FailureRecord, FailureReport, FrontierStatus, KeyId, KeyLookup, Lease,
+    LiveNode, NewKey, NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId,
+    Topology, UnitId, UnitStatus, Wakeups, WorkerError,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -103,9 +103,7 @@ mockall::mock! {
         async fn record_failure(
             &self,
             unit: &UnitId,
-            error: &str,
-            position: Option<u64>,
-            pause_after: u32,
+            failure: &FailureReport,
         ) -> Result<FailureRecord, WorkerError>;
         async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
         async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;

@@ -15,7 +15,8 @@ mod version;
 use async_trait::async_trait;
 
 pub use append::{
-    AppendLimits, AppendResult, MAX_EVENT_VERSION, MAX_POSITION, check_position, prepare_append,
+    AppendLimits, AppendResult, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION,
+    check_position, prepare_append,
 };
 pub use error::{InputError, StoreError};
 pub use ext::EventStoreExt;
@@ -44,10 +45,23 @@ use crate::{Database, Event, PersistedEvent, Stream, StreamId};
 ///   [`StoreError::InvalidInput`] before any statement runs.
 /// - **Visibility.** Writes become visible to others when the caller commits its transaction;
 ///   the transaction sees its own writes at once. After an error the caller must roll back.
-/// - **Round trip.** Every field of [`Event`] reads back exactly as appended (timestamps at
-///   microsecond precision, UTC).
+/// - **Round trip.** Every field of the events an append returns reads back exactly so, on every
+///   backend: payload bytes as they are (never parsed), metadata with the same JSON text (every
+///   finite number keeps its form: `1e16` stays a float, `-0.0` keeps its sign), timestamps in
+///   UTC at microsecond precision, with a leap second folded into the next second
+///   ([`normalize_timestamp`](crate::normalize_timestamp)). Whatever an append accepts can be
+///   read back: metadata deeper than [`MAX_METADATA_DEPTH`](crate::MAX_METADATA_DEPTH) is refused.
+/// - **Arguments at the edges.** Reads take any `limit` (a limit beyond the rows stored means
+///   "all") and any inclusive upper bound (`to`, `frontier`: beyond the largest storable
+///   position means "no bound"). Lower bounds (`from`, `after`) above
+///   [`MAX_POSITION`](crate::MAX_POSITION) are refused with [`InputError::OutOfRange`]. No read
+///   panics.
+/// - **Rows it cannot decode.** A stored row the store cannot decode (written by another tool or
+///   changed by hand) fails every read that meets it with [`StoreError::UnreadableEvent`], which
+///   names its position; reads that stop before it or start after it are unaffected.
 /// - **Failures.** Database failures are [`StoreError::Backend`], classified by the adapter
-///   (serialization failures, deadlocks and busy databases are retryable).
+///   (serialization failures, deadlocks and busy databases are retryable; a missing table is a
+///   schema error whose message names it).
 #[async_trait]
 pub trait EventStore<D: Database>: Send + Sync + 'static {
     /// Appends `events` (one stream, at least one event) if the stream satisfies `expected`.

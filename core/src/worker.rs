@@ -15,6 +15,7 @@ mod consumer;
 mod context;
 mod coordinator;
 mod error;
+mod failure;
 mod follow;
 mod leader;
 mod membership;
@@ -24,12 +25,12 @@ mod runtime;
 mod unit;
 
 pub use admin::{Admin, ConsumerStatus};
-pub use config::{RetryPolicy, WorkerConfig};
+pub use config::{PauseRule, RetryPolicy, WorkerConfig};
 pub use consumer::{BatchError, Consumer, HandlerError};
 pub use coordinator::{
-    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FinishTransition,
-    Lease, LiveNode, NodeInfo, Plan, StartTransition, Topology, Transition, UnitId, UnitRecord,
-    UnitStatus, Wakeups,
+    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
+    FinishTransition, Lease, LiveNode, NodeInfo, Plan, StartTransition, Topology, Transition,
+    UnitId, UnitRecord, UnitStatus, Wakeups,
 };
 pub use error::WorkerError;
 pub use plan::plan;

@@ -34,7 +34,7 @@ impl Iden for FrontierColumn {
 pub enum HoleColumn {
     StartPosition,
     EndPosition,
-    FirstSeenXmax,
+    FirstSeenXid,
     FirstSeenAt,
     ResolvedAt,
     Resolution,
@@ -45,7 +45,7 @@ impl Iden for HoleColumn {
         match self {
             Self::StartPosition => "start_position",
             Self::EndPosition => "end_position",
-            Self::FirstSeenXmax => "first_seen_xmax",
+            Self::FirstSeenXid => "first_seen_xid",
             Self::FirstSeenAt => "first_seen_at",
             Self::ResolvedAt => "resolved_at",
             Self::Resolution => "resolution",
@@ -97,7 +97,7 @@ pub(crate) fn holes_table(tables: &Tables) -> TableCreateStatement {
         .if_not_exists()
         .col(ColumnDef::new(C::StartPosition).big_integer().not_null().primary_key())
         .col(ColumnDef::new(C::EndPosition).big_integer().not_null())
-        .col(ColumnDef::new(C::FirstSeenXmax).big_integer().not_null())
+        .col(ColumnDef::new(C::FirstSeenXid).big_integer().not_null())
         .col(
             ColumnDef::new(C::FirstSeenAt)
                 .timestamp_with_time_zone()

@@ -42,8 +42,8 @@ pub struct EventsUntil<'a> {
     pub bounded_contexts: &'a [String],
     /// Only streams whose `stream_hash % count == index`, as `(index, count)`.
     pub partition: Option<(u32, u32)>,
-    /// Row limit.
-    pub limit: u64,
+    /// Row limit (non-negative: sea-query binds it unsigned).
+    pub limit: i64,
 }
 
 /// The select for `query`. Uses the `(aggregate_type, global_position)` and
@@ -66,7 +66,7 @@ pub fn events_until(tables: &Tables, query: &EventsUntil<'_>) -> SelectStatement
     if let Some((index, count)) = query.partition.filter(|(_, count)| *count > 1) {
         select.and_where(Expr::col(C::StreamHash).modulo(i64::from(count)).eq(i64::from(index)));
     }
-    select.order_by(C::GlobalPosition, Order::Asc).limit(query.limit);
+    select.order_by(C::GlobalPosition, Order::Asc).limit(u64::try_from(query.limit).unwrap_or(0));
     select
 }
 

@@ -85,11 +85,10 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
         position
             .default(Expr::cust(format!("{}()", crate::postgres::next_position_function(tables))));
     }
+    // `json`, not `jsonb`, on PostgreSQL: it keeps the text as written, so numbers read back
+    // exactly (`jsonb` turns `1e16` into `10000000000000000` and `-0.0` into `0`).
     let mut metadata = ColumnDef::new(C::Metadata);
-    match backend {
-        Backend::Postgres => metadata.json_binary(),
-        Backend::Sqlite => metadata.json(),
-    };
+    metadata.json();
     Table::create()
         .table(tables.table_name(events))
         .if_not_exists()

@@ -38,6 +38,7 @@ pub enum WorkerColumn {
     LastError,
     FailedPosition,
     SkipPosition,
+    FailingSince,
 }
 
 impl Iden for WorkerColumn {
@@ -66,6 +67,7 @@ impl Iden for WorkerColumn {
             Self::LastError => "last_error",
             Self::FailedPosition => "failed_position",
             Self::SkipPosition => "skip_position",
+            Self::FailingSince => "failing_since",
         }
     }
 }
@@ -157,6 +159,7 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
         .col(ColumnDef::new(C::LastError).text().null())
         .col(ColumnDef::new(C::FailedPosition).big_integer().null())
         .col(ColumnDef::new(C::SkipPosition).big_integer().null())
+        .col(clock(backend, C::FailingSince).null())
         .col(clock(backend, C::UpdatedAt).not_null());
     vec![nodes, leader, consumers, assignments, checkpoints, status]
 }

@@ -1,13 +1,14 @@
 //! proptest strategies for the store's inputs.
 //!
-//! Values stay inside what every backend stores exactly: text without NUL characters, timestamps
-//! at microsecond precision between the years 1 and 9999, JSON numbers that round-trip through
-//! PostgreSQL's `jsonb`.
+//! Values cover everything the store accepts, which every backend must read back exactly: text
+//! without NUL characters, timestamps at microsecond precision between the years 1 and 9999, and
+//! JSON metadata of any finite number (the awkward ones weighted in), any Unicode, wide objects and
+//! nesting down to [`MAX_METADATA_DEPTH`].
 
 use chrono::{DateTime, Utc};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
-use pupsourcing::{Event, StreamId};
+use pupsourcing::{Event, MAX_METADATA_DEPTH, StreamId};
 use serde_json::{Map, Number, Value};
 use uuid::Uuid;
 
@@ -41,24 +42,65 @@ pub fn timestamp() -> impl Strategy<Value = DateTime<Utc>> {
         })
 }
 
-/// A JSON document: nested objects and arrays of strings, integers, decimals, booleans and nulls.
-pub fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
+/// Any finite `f64`, with the values JSON codecs tend to change weighted in: `-0.0`, integral
+/// floats such as `1e16`, subnormals, the extremes and fractions without a short decimal form.
+pub fn float() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        1 => proptest::sample::select(vec![
+            -0.0,
+            0.0,
+            1e16,
+            -1e16,
+            1e300,
+            2.5e-308,
+            5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            0.1,
+            1.0 / 3.0,
+            9_007_199_254_740_993.0,
+        ]),
+    ]
+}
+
+/// A JSON leaf: null, a boolean, any integer, any finite float, any text.
+pub fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| Value::Number(n.into())),
         any::<u64>().prop_map(|n| Value::Number(n.into())),
-        any::<i32>().prop_filter_map("finite", |n| {
-            Number::from_f64(f64::from(n) / 1000.0).map(Value::Number)
-        }),
+        float().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
         text(16).prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
+    ]
+}
+
+/// A JSON document for metadata: nested objects and arrays of [`json_leaf`]s, sometimes with
+/// hundreds of keys, sometimes wrapped down to [`MAX_METADATA_DEPTH`] levels.
+pub fn json() -> impl Strategy<Value = Value> {
+    let tree = json_leaf().prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
-            vec(inner.clone(), 0..6).prop_map(Value::Array),
-            btree_map(text(8), inner, 0..6)
+            4 => vec(inner.clone(), 0..6).prop_map(Value::Array),
+            4 => btree_map(text(8), inner, 0..6)
+                .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>())),
+            1 => btree_map(text(12), json_leaf(), 100..300)
                 .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>())),
         ]
+    });
+    let wrappers = prop_oneof![
+        3 => Just(Vec::new()),
+        1 => vec(proptest::option::of(text(8)), 0..=MAX_METADATA_DEPTH - 4),
+    ];
+    (tree, wrappers).prop_map(|(mut value, wrappers)| {
+        for wrapper in wrappers {
+            value = match wrapper {
+                Some(key) => Value::Object(std::iter::once((key, value)).collect()),
+                None => Value::Array(vec![value]),
+            };
+        }
+        value
     })
 }
 

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use pupsourcing::{
-    Assignment, Claim, ConsumerRecord, Coordinator, Database, FailureRecord, Lease, LiveNode,
-    NodeInfo, Plan, Topology, UnitId, UnitRecord, UnitStatus, Wakeups, WorkerError,
+    Assignment, Claim, ConsumerRecord, Coordinator, Database, FailureRecord, FailureReport, Lease,
+    LiveNode, NodeInfo, Plan, Topology, UnitId, UnitRecord, UnitStatus, Wakeups, WorkerError,
 };
 
 use crate::state::{ConsumerRow, LeaderRow, NodeRow, UnitRow, WorkerState};
@@ -293,18 +293,23 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
     async fn record_failure(
         &self,
         unit: &UnitId,
-        error: &str,
-        position: Option<u64>,
-        pause_after: u32,
+        failure: &FailureReport,
     ) -> Result<FailureRecord, WorkerError> {
         self.write("record_failure", |worker| {
             let Some(row) = worker.units.get_mut(unit) else {
                 return FailureRecord { attempts: 0, paused: false };
             };
-            row.attempts += 1;
-            row.last_error = Some(error.to_owned());
-            row.failed_position = position;
-            let paused = !row.paused && row.attempts >= pause_after;
+            let now = Utc::now();
+            row.attempts = row.attempts.saturating_add(1);
+            row.last_error = Some(failure.error.clone());
+            row.failed_position = failure.position;
+            let since = *row.failing_since.get_or_insert(now);
+            let due = failure.pause.is_some_and(|rule| {
+                row.attempts >= rule.attempts
+                    && chrono::Duration::from_std(rule.failing_for)
+                        .is_ok_and(|window| since <= now - window)
+            });
+            let paused = !row.paused && due;
             row.paused |= paused;
             FailureRecord { attempts: row.attempts, paused }
         })
@@ -317,6 +322,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
                 row.attempts = 0;
                 row.last_error = None;
                 row.failed_position = None;
+                row.failing_since = None;
             }
         })
         .await
@@ -338,6 +344,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
                     last_error: row.last_error.clone(),
                     failed_position: row.failed_position,
                     skip_position: row.skip_position,
+                    failing_since: row.failing_since,
                 })
                 .collect()
         }))
@@ -355,6 +362,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
                 row.paused = paused;
                 if !paused {
                     row.attempts = 0;
+                    row.failing_since = None;
                 }
                 changed += 1;
             }
@@ -376,6 +384,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
                     row.paused = false;
                     row.attempts = 0;
                     row.last_error = None;
+                    row.failing_since = None;
                     skipped.push(position);
                 }
             }
@@ -404,6 +413,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
             row.last_error = None;
             row.failed_position = None;
             row.skip_position = None;
+            row.failing_since = None;
         }
         Ok(())
     }

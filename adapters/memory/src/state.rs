@@ -18,6 +18,8 @@ pub(crate) struct State {
     pub(crate) worker: WorkerState,
     pub(crate) keys: KeyState,
     pub(crate) tables: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Positions marked with [`MemoryStore::make_unreadable`](crate::MemoryStore::make_unreadable).
+    pub(crate) unreadable: HashSet<u64>,
 }
 
 /// The key store's tables: data keys in (scope, subject, version) order, and tombstones with
@@ -68,6 +70,7 @@ pub(crate) struct UnitRow {
     pub(crate) last_error: Option<String>,
     pub(crate) failed_position: Option<u64>,
     pub(crate) skip_position: Option<u64>,
+    pub(crate) failing_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl State {

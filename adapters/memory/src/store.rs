@@ -36,6 +36,39 @@ impl MemoryStore {
     pub fn database(&self) -> &MemoryDatabase {
         &self.db
     }
+
+    /// Marks the event at `position` as undecodable, in `tx`: once committed, every read that
+    /// meets it fails with [`StoreError::UnreadableEvent`], as a read on a SQL backend fails on a
+    /// row another tool wrote in a shape pupsourcing cannot decode. For testing how consumers
+    /// and operators deal with such an event; nothing else sets the mark.
+    ///
+    /// ```
+    /// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StoreError, StreamId};
+    /// use pupsourcing_memory::{MemoryDatabase, MemoryStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let db = MemoryDatabase::new();
+    /// let store = MemoryStore::new(&db);
+    /// let mut tx = db.begin().await?;
+    /// let event = Event::new(&StreamId::new("user", "1"), "Registered", b"{}".to_vec());
+    /// let position = store.append(&mut tx, ExpectedVersion::NoStream, vec![event]).await?.last_position();
+    /// store.make_unreadable(&mut tx, position).await?;
+    /// db.commit(tx).await?;
+    ///
+    /// let mut tx = db.begin_read().await?;
+    /// let read = store.read_events(&mut tx, 0, 10).await;
+    /// assert!(matches!(read, Err(StoreError::UnreadableEvent { position: p, .. }) if p == position));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn make_unreadable(
+        &self,
+        tx: &mut MemoryTx,
+        position: u64,
+    ) -> Result<(), StoreError> {
+        tx.write("make_unreadable").await?.unreadable.insert(position);
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use async_trait::async_trait;
-use pupsourcing::{BoxError, PersistedEvent};
+use pupsourcing::{BoxError, Database, PersistedEvent};
 use pupsourcing_conformance::{
     Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
 };
@@ -27,6 +27,12 @@ impl StoreBackend for Memory {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities { single_writer: true }
+    }
+
+    async fn make_unreadable(&self, db: &MemoryDatabase, store: &MemoryStore, position: u64) {
+        let mut tx = db.begin().await.expect("begin");
+        store.make_unreadable(&mut tx, position).await.expect("mark");
+        db.commit(tx).await.expect("commit");
     }
 }
 

@@ -16,13 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pupsourcing::{
-    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, Lease, LiveNode,
-    NodeInfo, Plan, Topology, Transition, UnitId, UnitRecord, UnitStatus, Wakeups, WorkerError,
+    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
+    Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitId, UnitRecord, UnitStatus, Wakeups,
+    WorkerError,
 };
 use sqlx::Row;
 use sqlx::types::Json;
 
-use crate::error::{Context, failure};
+use crate::convert::{from_bigint, from_int, to_bigint, to_int};
+use crate::error::Context;
 use crate::{PgDatabase, PgTx, PostgresStore};
 use sql::Statements;
 
@@ -45,18 +47,6 @@ struct Inner {
 }
 
 const OPERATION: &str = "coordinator";
-
-fn to_int(value: u32) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
-
-fn from_int(value: i32) -> u32 {
-    u32::try_from(value).unwrap_or_default()
-}
-
-fn to_bigint(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 fn seconds(duration: Duration) -> f64 {
     duration.as_secs_f64()
@@ -91,15 +81,15 @@ impl PostgresCoordinator {
         for statement in [&sql.create_assignments, &sql.create_status] {
             sqlx::query(statement.clone())
                 .bind(consumer)
-                .bind(to_int(partitions))
+                .bind(to_int("partitions", partitions)?)
                 .execute(&mut **tx)
                 .await
                 .during("apply_plan")?;
         }
         sqlx::query(sql.create_checkpoints.clone())
             .bind(consumer)
-            .bind(to_int(partitions))
-            .bind(to_bigint(checkpoint))
+            .bind(to_int("partitions", partitions)?)
+            .bind(to_bigint("checkpoint", checkpoint)?)
             .execute(&mut **tx)
             .await
             .during("apply_plan")?;
@@ -116,7 +106,7 @@ impl PostgresCoordinator {
         for statement in [&sql.drop_assignments, &sql.drop_checkpoints, &sql.drop_status] {
             sqlx::query(statement.clone())
                 .bind(consumer)
-                .bind(to_int(partitions))
+                .bind(to_int("partitions", partitions)?)
                 .execute(&mut **tx)
                 .await
                 .during("apply_plan")?;
@@ -128,19 +118,14 @@ impl PostgresCoordinator {
 fn unit_of(row: &sqlx::postgres::PgRow) -> Result<UnitId, WorkerError> {
     Ok(UnitId {
         consumer: row.try_get(0).during(OPERATION)?,
-        partitions: from_int(row.try_get(1).during(OPERATION)?),
-        partition: from_int(row.try_get(2).during(OPERATION)?),
+        partitions: from_int(OPERATION, row.try_get(1).during(OPERATION)?)?,
+        partition: from_int(OPERATION, row.try_get(2).during(OPERATION)?)?,
     })
 }
 
-/// A stored position, epoch or checkpoint; a negative one is a decoding error.
-fn unsigned(value: i64) -> Result<u64, WorkerError> {
-    u64::try_from(value)
-        .map_err(|err| failure(OPERATION, sqlx::Error::Decode(Box::new(err))).into())
-}
-
+/// A stored position, epoch or checkpoint, if present.
 fn position(value: Option<i64>) -> Result<Option<u64>, WorkerError> {
-    value.map(unsigned).transpose()
+    Ok(value.map(|value| from_bigint(OPERATION, value)).transpose()?)
 }
 
 #[async_trait]
@@ -204,7 +189,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError> {
         sqlx::query(self.inner.sql.release_lease.clone())
             .bind(&lease.node_id)
-            .bind(to_bigint(lease.epoch))
+            .bind(to_bigint("epoch", lease.epoch)?)
             .execute(self.pool())
             .await
             .during("release_lease")?;
@@ -226,14 +211,15 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
                 let previous: Option<i32> = row.try_get(2).during("topology")?;
                 let drain: Option<i64> = row.try_get(3).during("topology")?;
                 let transition = match (previous, position(drain)?) {
-                    (Some(from), Some(drain_position)) => {
-                        Some(Transition { from_partitions: from_int(from), drain_position })
-                    }
+                    (Some(from), Some(drain_position)) => Some(Transition {
+                        from_partitions: from_int("topology", from)?,
+                        drain_position,
+                    }),
                     _ => None,
                 };
                 Ok(ConsumerRecord {
                     name: row.try_get(0).during("topology")?,
-                    partitions: from_int(row.try_get(1).during("topology")?),
+                    partitions: from_int("topology", row.try_get(1).during("topology")?)?,
                     transition,
                 })
             })
@@ -262,7 +248,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
         let mut tx = self.pool().begin().await.during("apply_plan")?;
         let valid: bool = sqlx::query_scalar(sql.lease_valid.clone())
             .bind(&lease.node_id)
-            .bind(to_bigint(lease.epoch))
+            .bind(to_bigint("epoch", lease.epoch)?)
             .fetch_one(&mut *tx)
             .await
             .during("apply_plan")?;
@@ -272,7 +258,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
         for spec in &plan.create {
             let created = sqlx::query(sql.create_consumer.clone())
                 .bind(&spec.name)
-                .bind(to_int(spec.partitions))
+                .bind(to_int("partitions", spec.partitions)?)
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
@@ -285,15 +271,15 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
             // commit, so the drain position is never below a checkpoint already taken.
             let highest: i64 = sqlx::query_scalar(sql.lock_old_checkpoints.clone())
                 .bind(&start.consumer)
-                .bind(to_int(start.from_partitions))
+                .bind(to_int("partitions", start.from_partitions)?)
                 .fetch_one(&mut *tx)
                 .await
                 .during("apply_plan")?;
-            let drain = highest.max(to_bigint(start.drain_position));
+            let drain = highest.max(to_bigint("position", start.drain_position)?);
             let started = sqlx::query(sql.start_transition.clone())
                 .bind(&start.consumer)
-                .bind(to_int(start.to_partitions))
-                .bind(to_int(start.from_partitions))
+                .bind(to_int("partitions", start.to_partitions)?)
+                .bind(to_int("partitions", start.from_partitions)?)
                 .bind(drain)
                 .execute(&mut *tx)
                 .await
@@ -303,7 +289,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
             }
             sqlx::query(sql.set_drain_limit.clone())
                 .bind(&start.consumer)
-                .bind(to_int(start.from_partitions))
+                .bind(to_int("partitions", start.from_partitions)?)
                 .bind(drain)
                 .execute(&mut *tx)
                 .await
@@ -327,8 +313,8 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
         for (unit, owner) in &plan.assign {
             sqlx::query(sql.assign.clone())
                 .bind(&unit.consumer)
-                .bind(to_int(unit.partitions))
-                .bind(to_int(unit.partition))
+                .bind(to_int("partitions", unit.partitions)?)
+                .bind(to_int("partition", unit.partition)?)
                 .bind(owner.as_deref())
                 .execute(&mut *tx)
                 .await
@@ -373,10 +359,10 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     ) -> Result<Claim, WorkerError> {
         let row = sqlx::query(self.inner.sql.begin_batch.clone())
             .bind(&unit.consumer)
-            .bind(to_int(unit.partitions))
-            .bind(to_int(unit.partition))
+            .bind(to_int("partitions", unit.partitions)?)
+            .bind(to_int("partition", unit.partition)?)
             .bind(node_id)
-            .bind(to_bigint(epoch))
+            .bind(to_bigint("epoch", epoch)?)
             .fetch_optional(&mut **tx)
             .await
             .during("begin_batch")?;
@@ -405,11 +391,11 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     ) -> Result<bool, WorkerError> {
         let moved: i64 = sqlx::query_scalar(self.inner.sql.commit_batch.clone())
             .bind(&unit.consumer)
-            .bind(to_int(unit.partitions))
-            .bind(to_int(unit.partition))
+            .bind(to_int("partitions", unit.partitions)?)
+            .bind(to_int("partition", unit.partition)?)
             .bind(node_id)
-            .bind(to_bigint(epoch))
-            .bind(to_bigint(checkpoint))
+            .bind(to_bigint("epoch", epoch)?)
+            .bind(to_bigint("checkpoint", checkpoint)?)
             .fetch_one(&mut **tx)
             .await
             .during("commit_batch")?;
@@ -419,23 +405,28 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     async fn record_failure(
         &self,
         unit: &UnitId,
-        error: &str,
-        failed_position: Option<u64>,
-        pause_after: u32,
+        failure: &FailureReport,
     ) -> Result<FailureRecord, WorkerError> {
+        let (attempts, failing_for) = match failure.pause {
+            Some(rule) => {
+                (Some(to_int("attempts", rule.attempts)?), Some(seconds(rule.failing_for)))
+            }
+            None => (None, None),
+        };
         let row = sqlx::query(self.inner.sql.record_failure.clone())
             .bind(&unit.consumer)
-            .bind(to_int(unit.partitions))
-            .bind(to_int(unit.partition))
-            .bind(error.replace('\0', ""))
-            .bind(failed_position.map(to_bigint))
-            .bind(to_int(pause_after))
+            .bind(to_int("partitions", unit.partitions)?)
+            .bind(to_int("partition", unit.partition)?)
+            .bind(failure.error.replace('\0', ""))
+            .bind(failure.position.map(|p| to_bigint("position", p)).transpose()?)
+            .bind(attempts)
+            .bind(failing_for)
             .fetch_optional(self.pool())
             .await
             .during("record_failure")?;
         let Some(row) = row else { return Ok(FailureRecord { attempts: 0, paused: false }) };
         Ok(FailureRecord {
-            attempts: from_int(row.try_get(0).during("record_failure")?),
+            attempts: from_int("record_failure", row.try_get(0).during("record_failure")?)?,
             paused: row.try_get(1).during("record_failure")?,
         })
     }
@@ -443,8 +434,8 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError> {
         sqlx::query(self.inner.sql.clear_failures.clone())
             .bind(&unit.consumer)
-            .bind(to_int(unit.partitions))
-            .bind(to_int(unit.partition))
+            .bind(to_int("partitions", unit.partitions)?)
+            .bind(to_int("partition", unit.partition)?)
             .execute(self.pool())
             .await
             .during("clear_failures")?;
@@ -466,10 +457,11 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
                         .unwrap_or_default(),
                     upto: position(row.try_get(6).during("status")?)?,
                     paused: row.try_get(7).during("status")?,
-                    attempts: from_int(row.try_get(8).during("status")?),
+                    attempts: from_int("status", row.try_get(8).during("status")?)?,
                     last_error: row.try_get(9).during("status")?,
                     failed_position: position(row.try_get(10).during("status")?)?,
                     skip_position: position(row.try_get(11).during("status")?)?,
+                    failing_since: row.try_get(12).during("status")?,
                 })
             })
             .collect()
@@ -483,7 +475,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     ) -> Result<usize, WorkerError> {
         let done = sqlx::query(self.inner.sql.set_paused.clone())
             .bind(consumer)
-            .bind(partition.map(to_int))
+            .bind(partition.map(|p| to_int("partition", p)).transpose()?)
             .bind(paused)
             .execute(self.pool())
             .await
@@ -498,7 +490,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
     ) -> Result<Vec<u64>, WorkerError> {
         let skipped: Vec<i64> = sqlx::query_scalar(self.inner.sql.skip_failed.clone())
             .bind(consumer)
-            .bind(partition.map(to_int))
+            .bind(partition.map(|p| to_int("partition", p)).transpose()?)
             .fetch_all(self.pool())
             .await
             .during("skip_failed")?;
@@ -522,11 +514,7 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
             Some(Some(_)) => return Err(WorkerError::Repartitioning(consumer.to_owned())),
             Some(None) => {}
         }
-        let position = i64::try_from(position).map_err(|_| {
-            WorkerError::Store(
-                pupsourcing::InputError::OutOfRange { what: "checkpoint", value: position }.into(),
-            )
-        })?;
+        let position = to_bigint("checkpoint", position)?;
         for (statement, with_position) in
             [(&sql.reset_checkpoints, true), (&sql.reset_status, false)]
         {
@@ -544,11 +532,5 @@ impl Coordinator<PgDatabase> for PostgresCoordinator {
             .wakeups
             .get_or_init(|| wakeups::spawn(self.pool().clone(), self.inner.channel.clone()))
             .clone()
-    }
-}
-
-impl From<crate::error::Failure> for WorkerError {
-    fn from(failure: crate::error::Failure) -> Self {
-        WorkerError::Backend(failure.into())
     }
 }

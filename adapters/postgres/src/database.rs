@@ -1,7 +1,7 @@
 //! [`Database`] over an sqlx connection pool.
 
 use async_trait::async_trait;
-use pupsourcing::{BackendError, Database};
+use pupsourcing::{BackendError, BackendErrorKind, Database};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::error::Context;
@@ -99,5 +99,10 @@ impl Database for PgDatabase {
 
     async fn rollback(&self, tx: PgTx) -> Result<(), BackendError> {
         Ok(tx.rollback().await.during("rollback")?)
+    }
+
+    /// Classifies an `sqlx::Error` (a handler's own query) by the adapter's SQLSTATE rules.
+    fn classify(error: &(dyn std::error::Error + 'static)) -> Option<BackendErrorKind> {
+        error.downcast_ref::<sqlx::Error>().map(crate::error::classify)
     }
 }

@@ -3,7 +3,7 @@
 //! Classification uses the SQLSTATE of database errors and the variant of driver errors; no
 //! message text is ever parsed for it.
 
-use pupsourcing::{BackendError, BackendErrorKind, StoreError};
+use pupsourcing::{BackendError, BackendErrorKind, StoreError, WorkerError};
 
 /// SQLSTATE `40001`: the transaction could not be serialized.
 pub(crate) const SERIALIZATION_FAILURE: &str = "40001";
@@ -25,6 +25,9 @@ const INVALID_SCHEMA_NAME: &str = "3F000";
 const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
 /// SQLSTATEs `57P01`..`57P03`: the server is shutting down or starting.
 const SERVER_GOING_AWAY: [&str; 3] = ["57P01", "57P02", "57P03"];
+/// SQLSTATE `25006`: a write on a server that only reads. Seen during a failover, on connections
+/// still open to the demoted primary until the pool replaces them.
+const READ_ONLY_TRANSACTION: &str = "25006";
 
 /// A failed sqlx call and the operation it served.
 #[derive(Debug)]
@@ -54,7 +57,7 @@ pub(crate) fn sqlstate(err: &sqlx::Error) -> Option<String> {
     err.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned())
 }
 
-fn classify(err: &sqlx::Error) -> BackendErrorKind {
+pub(crate) fn classify(err: &sqlx::Error) -> BackendErrorKind {
     match err {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
             BackendErrorKind::Connection
@@ -66,6 +69,7 @@ fn classify(err: &sqlx::Error) -> BackendErrorKind {
             Some(INVALID_SCHEMA_NAME) => BackendErrorKind::Schema,
             Some(PROGRAM_LIMIT_EXCEEDED) => BackendErrorKind::Data,
             Some(code) if SERVER_GOING_AWAY.contains(&code) => BackendErrorKind::Connection,
+            Some(READ_ONLY_TRANSACTION) => BackendErrorKind::Connection,
             Some(code) if code.starts_with(CONNECTION_EXCEPTION_CLASS) => {
                 BackendErrorKind::Connection
             }
@@ -85,13 +89,31 @@ fn classify(err: &sqlx::Error) -> BackendErrorKind {
 
 impl From<Failure> for BackendError {
     fn from(failure: Failure) -> Self {
-        BackendError::new(classify(&failure.source), failure.operation, failure.source)
+        let kind = classify(&failure.source);
+        // A schema error names its object (`relation "events" does not exist`) in the server's
+        // message; the message is what tells an operator which table is missing.
+        let detail = match (&failure.source, kind) {
+            (sqlx::Error::Database(db), BackendErrorKind::Schema) => Some(db.message().to_owned()),
+            (sqlx::Error::ColumnNotFound(column), _) => Some(format!("no column {column:?}")),
+            _ => None,
+        };
+        let err = BackendError::new(kind, failure.operation, failure.source);
+        match detail {
+            Some(detail) => err.with_detail(detail),
+            None => err,
+        }
     }
 }
 
 impl From<Failure> for StoreError {
     fn from(failure: Failure) -> Self {
         StoreError::Backend(failure.into())
+    }
+}
+
+impl From<Failure> for WorkerError {
+    fn from(failure: Failure) -> Self {
+        WorkerError::Backend(failure.into())
     }
 }
 
@@ -109,5 +131,12 @@ mod tests {
             BackendError::from(Failure { operation: "append", source: sqlx::Error::PoolTimedOut });
         assert!(err.is_retryable());
         assert_eq!(err.operation(), "append");
+        let missing = BackendError::from(Failure {
+            operation: "status",
+            source: sqlx::Error::ColumnNotFound("failing_since".into()),
+        });
+        assert_eq!(missing.kind(), BackendErrorKind::Schema);
+        assert!(missing.to_string().contains("\"failing_since\""), "{missing}");
+        assert!(missing.to_string().contains("store.migrate()"), "{missing}");
     }
 }

@@ -20,6 +20,7 @@ use pupsourcing_migrations::Tables;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use crate::convert::{from_int, row_limit, to_int};
 use crate::error::{Context, Failure, failure};
 use crate::{PgDatabase, PgTx, PostgresStore};
 use sql::Statements;
@@ -48,12 +49,15 @@ fn decode(
     backend(failure(operation, sqlx::Error::Decode(Box::new(err))))
 }
 
-fn to_int(version: u32) -> i32 {
-    i32::try_from(version).unwrap_or(i32::MAX)
+/// A key version as the schema stores it; the encryptor never hands out a version above
+/// [`MAX_KEY_VERSION`](pupsourcing::MAX_KEY_VERSION).
+fn version_param(version: u32) -> Result<i32, EncryptionError> {
+    to_int("key version", version)
+        .map_err(|_| EncryptionError::InvalidInput("key version exceeds the schema's INTEGER"))
 }
 
 fn version_of(operation: &'static str, value: i32) -> Result<u32, EncryptionError> {
-    u32::try_from(value).map_err(|err| decode(operation, err))
+    from_int(operation, value).map_err(backend)
 }
 
 /// The advisory lock key of one subject: FNV-1a over the store's key-store lock and the names.
@@ -176,7 +180,7 @@ impl KeyStore<PgDatabase> for PostgresKeyStore {
         let row = sqlx::query(self.inner.sql.get.clone())
             .bind(&id.scope)
             .bind(&id.subject)
-            .bind(to_int(id.version))
+            .bind(version_param(id.version)?)
             .fetch_one(&mut **tx)
             .await
             .during("get_key")
@@ -197,7 +201,7 @@ impl KeyStore<PgDatabase> for PostgresKeyStore {
         let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(self.inner.sql.insert.clone())
             .bind(&key.id.scope)
             .bind(&key.id.subject)
-            .bind(to_int(key.id.version))
+            .bind(version_param(key.id.version)?)
             .bind(&key.wrapped)
             .bind(&key.algorithm)
             .bind(&key.kek_id)
@@ -250,8 +254,8 @@ impl KeyStore<PgDatabase> for PostgresKeyStore {
             .bind(kek_id)
             .bind(&after.scope)
             .bind(&after.subject)
-            .bind(to_int(after.version))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(version_param(after.version)?)
+            .bind(row_limit(limit))
             .fetch_all(&mut **tx)
             .await
             .during("keys_to_rewrap")
@@ -270,7 +274,7 @@ impl KeyStore<PgDatabase> for PostgresKeyStore {
         let done = sqlx::query(self.inner.sql.rewrap.clone())
             .bind(&id.scope)
             .bind(&id.subject)
-            .bind(to_int(id.version))
+            .bind(version_param(id.version)?)
             .bind(wrapped)
             .bind(kek_id)
             .execute(&mut **tx)

@@ -47,6 +47,21 @@ impl StoreBackend for Postgres {
     fn capabilities(&self) -> Capabilities {
         Capabilities { single_writer: false }
     }
+
+    async fn make_unreadable(&self, db: &PgDatabase, store: &PostgresStore, position: u64) {
+        let tables = store.config().tables();
+        let events = tables.qualified(tables.events());
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let changed = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {events} SET metadata = $1::json WHERE global_position = $2"
+        )))
+        .bind(deep)
+        .bind(i64::try_from(position).expect("position"))
+        .execute(db.pool())
+        .await
+        .expect("corrupt the row");
+        assert_eq!(changed.rows_affected(), 1, "no event at position {position}");
+    }
 }
 
 /// The test read model: a table with a primary key on (consumer, event id).

@@ -169,8 +169,11 @@ async fn a_store_without_its_tables_reports_a_schema_error() {
     let database = TestDatabase::new("no_schema").await;
     let db = PgDatabase::new(database.pool(4).await.expect("pool"));
     let store = PostgresStore::new(&db);
-    let kind =
-        backend_kind(store.append_committed(&db, ExpectedVersion::Any, one(&stream())).await);
+    let result = store.append_committed(&db, ExpectedVersion::Any, one(&stream())).await;
+    let message = result.as_ref().map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("\"stream_heads\" does not exist"), "names the table: {message}");
+    assert!(message.contains("store.migrate()"), "says what to do: {message}");
+    let kind = backend_kind(result);
     assert_eq!(kind, BackendErrorKind::Schema);
     assert!(!kind.is_retryable());
 }

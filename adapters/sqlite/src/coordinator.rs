@@ -11,13 +11,13 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use pupsourcing::{
     Assignment, BackendError, Claim, ConsumerRecord, ConsumerSpec, Coordinator, Database,
-    FailureRecord, Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitId, UnitRecord,
-    UnitStatus, Wakeups, WorkerError,
+    FailureRecord, FailureReport, Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitId,
+    UnitRecord, UnitStatus, Wakeups, WorkerError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::convert::from_integer;
-use crate::error::{Context, Failure};
+use crate::convert::{from_integer, from_small, micros, to_integer};
+use crate::error::Context;
 use crate::{SqliteDatabase, SqliteStore, SqliteTx};
 use sql::Statements;
 
@@ -30,10 +30,6 @@ pub struct SqliteCoordinator {
     sql: Arc<Statements>,
 }
 
-fn micros(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
-
 fn int(value: u32) -> i64 {
     i64::from(value)
 }
@@ -43,9 +39,7 @@ fn unsigned(value: i64) -> Result<u64, WorkerError> {
 }
 
 fn small(value: i64) -> Result<u32, WorkerError> {
-    u32::try_from(value).map_err(|_| {
-        WorkerError::from(Failure::from(rusqlite::Error::IntegralValueOutOfRange(0, value)))
-    })
+    Ok(from_small(value).during("coordinator")?)
 }
 
 fn unit_of(row: &Row<'_>) -> Result<UnitId, WorkerError> {
@@ -118,7 +112,7 @@ fn create_units(
     partitions: u32,
     checkpoint: u64,
 ) -> Result<(), WorkerError> {
-    let checkpoint = i64::try_from(checkpoint).unwrap_or(i64::MAX);
+    let checkpoint = to_integer("checkpoint", checkpoint)?;
     for partition in 0..partitions.max(1) {
         let key = params![consumer, int(partitions), int(partition)];
         conn.execute(&sql.create_assignment, key).during("apply_plan")?;
@@ -151,7 +145,7 @@ fn apply(conn: &Connection, sql: &Statements, plan: &Plan) -> Result<(), WorkerE
                 |row| row.get(0),
             )
             .during("apply_plan")?;
-        let drain = highest.max(i64::try_from(start.drain_position).unwrap_or(i64::MAX));
+        let drain = highest.max(to_integer("drain position", start.drain_position)?);
         let started = conn
             .execute(
                 &sql.start_transition,
@@ -270,7 +264,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError> {
-        let (id, epoch) = (lease.node_id.clone(), i64::try_from(lease.epoch).unwrap_or(i64::MAX));
+        let (id, epoch) = (lease.node_id.clone(), to_integer("epoch", lease.epoch)?);
         self.write("release_lease", move |conn, sql| {
             conn.execute(&sql.release_lease, params![id, epoch]).during("release_lease")?;
             Ok(())
@@ -316,7 +310,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
     }
 
     async fn apply_plan(&self, lease: &Lease, plan: &Plan) -> Result<bool, WorkerError> {
-        let (id, epoch) = (lease.node_id.clone(), i64::try_from(lease.epoch).unwrap_or(i64::MAX));
+        let (id, epoch) = (lease.node_id.clone(), to_integer("epoch", lease.epoch)?);
         let plan = plan.clone();
         let mut tx = self.db.begin().await?;
         let sql = Arc::clone(&self.sql);
@@ -373,7 +367,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
         epoch: u64,
     ) -> Result<Claim, WorkerError> {
         let (consumer, partitions, partition) = bind_unit(unit);
-        let (id, epoch) = (node_id.to_owned(), i64::try_from(epoch).unwrap_or(i64::MAX));
+        let (id, epoch) = (node_id.to_owned(), to_integer("epoch", epoch)?);
         self.within(tx, "begin_batch", move |conn, sql| {
             let owned: bool = conn
                 .query_row(&sql.owned, params![consumer, partitions, partition, id, epoch], |row| {
@@ -409,8 +403,8 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
         checkpoint: u64,
     ) -> Result<bool, WorkerError> {
         let (consumer, partitions, partition) = bind_unit(unit);
-        let (id, epoch) = (node_id.to_owned(), i64::try_from(epoch).unwrap_or(i64::MAX));
-        let checkpoint = i64::try_from(checkpoint).unwrap_or(i64::MAX);
+        let (id, epoch) = (node_id.to_owned(), to_integer("epoch", epoch)?);
+        let checkpoint = to_integer("checkpoint", checkpoint)?;
         self.within(tx, "commit_batch", move |conn, sql| {
             let owned: bool = conn
                 .query_row(&sql.owned, params![consumer, partitions, partition, id, epoch], |row| {
@@ -430,26 +424,39 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
     async fn record_failure(
         &self,
         unit: &UnitId,
-        error: &str,
-        position: Option<u64>,
-        pause_after: u32,
+        failure: &FailureReport,
     ) -> Result<FailureRecord, WorkerError> {
         let (consumer, partitions, partition) = bind_unit(unit);
-        let error = error.to_owned();
-        let position = position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+        let error = failure.error.clone();
+        let position = failure.position.map(|p| to_integer("position", p)).transpose()?;
+        let attempts = failure.pause.map(|rule| int(rule.attempts));
+        let failing_for = failure.pause.map(|rule| micros(rule.failing_for));
         self.write("record_failure", move |conn, sql| {
-            let row: Option<(i64, bool)> = conn
-                .query_row(
-                    &sql.record_failure,
-                    params![consumer, partitions, partition, error, position, int(pause_after)],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+            let was_paused: Option<bool> = conn
+                .query_row(&sql.unit_paused, params![consumer, partitions, partition], |row| {
+                    row.get(0)
+                })
                 .optional()
                 .during("record_failure")?;
-            Ok(match row {
-                Some((attempts, paused)) => FailureRecord { attempts: small(attempts)?, paused },
-                None => FailureRecord { attempts: 0, paused: false },
-            })
+            let Some(was_paused) = was_paused else {
+                return Ok(FailureRecord { attempts: 0, paused: false });
+            };
+            let (attempts, paused): (i64, bool) = conn
+                .query_row(
+                    &sql.record_failure,
+                    params![
+                        consumer,
+                        partitions,
+                        partition,
+                        error,
+                        position,
+                        attempts,
+                        failing_for
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .during("record_failure")?;
+            Ok(FailureRecord { attempts: small(attempts)?, paused: paused && !was_paused })
         })
         .await
     }
@@ -484,6 +491,10 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
                     last_error: row.get(9).during("status")?,
                     failed_position: optional(10)?,
                     skip_position: optional(11)?,
+                    failing_since: row
+                        .get::<_, Option<i64>>(12)
+                        .during("status")?
+                        .and_then(DateTime::from_timestamp_micros),
                 });
             }
             Ok(status)
@@ -532,11 +543,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
         position: u64,
     ) -> Result<(), WorkerError> {
         let name = consumer.to_owned();
-        let position = i64::try_from(position).map_err(|_| {
-            WorkerError::Store(
-                pupsourcing::InputError::OutOfRange { what: "checkpoint", value: position }.into(),
-            )
-        })?;
+        let position = to_integer("checkpoint", position)?;
         self.within(tx, "reset_checkpoints", move |conn, sql| {
             let previous: Option<Option<i64>> = conn
                 .query_row(&sql.consumer_transition, [&name], |row| row.get(0))

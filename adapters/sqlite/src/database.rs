@@ -255,4 +255,10 @@ impl Database for SqliteDatabase {
     async fn rollback(&self, tx: SqliteTx) -> Result<(), BackendError> {
         tx.finish("ROLLBACK").await
     }
+
+    /// Classifies a `rusqlite::Error` (a handler's own statement) by the adapter's result-code
+    /// rules.
+    fn classify(error: &(dyn std::error::Error + 'static)) -> Option<BackendErrorKind> {
+        error.downcast_ref::<rusqlite::Error>().map(crate::error::classify)
+    }
 }

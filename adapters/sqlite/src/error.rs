@@ -71,7 +71,19 @@ pub(crate) fn classify(err: &rusqlite::Error) -> BackendErrorKind {
 
 impl From<Failure> for BackendError {
     fn from(failure: Failure) -> Self {
-        BackendError::new(classify(&failure.source), failure.operation, failure.source)
+        let kind = classify(&failure.source);
+        // SQLite names the missing object only in its message (`no such table: events`).
+        let detail = match (&failure.source, kind) {
+            (rusqlite::Error::SqliteFailure(_, Some(message)), BackendErrorKind::Schema) => {
+                Some(message.clone())
+            }
+            _ => None,
+        };
+        let err = BackendError::new(kind, failure.operation, failure.source);
+        match detail {
+            Some(detail) => err.with_detail(detail),
+            None => err,
+        }
     }
 }
 
@@ -145,10 +157,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_tables_are_schema_errors() {
-        assert_eq!(
-            classify(&sqlite_error(ffi::SQLITE_ERROR, "no such table: events")),
-            BackendErrorKind::Schema
+    fn missing_tables_are_schema_errors_that_name_the_table() {
+        let missing = sqlite_error(ffi::SQLITE_ERROR, "no such table: events");
+        assert_eq!(classify(&missing), BackendErrorKind::Schema);
+        let message = BackendError::from(failure("append", missing)).to_string();
+        assert!(
+            message.starts_with("schema error during append: no such table: events"),
+            "{message}"
         );
+        assert!(message.contains("store.migrate()"), "{message}");
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use pupsourcing::{BackendError, EncryptionError, KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
 use rusqlite::{Connection, OptionalExtension, Row, ffi, params};
 
+use crate::convert::row_limit;
 use crate::error::{Context, Failure};
 use crate::{SqliteDatabase, SqliteStore, SqliteTx};
 use sql::Statements;
@@ -217,7 +218,7 @@ impl KeyStore<SqliteDatabase> for SqliteKeyStore {
     ) -> Result<Vec<StoredKey>, EncryptionError> {
         let kek_id = kek_id.to_owned();
         let after = after.unwrap_or_else(|| KeyId::new("", "", 0));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = row_limit(limit);
         self.run(tx, "keys_to_rewrap", move |conn, sql| {
             let mut select = conn
                 .prepare_cached(&sql.wrapped_by_other)

@@ -67,6 +67,10 @@ impl StoreBackend for SqliteFile {
     fn capabilities(&self) -> Capabilities {
         Capabilities { single_writer: true }
     }
+
+    async fn make_unreadable(&self, db: &SqliteDatabase, store: &SqliteStore, position: u64) {
+        corrupt(db, store, position).await;
+    }
 }
 
 /// A temporary database per store.
@@ -87,6 +91,26 @@ impl StoreBackend for SqliteMemory {
     fn capabilities(&self) -> Capabilities {
         Capabilities { single_writer: true }
     }
+
+    async fn make_unreadable(&self, db: &SqliteDatabase, store: &SqliteStore, position: u64) {
+        corrupt(db, store, position).await;
+    }
+}
+
+/// Replaces the metadata of the event at `position` with JSON nested deeper than any reader
+/// accepts, as another tool could have written it.
+async fn corrupt(db: &SqliteDatabase, store: &SqliteStore, position: u64) {
+    let events = store.config().tables().events().quoted();
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let position = i64::try_from(position).expect("position");
+    let mut tx = db.begin().await.expect("begin");
+    let sql = format!("UPDATE {events} SET metadata = ?1 WHERE global_position = ?2");
+    let changed = tx
+        .call(move |conn| conn.execute(&sql, rusqlite::params![deep, position]))
+        .await
+        .expect("corrupt the row");
+    assert_eq!(changed, 1, "no event at position {position}");
+    db.commit(tx).await.expect("commit");
 }
 
 /// The test read model: a table with a primary key on (consumer, event id).

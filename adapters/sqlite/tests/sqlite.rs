@@ -216,3 +216,20 @@ async fn data_survives_reopening_and_temporary_databases_vanish() {
     drop(temporary);
     assert!(!path.exists(), "a temporary database must be deleted with its last handle");
 }
+
+/// A store used before `migrate()` reports a schema error that names the missing table and says
+/// how to create it, in the message itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_its_tables_names_the_missing_table() {
+    let db = SqliteDatabase::open(":memory:").await.unwrap();
+    let store = SqliteStore::new(&db);
+    let stream = StreamId::new("account", "1");
+    let result = store.append_committed(&db, ExpectedVersion::Any, one(&stream)).await;
+    let message = result.as_ref().map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("no such table: stream_heads"), "names the table: {message}");
+    assert!(message.contains("store.migrate()"), "says what to do: {message}");
+    match result {
+        Err(StoreError::Backend(err)) => assert_eq!(err.kind(), BackendErrorKind::Schema),
+        other => panic!("expected a schema error, got {other:?}"),
+    }
+}

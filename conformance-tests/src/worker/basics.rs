@@ -112,35 +112,6 @@ pub async fn failing_handler_pauses_only_its_unit<B: WorkerBackend>(backend: &B)
     node.shutdown().await;
 }
 
-/// A handler failing in the middle of a batch rolls the whole batch back, read-model writes of
-/// the events before it included.
-pub async fn failing_mid_batch_rolls_back_the_whole_batch<B: WorkerBackend>(backend: &B) {
-    let env = backend.fresh_worker().await;
-    let pool = streams("cart", 2);
-    let atomic = Recorder::new("atomic", &env.projection);
-    let behaviour = Arc::clone(&atomic.behaviour);
-    let written = write_events(&env.db, &env.store, &pool, 10).await;
-    behaviour.poison(written[5].event.event_id);
-    let node = Node::start::<B>(&env, "solo", vec![shared(atomic)]);
-    eventually("the unit to pause", PATIENCE, || async {
-        env.coordinator_status().await.iter().any(|s| s.unit.consumer == "atomic" && s.paused)
-    })
-    .await;
-    assert!(
-        behaviour.calls_for(written[0].event.event_id) >= 1,
-        "the events before the failure were handled"
-    );
-    assert!(
-        env.projection_ids("atomic").await.is_empty(),
-        "their writes must have been rolled back"
-    );
-    behaviour.heal(written[5].event.event_id);
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
-    admin.resume("atomic", None).await.expect("resume");
-    assert_exactly_once(&env.db, &env.projection, "atomic", &written, PATIENCE).await;
-    node.shutdown().await;
-}
-
 /// A restarted node resumes from the checkpoint (nothing handled twice); a rewind replays; a
 /// rebuild clears the read model through the consumer's hook and replays, in one transaction.
 pub async fn restart_resumes_and_rewind_and_rebuild_replay<B: WorkerBackend>(backend: &B) {

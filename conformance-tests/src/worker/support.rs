@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    Consumer, Coordinator, Database, Event, EventFilter, EventStore, EventStoreExt,
-    ExpectedVersion, HandlerError, PersistedEvent, RetryPolicy, StreamId, UnitStatus, Worker,
-    WorkerConfig, WorkerError,
+    BackendError, BackendErrorKind, Consumer, Coordinator, Database, Event, EventFilter,
+    EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
+    RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -42,7 +42,7 @@ pub(crate) fn fast_config(node_id: &str) -> WorkerConfig {
         retry: RetryPolicy {
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
-            pause_after: 3,
+            pause: PauseRule { attempts: 3, failing_for: Duration::ZERO },
         },
         shutdown_grace: Duration::from_secs(10),
     }
@@ -54,6 +54,7 @@ pub(crate) struct Behaviour {
     calls: AtomicU64,
     per_event: Mutex<HashMap<Uuid, u32>>,
     poison: Mutex<HashSet<Uuid>>,
+    transient: Mutex<HashSet<Uuid>>,
     gate: Mutex<Option<Gate>>,
     resets: AtomicU32,
 }
@@ -70,8 +71,15 @@ impl Behaviour {
         self.poison.lock().expect("lock").insert(event);
     }
 
+    /// Handling `event` fails with a retryable backend error (a lost connection, as when the
+    /// handler's own query meets a database restart) until [`heal`](Self::heal) is called.
+    pub(crate) fn fail_transiently(&self, event: Uuid) {
+        self.transient.lock().expect("lock").insert(event);
+    }
+
     pub(crate) fn heal(&self, event: Uuid) {
         self.poison.lock().expect("lock").remove(&event);
+        self.transient.lock().expect("lock").remove(&event);
     }
 
     /// The next handling of `event` signals `entered` and then waits for `release`.
@@ -173,6 +181,10 @@ impl<D: Database, P: Projection<D>> Consumer<D> for Recorder<D, P> {
         if self.behaviour.poison.lock().expect("lock").contains(&id) {
             return Err(format!("poisoned event {id}").into());
         }
+        if self.behaviour.transient.lock().expect("lock").contains(&id) {
+            let lost = BackendError::new(BackendErrorKind::Connection, "query", "connection reset");
+            return Err(Box::new(StoreError::Backend(lost)));
+        }
         self.projection.record(tx, &self.name, event, seq).await
     }
 
@@ -205,9 +217,19 @@ impl Node {
         id: &str,
         consumers: Vec<Arc<dyn Consumer<B::Db>>>,
     ) -> Node {
+        Self::start_with::<B>(env, fast_config(id), consumers)
+    }
+
+    /// Starts a node with `config` running `consumers`.
+    pub(crate) fn start_with<B: WorkerBackend>(
+        env: &Env<B>,
+        config: WorkerConfig,
+        consumers: Vec<Arc<dyn Consumer<B::Db>>>,
+    ) -> Node {
+        let id = config.node_id.clone();
         let mut builder =
             Worker::builder(env.db.clone(), env.store.clone(), env.coordinator.clone())
-                .config(fast_config(id));
+                .config(config);
         for consumer in consumers {
             builder = builder.shared_consumer(consumer);
         }
@@ -216,7 +238,7 @@ impl Node {
         let task = tokio::spawn(worker.run(async move {
             let _ = stopped.await;
         }));
-        Node { id: id.to_owned(), stop: Some(stop), task }
+        Node { id, stop: Some(stop), task }
     }
 
     /// Graceful shutdown.

@@ -5,10 +5,9 @@
 
 use std::collections::HashSet;
 
-use chrono::SubsecRound;
 use serde_json::Value;
 
-use crate::{Event, ExpectedVersion, InputError, PersistedEvent, StreamId};
+use crate::{Event, ExpectedVersion, InputError, PersistedEvent, StreamId, normalize_timestamp};
 
 /// The outcome of a successful append: the events as stored, in version order.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,10 +91,20 @@ pub const MAX_EVENT_VERSION: u32 = 0x7fff_ffff;
 /// The largest position or version the schema stores (an SQL `BIGINT`).
 pub const MAX_POSITION: u64 = 0x7fff_ffff_ffff_ffff;
 
-/// Readies a batch for storage, the same way on every adapter: checks it against the shared rules
+/// The deepest nesting of arrays and objects that metadata may have: `{}` is depth 1,
+/// `{"a": [1]}` depth 2. Every JSON reader the backends use refuses 128 levels, so anything the
+/// store accepted at a deeper level could never be read back; 64 leaves room below that.
+pub const MAX_METADATA_DEPTH: usize = 64;
+
+/// Readies a batch for storage, the same way on every adapter: normalizes `created_at` as every
+/// backend stores it ([`normalize_timestamp`]), checks the batch against the shared rules
 /// (non-empty, one stream, required fields present and free of NUL characters, names within
-/// `limits`, non-nil unique event ids, event versions, timestamps and payloads within range),
-/// truncates `created_at` to the microsecond every backend stores, and returns the stream.
+/// `limits`, metadata no deeper than [`MAX_METADATA_DEPTH`], non-nil unique event ids, event
+/// versions, timestamps and payloads within range) and returns the stream. Payloads are never
+/// parsed: any bytes are stored as they are.
+///
+/// Metadata is checked without recursion, and metadata refused for its depth is taken apart
+/// without recursion too, so no input can exhaust the stack.
 pub fn prepare_append(
     events: &mut [Event],
     expected: ExpectedVersion,
@@ -104,9 +113,16 @@ pub fn prepare_append(
     if let Some(version) = expected.required_version() {
         check_position("expected version", version)?;
     }
-    validate(events, limits)?;
     for event in events.iter_mut() {
-        event.created_at = event.created_at.trunc_subsecs(6);
+        event.created_at = normalize_timestamp(event.created_at);
+    }
+    if let Err(err) = validate(events, limits) {
+        if let InputError::MetadataTooDeep { index, .. } = err
+            && let Some(event) = events.get_mut(index)
+        {
+            dismantle(std::mem::take(&mut event.metadata));
+        }
+        return Err(err);
     }
     events.first().map(|e| e.stream.clone()).ok_or(InputError::EmptyAppend)
 }
@@ -138,8 +154,14 @@ fn validate(events: &[Event], limits: &AppendLimits) -> Result<(), InputError> {
                 return Err(InputError::NulCharacter { field, index });
             }
         }
-        if json_contains_nul(&event.metadata) {
-            return Err(InputError::NulCharacter { field: "metadata", index });
+        match inspect_metadata(&event.metadata) {
+            Ok(()) => {}
+            Err(MetadataProblem::Nul) => {
+                return Err(InputError::NulCharacter { field: "metadata", index });
+            }
+            Err(MetadataProblem::TooDeep) => {
+                return Err(InputError::MetadataTooDeep { index, max: MAX_METADATA_DEPTH });
+            }
         }
         if event.event_id.is_nil() {
             return Err(InputError::NilEventId { index });
@@ -205,12 +227,47 @@ fn check_name(
     Ok(())
 }
 
-fn json_contains_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(json_contains_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_contains_nul(v)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+enum MetadataProblem {
+    Nul,
+    TooDeep,
+}
+
+/// Walks `value` with an explicit stack, refusing NUL characters in strings and keys and
+/// nesting deeper than [`MAX_METADATA_DEPTH`].
+fn inspect_metadata(value: &Value) -> Result<(), MetadataProblem> {
+    let mut pending = vec![(value, 0usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let depth = match value {
+            Value::Array(_) | Value::Object(_) => depth + 1,
+            _ => depth,
+        };
+        if depth > MAX_METADATA_DEPTH {
+            return Err(MetadataProblem::TooDeep);
+        }
+        match value {
+            Value::String(s) if s.contains('\0') => return Err(MetadataProblem::Nul),
+            Value::Array(items) => pending.extend(items.iter().map(|item| (item, depth))),
+            Value::Object(map) => {
+                if map.keys().any(|k| k.contains('\0')) {
+                    return Err(MetadataProblem::Nul);
+                }
+                pending.extend(map.values().map(|item| (item, depth)));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Drops `value` without recursion (serde_json's own drop recurses once per level).
+fn dismantle(value: Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
     }
 }
 
@@ -323,6 +380,38 @@ mod tests {
         assert!(matches!(
             check(&[event(&s).with_event_version(MAX_EVENT_VERSION + 1)]),
             Err(InputError::EventVersionOutOfRange { .. })
+        ));
+    }
+
+    fn nested(depth: usize) -> Value {
+        let mut value = json!(1.5);
+        for level in 0..depth {
+            value = if level % 2 == 0 {
+                Value::Array(vec![value])
+            } else {
+                Value::Object(std::iter::once(("k".to_owned(), value)).collect())
+            };
+        }
+        value
+    }
+
+    #[test]
+    fn metadata_depth_is_limited_without_recursion() {
+        let s = StreamId::new("t", "1");
+        let at_limit = event(&s).with_metadata(nested(MAX_METADATA_DEPTH));
+        assert_eq!(check(&[at_limit]), Ok(()));
+        for depth in [MAX_METADATA_DEPTH + 1, 1_000_000] {
+            let mut batch = vec![event(&s), event(&s).with_metadata(nested(depth))];
+            assert_eq!(
+                prepare_append(&mut batch, ExpectedVersion::Any, &AppendLimits::default()),
+                Err(InputError::MetadataTooDeep { index: 1, max: MAX_METADATA_DEPTH })
+            );
+            assert_eq!(batch[1].metadata, Value::Null, "refused metadata is taken apart");
+        }
+        let wide = json!({ "a": [1, 2, { "b": [] }], "c": { "d": "x\u{0}" } });
+        assert!(matches!(
+            check(&[event(&s).with_metadata(wide)]),
+            Err(InputError::NulCharacter { field: "metadata", .. })
         ));
     }
 

@@ -39,6 +39,18 @@ pub enum StoreError {
     /// The call was refused before touching the database.
     #[error("invalid input: {0}")]
     InvalidInput(#[from] InputError),
+    /// A stored event could not be decoded: a row written by another tool or a later version of
+    /// pupsourcing, or changed by hand. Every read that meets the row fails the same way until it
+    /// is repaired; a consumer pauses on it, and an operator can skip it with
+    /// [`Admin::skip_failed_event`](crate::Admin::skip_failed_event). Not retryable.
+    #[error("the event at position {position} cannot be decoded")]
+    UnreadableEvent {
+        /// The event's global position.
+        position: u64,
+        /// The decoding failure, classified [`BackendErrorKind::Data`](crate::BackendErrorKind).
+        #[source]
+        source: BackendError,
+    },
     /// The database failed; see [`BackendError::kind`] for the adapter's classification.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -51,7 +63,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Backend(backend) => backend.is_retryable(),
-            Self::Conflict { .. } | Self::DuplicateEventId { .. } | Self::InvalidInput(_) => false,
+            Self::Conflict { .. }
+            | Self::DuplicateEventId { .. }
+            | Self::InvalidInput(_)
+            | Self::UnreadableEvent { .. } => false,
         }
     }
 }
@@ -163,6 +178,15 @@ pub enum InputError {
         /// The batch's payload bytes.
         size: usize,
         /// The limit.
+        max: usize,
+    },
+    /// Metadata nests arrays and objects deeper than
+    /// [`MAX_METADATA_DEPTH`](crate::MAX_METADATA_DEPTH).
+    #[error("event {index}: metadata nests deeper than {max} levels")]
+    MetadataTooDeep {
+        /// The offending event.
+        index: usize,
+        /// The deepest nesting allowed.
         max: usize,
     },
     /// A position or version argument is beyond what the schema stores (`i64::MAX`).

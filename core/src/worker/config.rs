@@ -2,6 +2,30 @@
 
 use std::time::Duration;
 
+/// When a unit that keeps failing is paused: after at least `attempts` consecutive failures
+/// **and** at least `failing_for` since the first of them, both judged by the coordinator's
+/// database, so the rule holds when a unit moves between nodes.
+///
+/// Failures whose cause is transient (a lost connection, a serialization failure, a busy
+/// database, also when they come from the handler's own queries) never pause a unit: they are
+/// counted and shown in the status, and retried for as long as they last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseRule {
+    /// Consecutive failures needed. Default 5.
+    pub attempts: u32,
+    /// How long the unit must have been failing. Default 2 minutes: longer than a typical
+    /// managed-PostgreSQL failover (30 to 120 s), during which a handler's calls to other systems
+    /// may fail in ways nobody can classify; a projection should ride that out, not wait for an
+    /// operator.
+    pub failing_for: Duration,
+}
+
+impl Default for PauseRule {
+    fn default() -> Self {
+        Self { attempts: 5, failing_for: Duration::from_secs(120) }
+    }
+}
+
 /// How a failing unit is retried before it is paused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -9,8 +33,8 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Longest delay between retries. Default 30 s.
     pub max_backoff: Duration,
-    /// Consecutive failures after which the unit is paused. Default 5.
-    pub pause_after: u32,
+    /// When a unit that keeps failing is paused.
+    pub pause: PauseRule,
 }
 
 impl Default for RetryPolicy {
@@ -18,7 +42,7 @@ impl Default for RetryPolicy {
         Self {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
-            pause_after: 5,
+            pause: PauseRule::default(),
         }
     }
 }
@@ -107,7 +131,7 @@ mod tests {
         let policy = RetryPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(1),
-            pause_after: 3,
+            pause: PauseRule { attempts: 3, failing_for: Duration::ZERO },
         };
         assert_eq!(policy.backoff(1, 0), Duration::from_millis(50));
         assert_eq!(policy.backoff(1, u64::MAX), Duration::from_micros(50_000 + u64::MAX % 50_001));

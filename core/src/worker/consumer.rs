@@ -23,7 +23,9 @@ impl BatchError {
         Self { position: Some(position), source: source.into() }
     }
 
-    /// The batch failed as a whole; the first event of the batch is recorded as failing.
+    /// The batch failed as a whole, on an event the handler cannot name. The first event of the
+    /// batch is recorded as failing, and the worker retries the batch one event at a time, so
+    /// the unit still ends up stopped right before the event that fails.
     pub fn new(source: impl Into<BoxError>) -> Self {
         Self { position: None, source: source.into() }
     }
@@ -55,9 +57,17 @@ impl BatchError {
 ///   different nodes in parallel.
 /// - The handler receives the backend's transaction (`sqlx::Transaction` on PostgreSQL): write
 ///   the read model with it, and never commit or roll it back yourself.
-/// - An error rolls the whole batch back (read-model writes included). The unit is retried with
-///   exponential back-off and paused after the configured number of attempts, with the error
-///   and the failing position recorded; other consumers keep running.
+/// - An error rolls the whole batch back (read-model writes included). The events before the
+///   failing one are then handled again in a batch of their own and committed, so the unit stops
+///   right before the failing event. It is retried with exponential back-off; every attempt is
+///   recorded in its status (attempts, error, failing position, since when), and after the
+///   [`PauseRule`](crate::PauseRule) the unit is paused for an operator to
+///   [skip](crate::Admin::skip_failed_event) or resume it. Other consumers keep running.
+/// - A failure whose cause is transient (a lost connection, a serialization failure, a busy
+///   database, recognized anywhere in the error's source chain, including the driver's own error
+///   from the handler's queries) is retried for as long as it lasts and never pauses the unit.
+///   Events the store cannot decode fail their batch like a handler error and can be skipped the
+///   same way.
 #[async_trait]
 pub trait Consumer<D: Database>: Send + Sync + 'static {
     /// The consumer's stable name.

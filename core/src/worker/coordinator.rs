@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Database, WorkerError};
+use crate::{Database, PauseRule, WorkerError};
 
 /// One unit of work: partition `partition` of `partitions` of a consumer. An unpartitioned
 /// consumer has one unit, `0 of 1`.
@@ -202,7 +202,18 @@ pub enum Claim {
     Fenced,
 }
 
-/// A handler failure as recorded.
+/// A failed batch, as the worker reports it to [`Coordinator::record_failure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureReport {
+    /// The error and its sources, on one line.
+    pub error: String,
+    /// The event the unit is stuck on, when known.
+    pub position: Option<u64>,
+    /// When this failure pauses the unit; `None` for a transient failure, which never does.
+    pub pause: Option<PauseRule>,
+}
+
+/// A failure as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureRecord {
     /// Consecutive failures so far.
@@ -228,7 +239,9 @@ pub struct UnitStatus {
     pub paused: bool,
     /// Consecutive failures.
     pub attempts: u32,
-    /// The last handler error, as text.
+    /// When the current run of failures began (database clock); `None` while healthy.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The last failure, as text: the handler's error, or why the batch could not run.
     pub last_error: Option<String>,
     /// The position of the event that failed last.
     pub failed_position: Option<u64>,
@@ -315,16 +328,18 @@ pub trait Coordinator<D: Database>: Send + Sync + 'static {
         checkpoint: u64,
     ) -> Result<bool, WorkerError>;
 
-    /// Records a handler failure; pauses the unit when `attempts` reaches `pause_after`.
+    /// Records a failed batch: counts the attempt, keeps the error and the position, notes when
+    /// the run of failures began (the database's clock, at its first failure), and pauses the
+    /// unit when `failure.pause` is set and both of its thresholds are reached. Returns the
+    /// attempts so far and whether this failure paused the unit.
     async fn record_failure(
         &self,
         unit: &UnitId,
-        error: &str,
-        position: Option<u64>,
-        pause_after: u32,
+        failure: &FailureReport,
     ) -> Result<FailureRecord, WorkerError>;
 
-    /// Clears the failure count after a successful batch.
+    /// Clears the failure count, error, position and start of the failure run after a
+    /// successful batch.
     async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
 
     /// The state of every unit.

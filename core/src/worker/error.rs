@@ -1,6 +1,6 @@
 //! Errors of the worker and its coordinator.
 
-use crate::{BackendError, StoreError};
+use crate::{BackendError, InputError, StoreError};
 
 /// Everything the worker, its coordinator and the admin API can fail with. A failing consumer is
 /// not among them: handler failures are retried, then pause their unit, and never stop a worker.
@@ -13,6 +13,9 @@ pub enum WorkerError {
     /// The event store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An argument is out of the range the schema stores (a position, epoch or partition count).
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InputError),
     /// A consumer name is empty, too long, or registered twice.
     #[error("invalid consumer {name:?}: {reason}")]
     InvalidConsumer {
@@ -45,9 +48,10 @@ impl WorkerError {
             Self::Backend(err) => err.is_retryable(),
             Self::Store(err) => err.is_retryable(),
             Self::Repartitioning(_) => true,
-            Self::InvalidConsumer { .. } | Self::UnknownConsumer(_) | Self::ResetFailed { .. } => {
-                false
-            }
+            Self::InvalidInput(_)
+            | Self::InvalidConsumer { .. }
+            | Self::UnknownConsumer(_)
+            | Self::ResetFailed { .. } => false,
         }
     }
 }

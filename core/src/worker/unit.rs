@@ -6,36 +6,28 @@
 //! to the frontier), check ownership again so that a deposed owner cannot commit, commit. The
 //! frontier is the one the node's follower task last advanced to.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::worker::context::{Context, error_chain, random};
-use crate::worker::coordinator::{Assignment, Claim};
+use crate::worker::context::{Context, random};
+use crate::worker::coordinator::{Assignment, Claim, FailureReport, UnitId};
+use crate::worker::failure::Failure;
 use crate::worker::metrics;
-use crate::{
-    Consumer, Coordinator, Database, EventFilter, EventStore, PersistedEvent, WorkerError,
-};
+use crate::{Consumer, Coordinator, Database, EventFilter, EventStore, WorkerError};
 
 enum Outcome {
-    Handled { full: bool },
+    /// The batch committed; the checkpoint is now `checkpoint`.
+    Handled {
+        full: bool,
+        checkpoint: u64,
+    },
     Idle,
     Paused,
     Fenced,
-}
-
-enum Failure {
-    Handler { message: String, position: Option<u64> },
-    Infrastructure(WorkerError),
-}
-
-impl<E: Into<WorkerError>> From<E> for Failure {
-    fn from(err: E) -> Self {
-        Failure::Infrastructure(err.into())
-    }
 }
 
 pub(crate) async fn run<D, S, C>(
@@ -52,27 +44,33 @@ pub(crate) async fn run<D, S, C>(
     let filter = consumer.filter().partition(unit.partition, unit.partitions);
     let mut frontier = ctx.frontier.subscribe();
     let mut stopping = ctx.stopping.subscribe();
-    let (mut idle, mut failures, mut outages) = (ctx.config.poll_interval, 0u32, 0u32);
+    let (mut idle, mut failures) = (ctx.config.poll_interval, 0u32);
     let (base, max) =
         (ctx.config.batch_size.max(1), ctx.config.max_batch_size.max(ctx.config.batch_size).max(1));
     let mut size = base;
+    // After a handler failure that did not name its event, batches of one event up to the end
+    // of the failed batch find it, so the unit stops right before it.
+    let mut isolate_until: Option<u64> = None;
     tracing::debug!(%unit, epoch = assignment.epoch, "unit started");
     while !*stop.borrow_and_update() && !*stopping.borrow_and_update() {
-        let wait = match guarded_batch(&ctx, &consumer, &assignment, &filter, size).await {
-            Ok(Outcome::Handled { full }) => {
+        let batch_size = if isolate_until.is_some() { 1 } else { size };
+        let outcome = guarded_batch(&ctx, &consumer, &assignment, &filter, batch_size, None).await;
+        let wait = match outcome {
+            Ok(Outcome::Handled { full, checkpoint }) => {
                 size = if full { (size * 2).min(max) } else { base };
-                outages = 0;
                 idle = ctx.config.poll_interval;
+                if isolate_until.is_some_and(|until| checkpoint >= until) {
+                    isolate_until = None;
+                }
                 if failures > 0 {
                     failures = 0;
                     if let Err(err) = ctx.coordinator.clear_failures(unit).await {
                         tracing::warn!(%unit, error = %err, "could not clear the failure count");
                     }
                 }
-                if full { None } else { Some(idle) }
+                if full || isolate_until.is_some() { None } else { Some(idle) }
             }
             Ok(Outcome::Idle) => {
-                outages = 0;
                 let wait = idle;
                 idle = (idle * 2).min(ctx.config.idle_backoff_max);
                 Some(wait)
@@ -82,31 +80,14 @@ pub(crate) async fn run<D, S, C>(
                 tracing::debug!(%unit, epoch = assignment.epoch, "unit moved elsewhere");
                 break;
             }
-            Err(Failure::Handler { message, position }) => {
+            Err(failure) => {
                 failures += 1;
-                let pause_after = ctx.config.retry.pause_after;
-                match ctx.coordinator.record_failure(unit, &message, position, pause_after).await {
-                    Ok(record) => {
-                        metrics::failure(unit, record.paused);
-                        if record.paused {
-                            tracing::error!(%unit, position, attempts = record.attempts, error = %message, "consumer failed repeatedly; unit paused");
-                        } else {
-                            tracing::warn!(%unit, position, attempts = record.attempts, error = %message, "consumer failed; retrying");
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(%unit, error = %err, "could not record a consumer failure")
-                    }
+                keep_what_precedes(&ctx, &consumer, &assignment, &filter, size, &failure).await;
+                if failure.isolate_until.is_some() {
+                    isolate_until = failure.isolate_until;
                 }
+                record(&ctx, unit, &failure).await;
                 if !backoff(&ctx, &mut stop, ctx.config.retry.backoff(failures, random())).await {
-                    break;
-                }
-                continue;
-            }
-            Err(Failure::Infrastructure(err)) => {
-                outages += 1;
-                tracing::warn!(%unit, error = %err, retryable = err.is_retryable(), "batch failed; retrying");
-                if !backoff(&ctx, &mut stop, ctx.config.retry.backoff(outages, random())).await {
                     break;
                 }
                 continue;
@@ -126,6 +107,67 @@ pub(crate) async fn run<D, S, C>(
         }
     }
     tracing::debug!(%unit, "unit stopped");
+}
+
+/// Commits the events that precede the failing one, in a batch that stops right before it, so
+/// that a poison event does not hold back the good events read with it. Exactly-once holds: it
+/// is an ordinary batch, fenced and checkpointed like any other.
+async fn keep_what_precedes<D, S, C>(
+    ctx: &Arc<Context<D, S, C>>,
+    consumer: &Arc<dyn Consumer<D>>,
+    assignment: &Assignment,
+    filter: &EventFilter,
+    size: usize,
+    failure: &Failure,
+) where
+    D: Database,
+    S: EventStore<D>,
+    C: Coordinator<D>,
+{
+    let Some(before) = failure.position.and_then(|p| p.checked_sub(1)) else { return };
+    if before <= failure.checkpoint {
+        return;
+    }
+    match guarded_batch(ctx, consumer, assignment, filter, size, Some(before)).await {
+        Ok(Outcome::Handled { checkpoint, .. }) => {
+            tracing::debug!(unit = %assignment.unit, checkpoint, "committed the events before the failing one");
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(unit = %assignment.unit, error = %err.message, "could not commit the events before the failing one");
+        }
+    }
+}
+
+/// Records a failure in the unit's status (pausing it when the rule says so) and logs it.
+async fn record<D, S, C>(ctx: &Context<D, S, C>, unit: &UnitId, failure: &Failure)
+where
+    D: Database,
+    C: Coordinator<D>,
+{
+    let report = FailureReport {
+        error: failure.message.clone(),
+        position: failure.position,
+        pause: (!failure.transient).then_some(ctx.config.retry.pause),
+    };
+    let position = failure.position;
+    let error = failure.message.as_str();
+    match ctx.coordinator.record_failure(unit, &report).await {
+        Ok(record) => {
+            metrics::failure(unit, record.paused);
+            let attempts = record.attempts;
+            if record.paused {
+                tracing::error!(%unit, position, attempts, error, "batch failed repeatedly; unit paused");
+            } else if failure.transient {
+                tracing::warn!(%unit, position, attempts, error, "batch failed (transient); retrying");
+            } else {
+                tracing::error!(%unit, position, attempts, error, "batch failed; retrying");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(%unit, position, error, record_error = %err, "batch failed, and the failure could not be recorded; retrying");
+        }
+    }
 }
 
 /// Waits `delay` unless the unit or the worker is told to stop; `false` if it was.
@@ -148,6 +190,7 @@ async fn guarded_batch<D, S, C>(
     assignment: &Assignment,
     filter: &EventFilter,
     size: usize,
+    cap: Option<u64>,
 ) -> Result<Outcome, Failure>
 where
     D: Database,
@@ -156,8 +199,12 @@ where
 {
     let (ctx, consumer, assignment, filter) =
         (Arc::clone(ctx), Arc::clone(consumer), assignment.clone(), filter.clone());
+    let in_flight = InFlight::default();
+    let handling = in_flight.clone();
     let mut slot = JoinSet::new();
-    slot.spawn(async move { batch(&ctx, consumer.as_ref(), &assignment, &filter, size).await });
+    slot.spawn(async move {
+        batch(&ctx, consumer.as_ref(), &assignment, &filter, size, cap, &handling).await
+    });
     match slot.join_next().await {
         Some(Ok(outcome)) => outcome,
         Some(Err(err)) if err.is_panic() => {
@@ -167,21 +214,23 @@ where
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(Failure::Handler {
-                message: format!("handler panicked: {message}"),
-                position: None,
-            })
+            let (checkpoint, range) = in_flight.get();
+            Err(Failure::panicked(&message, checkpoint, range))
         }
         _ => Ok(Outcome::Fenced),
     }
 }
 
+/// One batch: events in `(checkpoint, frontier]`, not beyond the drain limit or `cap`, at most
+/// `size` of them.
 async fn batch<D, S, C>(
     ctx: &Context<D, S, C>,
     consumer: &dyn Consumer<D>,
     assignment: &Assignment,
     filter: &EventFilter,
     size: usize,
+    cap: Option<u64>,
+    in_flight: &InFlight,
 ) -> Result<Outcome, Failure>
 where
     D: Database,
@@ -190,44 +239,89 @@ where
 {
     let started = Instant::now();
     let (unit, epoch, node) = (&assignment.unit, assignment.epoch, ctx.node.node_id.as_str());
-    let mut tx = ctx.db.begin().await?;
-    let (checkpoint, upto, skip) =
-        match ctx.coordinator.begin_batch(&mut tx, unit, node, epoch).await? {
-            Claim::Ready { checkpoint, upto, skip } => (checkpoint, upto, skip),
-            Claim::Paused => return finish(ctx, tx, Outcome::Paused).await,
-            Claim::Fenced => return finish(ctx, tx, Outcome::Fenced).await,
-        };
+    let mut tx = ctx.db.begin().await.map_err(around::<D, _>(0))?;
+    let claim = ctx.coordinator.begin_batch(&mut tx, unit, node, epoch).await;
+    let (checkpoint, upto, skip) = match claim.map_err(around::<D, _>(0))? {
+        Claim::Ready { checkpoint, upto, skip } => (checkpoint, upto, skip),
+        Claim::Paused => return finish(ctx, tx, Outcome::Paused).await,
+        Claim::Fenced => return finish(ctx, tx, Outcome::Fenced).await,
+    };
     // The follower's latest frontier: any frontier once persisted stays safe, and this batch's
     // snapshot is later than the one that proved it, so no round trip is needed to re-read it.
     let frontier = *ctx.frontier.borrow();
-    let limit = upto.map_or(frontier, |upto| upto.min(frontier));
-    if checkpoint >= limit {
+    let bound = [Some(frontier), upto, cap].into_iter().flatten().min().unwrap_or(frontier);
+    // A skipped event is never read, so that one that cannot even be decoded can be skipped:
+    // read up to just before it, then move the checkpoint past it.
+    let (read_to, pass_to) = match skip {
+        Some(skip) if skip > checkpoint && skip <= bound => (skip - 1, skip),
+        _ => (bound, bound),
+    };
+    if checkpoint >= pass_to {
         return finish(ctx, tx, Outcome::Idle).await;
     }
-    let events = ctx.store.read_events_until(&mut tx, checkpoint, limit, filter, size).await?;
+    let events = if read_to > checkpoint {
+        let read = ctx.store.read_events_until(&mut tx, checkpoint, read_to, filter, size).await;
+        match read {
+            Ok(events) => events,
+            Err(err) => {
+                let failure = around::<D, _>(checkpoint)(err);
+                ctx.db.rollback(tx).await.map_err(around::<D, _>(checkpoint))?;
+                return Err(failure);
+            }
+        }
+    } else {
+        Vec::new()
+    };
     let full = events.len() >= size;
-    let next = if full { events.last().map_or(limit, |e| e.global_position) } else { limit };
-    let handled: Vec<PersistedEvent> =
-        events.into_iter().filter(|e| Some(e.global_position) != skip).collect();
-    if !handled.is_empty() {
-        let span = tracing::info_span!("pupsourcing.batch", %unit, events = handled.len(), from = checkpoint, to = next);
-        if let Err(err) = consumer.handle_batch(&mut tx, &handled).instrument(span).await {
-            let position = err.position().or_else(|| handled.first().map(|e| e.global_position));
-            ctx.db.rollback(tx).await?;
-            return Err(Failure::Handler { message: error_chain(&err), position });
+    let next = if full { events.last().map_or(pass_to, |e| e.global_position) } else { pass_to };
+    if let Some((first, last)) = events.first().zip(events.last()) {
+        in_flight.set(checkpoint, (first.global_position, last.global_position));
+        let span = tracing::info_span!("pupsourcing.batch", %unit, events = events.len(), from = checkpoint, to = next);
+        if let Err(err) = consumer.handle_batch(&mut tx, &events).instrument(span).await {
+            ctx.db.rollback(tx).await.map_err(around::<D, _>(checkpoint))?;
+            return Err(Failure::in_handler::<D>(&err, checkpoint, &events));
         }
     }
-    if !ctx.coordinator.commit_batch(&mut tx, unit, node, epoch, next).await? {
+    let committed = ctx.coordinator.commit_batch(&mut tx, unit, node, epoch, next).await;
+    if !committed.map_err(around::<D, _>(checkpoint))? {
         return finish(ctx, tx, Outcome::Fenced).await;
     }
-    ctx.db.commit(tx).await?;
+    ctx.db.commit(tx).await.map_err(around::<D, _>(checkpoint))?;
     metrics::batch(
         unit,
-        handled.len(),
+        events.len(),
         started.elapsed(),
         ctx.frontier.borrow().saturating_sub(next),
     );
-    Ok(Outcome::Handled { full })
+    Ok(Outcome::Handled { full, checkpoint: next })
+}
+
+/// The batch a handler is working on, so that a panic can be placed like any other failure.
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<Handling>>);
+
+/// The checkpoint a batch started from and the first and last positions it handles.
+#[derive(Clone, Copy, Default)]
+struct Handling {
+    checkpoint: u64,
+    range: Option<(u64, u64)>,
+}
+
+impl InFlight {
+    fn set(&self, checkpoint: u64, range: (u64, u64)) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+            Handling { checkpoint, range: Some(range) };
+    }
+
+    fn get(&self) -> (u64, Option<(u64, u64)>) {
+        let handling = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        (handling.checkpoint, handling.range)
+    }
+}
+
+/// Turns an error around the handler into a [`Failure`] of a batch that started at `checkpoint`.
+fn around<D: Database, E: Into<WorkerError>>(checkpoint: u64) -> impl FnOnce(E) -> Failure {
+    move |err| Failure::around::<D>(&err.into(), checkpoint)
 }
 
 async fn finish<D: Database, S, C>(
@@ -235,7 +329,7 @@ async fn finish<D: Database, S, C>(
     tx: D::Tx,
     outcome: Outcome,
 ) -> Result<Outcome, Failure> {
-    ctx.db.rollback(tx).await?;
+    ctx.db.rollback(tx).await.map_err(around::<D, _>(0))?;
     Ok(outcome)
 }
 

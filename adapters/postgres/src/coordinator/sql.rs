@@ -173,28 +173,38 @@ impl Statements {
                      WHERE {s} AND s.skip_position <= $6 AND EXISTS (SELECT 1 FROM moved)) \
                  SELECT count(*) FROM moved"
             )),
+            // `$6`/`$7`: the pause rule (attempts, seconds failing), NULL for a transient failure.
+            // `was` is the row before the update: the pause happens once, on the failure that
+            // meets both thresholds.
             record_failure: sql(format!(
-                "UPDATE {status} s SET attempts = attempts + 1, last_error = $4, failed_position = $5, \
-                   paused = paused OR attempts + 1 >= $6, updated_at = now() \
-                 WHERE {s} RETURNING attempts, paused AND attempts = $6"
+                "WITH was AS (SELECT s.paused FROM {status} s WHERE {s} FOR UPDATE) \
+                 UPDATE {status} s SET attempts = s.attempts + 1, last_error = $4, \
+                   failed_position = $5, failing_since = coalesce(s.failing_since, now()), \
+                   paused = s.paused OR ($6::int IS NOT NULL AND s.attempts + 1 >= $6 \
+                     AND coalesce(s.failing_since, now()) <= now() - make_interval(secs => $7::float8)), \
+                   updated_at = now() \
+                 FROM was WHERE {s} RETURNING s.attempts, s.paused AND NOT was.paused"
             )),
             clear_failures: sql(format!(
                 "UPDATE {status} s SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 updated_at = now() WHERE {s}"
+                 failing_since = NULL, updated_at = now() WHERE {s}"
             )),
             status: sql(format!(
                 "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position, c.upto, \
-                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position \
+                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position, \
+                   s.failing_since \
                  FROM {join} ORDER BY 1, 2, 3"
             )),
             set_paused: sql(format!(
                 "UPDATE {status} SET paused = $3, \
-                   attempts = CASE WHEN $3 THEN attempts ELSE 0 END, updated_at = now() \
+                   attempts = CASE WHEN $3 THEN attempts ELSE 0 END, \
+                   failing_since = CASE WHEN $3 THEN failing_since END, updated_at = now() \
                  WHERE consumer = $1 AND ($2::int IS NULL OR partition = $2)"
             )),
             skip_failed: sql(format!(
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, \
-                   paused = false, attempts = 0, last_error = NULL, updated_at = now() \
+                   paused = false, attempts = 0, last_error = NULL, failing_since = NULL, \
+                   updated_at = now() \
                  WHERE consumer = $1 AND ($2::int IS NULL OR partition = $2) \
                    AND failed_position IS NOT NULL RETURNING skip_position"
             )),
@@ -206,7 +216,7 @@ impl Statements {
             )),
             reset_status: sql(format!(
                 "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                   skip_position = NULL, updated_at = now() WHERE consumer = $1"
+                   skip_position = NULL, failing_since = NULL, updated_at = now() WHERE consumer = $1"
             )),
         }
     }

@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 
 use super::walk::{KnownHole, Resolution, Snapshot, Walk, walk};
 use crate::PgTx;
-use crate::convert::{from_bigint, to_bigint};
+use crate::convert::{from_bigint, row_limit, to_bigint};
 use crate::error::Context;
 use crate::store::Inner;
 
@@ -50,7 +50,7 @@ async fn round(store: &Inner) -> Result<(FrontierStatus, bool), StoreError> {
     let config = store.config.frontier();
     let window = config.window();
     let row = sqlx::query(store.sql.frontier_read.clone())
-        .bind(i64::try_from(window).unwrap_or(i64::MAX))
+        .bind(row_limit(window))
         .fetch_optional(&mut *tx)
         .await
         .during(OPERATION)?
@@ -59,7 +59,7 @@ async fn round(store: &Inner) -> Result<(FrontierStatus, bool), StoreError> {
     let walk =
         walk(view.frontier, &view.visible, &view.known, view.snapshot, config.force_skip_after());
     if walk.changes_state(view.frontier) {
-        write(store, &mut tx, &walk, view.snapshot).await?;
+        write(store, &mut tx, &walk).await?;
     }
     tx.commit().await.during(OPERATION)?;
 
@@ -86,47 +86,52 @@ fn missing_frontier_row() -> StoreError {
 fn decode_view(row: &PgRow) -> Result<View, StoreError> {
     let positions = |index: usize| -> Result<Vec<u64>, StoreError> {
         let values: Vec<i64> = row.try_get(index).during(OPERATION)?;
-        values.into_iter().map(from_bigint).collect()
+        Ok(values.into_iter().map(|v| from_bigint(OPERATION, v)).collect::<Result<_, _>>()?)
     };
-    let starts = positions(4)?;
-    let ends = positions(5)?;
-    let xmaxes = positions(6)?;
-    let ages: Vec<f64> = row.try_get(7).during(OPERATION)?;
-    let resolutions: Vec<String> = row.try_get(8).during(OPERATION)?;
+    let starts = positions(3)?;
+    let ends = positions(4)?;
+    let xids = positions(5)?;
+    let ages: Vec<f64> = row.try_get(6).during(OPERATION)?;
+    let resolutions: Vec<String> = row.try_get(7).during(OPERATION)?;
     let known = starts
         .into_iter()
         .zip(ends)
-        .zip(xmaxes)
+        .zip(xids)
         .zip(ages)
         .zip(resolutions)
-        .map(|((((start, end), first_seen_xmax), age), resolution)| KnownHole {
+        .map(|((((start, end), first_seen_xid), age), resolution)| KnownHole {
             start,
             end,
-            first_seen_xmax,
+            first_seen_xid,
             age: Duration::try_from_secs_f64(age).unwrap_or_default(),
             resolution: Resolution::parse(&resolution),
         })
         .collect();
     Ok(View {
-        frontier: from_bigint(row.try_get(0).during(OPERATION)?)?,
-        snapshot: Snapshot {
-            xmin: from_bigint(row.try_get(1).during(OPERATION)?)?,
-            xmax: from_bigint(row.try_get(2).during(OPERATION)?)?,
-        },
-        latest: from_bigint(row.try_get(3).during(OPERATION)?)?,
-        visible: positions(9)?,
+        frontier: from_bigint(OPERATION, row.try_get(0).during(OPERATION)?)?,
+        snapshot: Snapshot { xmin: from_bigint(OPERATION, row.try_get(1).during(OPERATION)?)? },
+        latest: from_bigint(OPERATION, row.try_get(2).during(OPERATION)?)?,
+        visible: positions(8)?,
         known,
     })
 }
 
-async fn write(
-    store: &Inner,
-    tx: &mut PgTx,
-    walk: &Walk,
-    snapshot: Snapshot,
-) -> Result<(), StoreError> {
+async fn write(store: &Inner, tx: &mut PgTx, walk: &Walk) -> Result<(), StoreError> {
     let retention = store.config.frontier().hole_retention().as_secs_f64();
-    let label = |r: Option<Resolution>| r.map_or("", Resolution::as_str).to_owned();
+    // New runs are judged later against an id taken now, after this advance's snapshot: it is
+    // above the id of every transaction that had drawn a position when the snapshot was taken.
+    // The snapshot's own `xmax` is not: it is one past the latest *completed* id, and a running
+    // writer may hold a higher one. Taken only when there is a new run to record.
+    let first_seen_xid: Option<i64> = if walk.new_holes.is_empty() {
+        None
+    } else {
+        let xid: i64 = sqlx::query_scalar(store.sql.frontier_own_xid.clone())
+            .fetch_one(&mut **tx)
+            .await
+            .during(OPERATION)?;
+        Some(xid)
+    };
+    let label = |r: Resolution| r.as_str().to_owned();
     let new_starts = walk
         .new_holes
         .iter()
@@ -137,19 +142,17 @@ async fn write(
         .iter()
         .map(|h| to_bigint("position", h.end))
         .collect::<Result<Vec<_>, _>>()?;
-    let new_labels: Vec<String> = walk.new_holes.iter().map(|h| label(h.resolution)).collect();
     let resolved_starts = walk
         .resolved
         .iter()
         .map(|(s, _)| to_bigint("position", *s))
         .collect::<Result<Vec<_>, _>>()?;
-    let resolved_labels: Vec<String> = walk.resolved.iter().map(|(_, r)| label(Some(*r))).collect();
+    let resolved_labels: Vec<String> = walk.resolved.iter().map(|(_, r)| label(*r)).collect();
     sqlx::query(store.sql.frontier_write.clone())
         .bind(to_bigint("frontier", walk.frontier)?)
         .bind(new_starts)
         .bind(new_ends)
-        .bind(to_bigint("snapshot xmax", snapshot.xmax)?)
-        .bind(new_labels)
+        .bind(first_seen_xid)
         .bind(resolved_starts)
         .bind(resolved_labels)
         .bind(retention)
@@ -175,15 +178,15 @@ async fn status(store: &Inner, tx: &mut PgTx) -> Result<FrontierStatus, StoreErr
         .zip(ages)
         .map(|((start, end), age)| {
             Ok(OpenHole {
-                start: from_bigint(start)?,
-                end: from_bigint(end)?,
+                start: from_bigint(OPERATION, start)?,
+                end: from_bigint(OPERATION, end)?,
                 age: Duration::try_from_secs_f64(age).unwrap_or_default(),
             })
         })
         .collect::<Result<_, StoreError>>()?;
     Ok(FrontierStatus {
-        safe_position: from_bigint(row.try_get(0).during(OPERATION)?)?,
-        latest_position: from_bigint(row.try_get(1).during(OPERATION)?)?,
+        safe_position: from_bigint(OPERATION, row.try_get(0).during(OPERATION)?)?,
+        latest_position: from_bigint(OPERATION, row.try_get(1).during(OPERATION)?)?,
         open_holes,
         forced: Vec::new(),
     })

@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use pupsourcing::OpenHole;
 
-/// The bounds of the snapshot the advance read everything from.
+/// What the advance needs of the snapshot it read everything from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Snapshot {
     /// `pg_snapshot_xmin`: every transaction id below it had finished.
     pub(crate) xmin: u64,
-    /// `pg_snapshot_xmax`: the first transaction id not yet assigned.
-    pub(crate) xmax: u64,
 }
 
 /// How a run of missing positions ended.
@@ -49,18 +47,19 @@ impl Resolution {
 pub(crate) struct KnownHole {
     pub(crate) start: u64,
     pub(crate) end: u64,
-    pub(crate) first_seen_xmax: u64,
+    /// The transaction id the advance that first saw the run took after its snapshot: above the
+    /// id of every writer that could still fill the run.
+    pub(crate) first_seen_xid: u64,
     pub(crate) age: Duration,
     pub(crate) resolution: Option<Resolution>,
 }
 
-/// A run of positions seen missing for the first time.
+/// A run of positions seen missing for the first time. It is always open: its fate can only be
+/// proven by a later snapshot (see the module documentation of `frontier`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NewHole {
     pub(crate) start: u64,
     pub(crate) end: u64,
-    /// `Some(Dead)` when no transaction was running at all, so the run is dead at first sight.
-    pub(crate) resolution: Option<Resolution>,
 }
 
 /// What an advance decided.
@@ -93,7 +92,7 @@ enum Fate {
 fn fate(hole: &KnownHole, snapshot: Snapshot, force_after: Option<Duration>) -> Fate {
     if hole.resolution.is_some() {
         Fate::AlreadyResolved
-    } else if snapshot.xmin >= hole.first_seen_xmax {
+    } else if snapshot.xmin >= hole.first_seen_xid {
         Fate::Dead
     } else if force_after.is_some_and(|limit| hole.age >= limit) {
         Fate::Forced
@@ -124,11 +123,10 @@ pub(crate) fn walk(
     let mut first_block: Option<OpenHole> = None;
     let mut new_holes = Vec::new();
     let mut new_segment = |start: u64, end: u64, first_block: &mut Option<OpenHole>| {
-        let resolution = (snapshot.xmin >= snapshot.xmax).then_some(Resolution::Dead);
-        if resolution.is_none() && first_block.is_none() {
+        if first_block.is_none() {
             *first_block = Some(OpenHole { start, end, age: Duration::ZERO });
         }
-        new_holes.push(NewHole { start, end, resolution });
+        new_holes.push(NewHole { start, end });
     };
 
     let mut row = 0;
@@ -191,7 +189,7 @@ pub(crate) fn walk(
             _ => walk.open.push(open_hole(hole)),
         }
     }
-    walk.open.extend(new_holes.iter().filter(|h| h.resolution.is_none()).map(|h| OpenHole {
+    walk.open.extend(new_holes.iter().map(|h| OpenHole {
         start: h.start,
         end: h.end,
         age: Duration::ZERO,

@@ -1,8 +1,7 @@
 //! Appending: validation, one statement, and the mapping of its outcome to typed errors.
 
 use pupsourcing::{
-    AppendResult, Event, ExpectedVersion, InputError, PersistedEvent, StoreError, StreamId,
-    prepare_append,
+    AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
 };
 use pupsourcing_migrations::{EVENT_ID_KEY_SUFFIX, STREAM_VERSION_KEY_SUFFIX};
 use sqlx::Row;
@@ -12,7 +11,7 @@ use uuid::Uuid;
 use super::Inner;
 use super::sql::Rows;
 use crate::PgTx;
-use crate::convert::{from_bigint, to_bigint};
+use crate::convert::{from_bigint, row_limit, to_bigint, to_int};
 use crate::error::{Context, UNIQUE_VIOLATION, failure, sqlstate};
 
 pub(crate) async fn append(
@@ -22,12 +21,13 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
-    let count = to_bigint("batch size", u64::try_from(events.len()).unwrap_or(u64::MAX))?;
+    let count = row_limit(events.len());
     let event_versions = events
         .iter()
-        .map(|e| i32::try_from(e.event_version))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| InputError::OutOfRange { what: "event version", value: u64::MAX })?;
+        .map(|e| to_int("event version", e.event_version))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Metadata travels as JSON text into a `json` column, which keeps it as written.
+    let metadata: Vec<String> = events.iter().map(|e| e.metadata.to_string()).collect();
 
     let statement = |rows| {
         sqlx::query(store.sql.append(expected, rows))
@@ -36,13 +36,13 @@ pub(crate) async fn append(
             .bind(stream.aggregate_id())
             .bind(count)
     };
-    let mut query = match (events.as_slice(), event_versions.as_slice()) {
-        ([event], [event_version]) => statement(Rows::One)
+    let mut query = match (events.as_slice(), event_versions.as_slice(), metadata.as_slice()) {
+        ([event], [event_version], [metadata]) => statement(Rows::One)
             .bind(event.event_id)
             .bind(event.event_type.as_str())
             .bind(*event_version)
             .bind(event.payload.as_slice())
-            .bind(&event.metadata)
+            .bind(metadata.as_str())
             .bind(event.created_at)
             .bind(event.trace_id.as_deref())
             .bind(event.correlation_id.as_deref())
@@ -52,7 +52,7 @@ pub(crate) async fn append(
             .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
             .bind(event_versions.as_slice())
             .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
+            .bind(metadata.as_slice())
             .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.trace_id.as_deref()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.correlation_id.as_deref()).collect::<Vec<_>>())
@@ -74,7 +74,7 @@ pub(crate) async fn append(
     let Some(head) = head else {
         return Err(conflict(store, tx, stream, expected, &events).await);
     };
-    let to_version = from_bigint(head)?;
+    let to_version = from_bigint("append", head)?;
     let first_version =
         (to_version + 1).saturating_sub(u64::try_from(events.len()).unwrap_or(u64::MAX));
     let persisted = events
@@ -84,7 +84,7 @@ pub(crate) async fn append(
         .map(|((event, position), version)| {
             Ok(PersistedEvent {
                 event,
-                global_position: from_bigint(position)?,
+                global_position: from_bigint("append", position)?,
                 aggregate_version: version,
             })
         })
@@ -119,9 +119,9 @@ async fn conflict(
         Ok((_, duplicates)) if !duplicates.is_empty() => {
             StoreError::DuplicateEventId { stream, event_ids: duplicates }
         }
-        Ok((actual, _)) => match from_bigint(actual) {
+        Ok((actual, _)) => match from_bigint("append", actual) {
             Ok(actual) => StoreError::Conflict { stream, expected, actual },
-            Err(err) => err,
+            Err(failure) => failure.into(),
         },
         Err(failure) => failure.into(),
     }

@@ -9,8 +9,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::Inner;
 use crate::PgTx;
-use crate::convert::{from_bigint, to_bigint};
-use crate::error::{Context, failure};
+use crate::convert::{from_bigint, row_limit, to_bigint, upper_bound};
+use crate::error::{Context, Failure, failure};
 
 pub(crate) async fn read_stream(
     store: &Inner,
@@ -20,7 +20,7 @@ pub(crate) async fn read_stream(
     to: Option<u64>,
 ) -> Result<Stream, StoreError> {
     let from = to_bigint("from version", from.unwrap_or(1))?;
-    let to = to.map_or(i64::MAX, |to| i64::try_from(to).unwrap_or(i64::MAX));
+    let to = to.map_or(i64::MAX, upper_bound);
     let rows = sqlx::query(store.sql.read_stream.clone())
         .bind(stream.bounded_context_column())
         .bind(stream.aggregate_type())
@@ -46,7 +46,7 @@ pub(crate) async fn stream_version(
         .fetch_optional(&mut **tx)
         .await
         .during("stream_version")?;
-    version.map_or(Ok(0), from_bigint)
+    Ok(version.map_or(Ok(0), |v| from_bigint("stream_version", v))?)
 }
 
 pub(crate) async fn read_events(
@@ -56,7 +56,7 @@ pub(crate) async fn read_events(
     limit: usize,
 ) -> Result<Vec<PersistedEvent>, StoreError> {
     let after = to_bigint("after position", after)?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = row_limit(limit);
     let rows = sqlx::query(store.sql.read_events.clone())
         .bind(after)
         .bind(limit)
@@ -71,7 +71,7 @@ pub(crate) async fn latest_position(store: &Inner, tx: &mut PgTx) -> Result<u64,
         .fetch_one(&mut **tx)
         .await
         .during("latest_position")?;
-    from_bigint(position)
+    Ok(from_bigint("latest_position", position)?)
 }
 
 pub(crate) async fn safe_frontier(store: &Inner, tx: &mut PgTx) -> Result<u64, StoreError> {
@@ -79,7 +79,7 @@ pub(crate) async fn safe_frontier(store: &Inner, tx: &mut PgTx) -> Result<u64, S
         .fetch_one(&mut **tx)
         .await
         .during("safe_frontier")?;
-    from_bigint(position)
+    Ok(from_bigint("safe_frontier", position)?)
 }
 
 pub(crate) async fn read_events_until(
@@ -92,11 +92,11 @@ pub(crate) async fn read_events_until(
 ) -> Result<Vec<PersistedEvent>, StoreError> {
     let query = EventsUntil {
         after: to_bigint("after position", after)?,
-        frontier: to_bigint("frontier", frontier)?,
+        frontier: upper_bound(frontier),
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
         partition: filter.partition_of(),
-        limit: u64::try_from(limit).unwrap_or(u64::MAX),
+        limit: row_limit(limit),
     };
     let (sql, values) =
         events_until(store.config.tables(), &query).build_sqlx(PostgresQueryBuilder);
@@ -107,8 +107,18 @@ pub(crate) async fn read_events_until(
     rows.iter().map(decode).collect()
 }
 
-/// Decodes a row selected with `pupsourcing_migrations::EVENT_COLUMNS`.
+/// Decodes a row selected with `pupsourcing_migrations::EVENT_COLUMNS`. Once the position is
+/// known, any failure names it: [`StoreError::UnreadableEvent`].
 pub(crate) fn decode(row: &PgRow) -> Result<PersistedEvent, StoreError> {
+    let position: i64 = row.try_get(0).during("decode")?;
+    let global_position = from_bigint("decode", position)?;
+    decode_rest(row, global_position).map_err(|failure| StoreError::UnreadableEvent {
+        position: global_position,
+        source: failure.into(),
+    })
+}
+
+fn decode_rest(row: &PgRow, global_position: u64) -> Result<PersistedEvent, Failure> {
     let stream = StreamId::from_columns(
         row.try_get(2).during("decode")?,
         row.try_get(3).during("decode")?,
@@ -130,7 +140,7 @@ pub(crate) fn decode(row: &PgRow) -> Result<PersistedEvent, StoreError> {
     };
     Ok(PersistedEvent {
         event,
-        global_position: from_bigint(row.try_get(0).during("decode")?)?,
-        aggregate_version: from_bigint(row.try_get(1).during("decode")?)?,
+        global_position,
+        aggregate_version: from_bigint("decode", row.try_get(1).during("decode")?)?,
     })
 }

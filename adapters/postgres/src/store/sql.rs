@@ -25,6 +25,7 @@ pub(crate) struct Statements {
     pub(crate) frontier_lock: SqlStr,
     pub(crate) frontier_read: SqlStr,
     pub(crate) frontier_write: SqlStr,
+    pub(crate) frontier_own_xid: SqlStr,
     pub(crate) frontier_status: SqlStr,
     pub(crate) oldest_transaction: SqlStr,
 }
@@ -107,13 +108,12 @@ impl Statements {
             frontier_read: sql(format!(
                 "SELECT f.safe_position, \
                    pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
-                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
                    coalesce((SELECT max(global_position) FROM {events}), 0), \
                    ARRAY(SELECT start_position FROM {holes} h \
                          WHERE h.end_position > f.safe_position ORDER BY 1), \
                    ARRAY(SELECT end_position FROM {holes} h \
                          WHERE h.end_position > f.safe_position ORDER BY start_position), \
-                   ARRAY(SELECT first_seen_xmax FROM {holes} h \
+                   ARRAY(SELECT first_seen_xid FROM {holes} h \
                          WHERE h.end_position > f.safe_position ORDER BY start_position), \
                    ARRAY(SELECT extract(epoch FROM now() - first_seen_at)::float8 FROM {holes} h \
                          WHERE h.end_position > f.safe_position ORDER BY start_position), \
@@ -128,18 +128,18 @@ impl Statements {
                      SET safe_position = greatest(safe_position, $1), updated_at = now() \
                      WHERE id = 1 RETURNING safe_position), \
                  recorded AS (INSERT INTO {holes} \
-                     (start_position, end_position, first_seen_xmax, resolved_at, resolution) \
-                     SELECT s, e, $4, CASE WHEN r = '' THEN NULL ELSE now() END, NULLIF(r, '') \
-                     FROM unnest($2::bigint[], $3::bigint[], $5::text[]) AS n(s, e, r) \
+                     (start_position, end_position, first_seen_xid) \
+                     SELECT s, e, $4 FROM unnest($2::bigint[], $3::bigint[]) AS n(s, e) \
                      ON CONFLICT (start_position) DO NOTHING), \
                  resolved AS (UPDATE {holes} h SET resolution = r.resolution, resolved_at = now() \
-                     FROM unnest($6::bigint[], $7::text[]) AS r(start_position, resolution) \
+                     FROM unnest($5::bigint[], $6::text[]) AS r(start_position, resolution) \
                      WHERE h.start_position = r.start_position AND h.resolved_at IS NULL), \
                  purged AS (DELETE FROM {holes} WHERE end_position <= $1 \
                      AND resolution IN ('filled', 'dead') \
-                     AND resolved_at < now() - make_interval(secs => $8::float8)) \
+                     AND resolved_at < now() - make_interval(secs => $7::float8)) \
                  SELECT safe_position FROM advanced"
             )),
+            frontier_own_xid: sql("SELECT pg_current_xact_id()::text::bigint".to_owned()),
             frontier_status: sql(format!(
                 "SELECT f.safe_position, coalesce((SELECT max(global_position) FROM {events}), 0), \
                    ARRAY(SELECT start_position FROM {holes} h WHERE h.resolved_at IS NULL \
@@ -213,9 +213,9 @@ fn append_statement(events: &str, head: &str, rows: Rows, notify_channel: Option
     let source = match rows {
         Rows::Arrays => {
             "SELECT $1, $2, $3, head.version - $4 + e.ord, $14::bigint, e.event_id, e.event_type, \
-               e.event_version, e.payload, e.metadata, e.created_at, e.trace_id, \
+               e.event_version, e.payload, e.metadata::json, e.created_at, e.trace_id, \
                e.correlation_id, e.causation_id \
-             FROM head, unnest($5::uuid[], $6::text[], $7::int4[], $8::bytea[], $9::jsonb[], \
+             FROM head, unnest($5::uuid[], $6::text[], $7::int4[], $8::bytea[], $9::text[], \
                $10::timestamptz[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY \
                AS e(event_id, event_type, event_version, payload, metadata, created_at, \
                trace_id, correlation_id, causation_id, ord) \
@@ -223,7 +223,7 @@ fn append_statement(events: &str, head: &str, rows: Rows, notify_channel: Option
         }
         Rows::One => {
             "SELECT $1, $2, $3, head.version, $14::bigint, $5::uuid, $6::text, $7::int4, \
-               $8::bytea, $9::jsonb, $10::timestamptz, $11::text, $12::text, $13::text \
+               $8::bytea, $9::text::json, $10::timestamptz, $11::text, $12::text, $13::text \
              FROM head"
         }
     };

@@ -39,6 +39,7 @@ pub(crate) struct Statements {
     pub(crate) owned: String,
     pub(crate) move_checkpoint: String,
     pub(crate) unskip: String,
+    pub(crate) unit_paused: String,
     pub(crate) record_failure: String,
     pub(crate) clear_failures: String,
     pub(crate) status: String,
@@ -155,29 +156,37 @@ impl Statements {
             unskip: format!(
                 "UPDATE {status} SET skip_position = NULL WHERE {UNIT} AND skip_position <= ?4"
             ),
+            unit_paused: format!("SELECT paused FROM {status} WHERE {UNIT}"),
+            // `?6`/`?7`: the pause rule (attempts, microseconds failing), NULL for a transient
+            // failure, which never pauses.
             record_failure: format!(
                 "UPDATE {status} SET attempts = attempts + 1, last_error = ?4, failed_position = ?5, \
-                 paused = paused OR attempts + 1 >= ?6, updated_at = {NOW} \
-                 WHERE {UNIT} RETURNING attempts, paused AND attempts = ?6"
+                 failing_since = coalesce(failing_since, {NOW}), \
+                 paused = paused OR (?6 IS NOT NULL AND attempts + 1 >= ?6 \
+                   AND coalesce(failing_since, {NOW}) <= {NOW} - ?7), \
+                 updated_at = {NOW} \
+                 WHERE {UNIT} RETURNING attempts, paused"
             ),
             clear_failures: format!(
                 "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 updated_at = {NOW} WHERE {UNIT}"
+                 failing_since = NULL, updated_at = {NOW} WHERE {UNIT}"
             ),
             status: format!(
                 "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position, c.upto, \
-                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position \
+                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position, \
+                   s.failing_since \
                  FROM {assignments} a JOIN {checkpoints} c ON {} JOIN {status} s ON {} ORDER BY 1, 2, 3",
                 same_unit("c", "a"),
                 same_unit("s", "a")
             ),
             set_paused: format!(
                 "UPDATE {status} SET paused = ?3, attempts = CASE WHEN ?3 THEN attempts ELSE 0 END, \
+                 failing_since = CASE WHEN ?3 THEN failing_since END, \
                  updated_at = {NOW} WHERE consumer = ?1 AND (?2 IS NULL OR partition = ?2)"
             ),
             skip_failed: format!(
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, paused = 0, \
-                 attempts = 0, last_error = NULL, updated_at = {NOW} \
+                 attempts = 0, last_error = NULL, failing_since = NULL, updated_at = {NOW} \
                  WHERE consumer = ?1 AND (?2 IS NULL OR partition = ?2) AND failed_position IS NOT NULL \
                  RETURNING skip_position"
             ),
@@ -189,7 +198,7 @@ impl Statements {
             ),
             reset_status: format!(
                 "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 skip_position = NULL, updated_at = {NOW} WHERE consumer = ?1"
+                 skip_position = NULL, failing_since = NULL, updated_at = {NOW} WHERE consumer = ?1"
             ),
         }
     }

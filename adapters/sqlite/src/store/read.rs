@@ -10,8 +10,10 @@ use sea_query_rusqlite::RusqliteBinder;
 
 use super::Inner;
 use crate::SqliteTx;
-use crate::convert::{from_integer, parse_json, parse_timestamp, parse_uuid, to_integer};
-use crate::error::Context;
+use crate::convert::{
+    from_integer, parse_json, parse_timestamp, parse_uuid, row_limit, to_integer, upper_bound,
+};
+use crate::error::{Context, failure};
 
 pub(crate) async fn read_stream(
     store: &Arc<Inner>,
@@ -21,26 +23,21 @@ pub(crate) async fn read_stream(
     to: Option<u64>,
 ) -> Result<Stream, StoreError> {
     let from = to_integer("from version", from.unwrap_or(1))?;
-    let to = to.map_or(i64::MAX, |to| i64::try_from(to).unwrap_or(i64::MAX));
+    let to = to.map_or(i64::MAX, upper_bound);
     let (store, id) = (Arc::clone(store), stream.clone());
     let events = tx
         .run("read_stream", move |conn| {
             let mut select = conn.prepare_cached(&store.sql.read_stream).during("read_stream")?;
             let rows = select
-                .query_map(
-                    params![
-                        id.bounded_context_column(),
-                        id.aggregate_type(),
-                        id.aggregate_id(),
-                        from,
-                        to
-                    ],
-                    decode,
-                )
+                .query(params![
+                    id.bounded_context_column(),
+                    id.aggregate_type(),
+                    id.aggregate_id(),
+                    from,
+                    to
+                ])
                 .during("read_stream")?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .during("read_stream")
-                .map_err(StoreError::from)
+            decode_all(rows, "read_stream")
         })
         .await?;
     Ok(Stream::new(stream.clone(), events))
@@ -76,12 +73,12 @@ pub(crate) async fn read_events(
     limit: usize,
 ) -> Result<Vec<PersistedEvent>, StoreError> {
     let after = to_integer("after position", after)?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = row_limit(limit);
     let store = Arc::clone(store);
     tx.run("read_events", move |conn| {
         let mut select = conn.prepare_cached(&store.sql.read_events).during("read_events")?;
-        let rows = select.query_map(params![after, limit], decode).during("read_events")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().during("read_events")?)
+        let rows = select.query(params![after, limit]).during("read_events")?;
+        decode_all(rows, "read_events")
     })
     .await
 }
@@ -123,24 +120,41 @@ pub(crate) async fn read_events_until(
 ) -> Result<Vec<PersistedEvent>, StoreError> {
     let query = EventsUntil {
         after: to_integer("after position", after)?,
-        frontier: to_integer("frontier", frontier)?,
+        frontier: upper_bound(frontier),
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
         partition: filter.partition_of(),
-        limit: u64::try_from(limit).unwrap_or(u64::MAX),
+        limit: row_limit(limit),
     };
     let (sql, values) =
         events_until(store.config.tables(), &query).build_rusqlite(SqliteQueryBuilder);
     tx.run("read_events_until", move |conn| {
         let mut select = conn.prepare_cached(&sql).during("read_events_until")?;
-        let rows = select.query_map(&*values.as_params(), decode).during("read_events_until")?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().during("read_events_until")?)
+        let rows = select.query(&*values.as_params()).during("read_events_until")?;
+        decode_all(rows, "read_events_until")
     })
     .await
 }
 
-/// Decodes a row selected with `pupsourcing_migrations::EVENT_COLUMNS`.
-pub(crate) fn decode(row: &Row<'_>) -> rusqlite::Result<PersistedEvent> {
+/// Decodes every row of `rows`, selected with `pupsourcing_migrations::EVENT_COLUMNS`. Once a
+/// row's position is known, any failure names it: [`StoreError::UnreadableEvent`].
+fn decode_all(
+    mut rows: rusqlite::Rows<'_>,
+    operation: &'static str,
+) -> Result<Vec<PersistedEvent>, StoreError> {
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().during(operation)? {
+        let global_position = row.get(0).and_then(from_integer).during(operation)?;
+        let event = decode(row, global_position).map_err(|source| StoreError::UnreadableEvent {
+            position: global_position,
+            source: failure("decode", source).into(),
+        })?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+fn decode(row: &Row<'_>, global_position: u64) -> rusqlite::Result<PersistedEvent> {
     let stream = StreamId::from_columns(row.get(2)?, row.get(3)?, row.get(4)?);
     let event = Event {
         stream,
@@ -154,9 +168,5 @@ pub(crate) fn decode(row: &Row<'_>) -> rusqlite::Result<PersistedEvent> {
         correlation_id: row.get(12)?,
         causation_id: row.get(13)?,
     };
-    Ok(PersistedEvent {
-        event,
-        global_position: from_integer(row.get(0)?)?,
-        aggregate_version: from_integer(row.get(1)?)?,
-    })
+    Ok(PersistedEvent { event, global_position, aggregate_version: from_integer(row.get(1)?)? })
 }

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use super::*;
 use crate::mock::{MockCoordinator, MockDatabase, MockEventStore, MockTx};
 use crate::worker::coordinator::{NodeInfo, UnitId};
-use crate::{Event, HandlerError, StreamId};
+use crate::{Event, HandlerError, PersistedEvent, StreamId};
 
 struct Probe {
     seen: Mutex<Vec<u64>>,
@@ -53,6 +53,7 @@ fn database(commits: usize, rollbacks: usize) -> MockDatabase {
     db
 }
 
+/// A store whose one read is of `(10, expected_limit]`, three events at most.
 fn store(read: Vec<PersistedEvent>, expected_limit: u64) -> MockEventStore {
     let mut store = MockEventStore::new();
     store.expect_safe_frontier().never();
@@ -91,6 +92,15 @@ fn assignment() -> Assignment {
     Assignment { unit: UnitId::new("probe", 1, 0), epoch: 7 }
 }
 
+async fn run_batch(
+    ctx: &Context<MockDatabase, MockEventStore, MockCoordinator>,
+    consumer: &dyn Consumer<MockDatabase>,
+    size: usize,
+    cap: Option<u64>,
+) -> Result<Outcome, Failure> {
+    batch(ctx, consumer, &assignment(), &EventFilter::all(), size, cap, &InFlight::default()).await
+}
+
 fn probe(fail_at: Option<u64>) -> Probe {
     Probe { seen: Mutex::new(Vec::new()), fail_at }
 }
@@ -106,15 +116,15 @@ async fn a_partial_batch_moves_the_checkpoint_to_the_frontier() {
         .returning(|_, _, _, _, _| Ok(true));
     let ctx = context(database(1, 0), store(events(&[12, 15]), 20), coordinator, 20);
     let consumer = probe(None);
-    let outcome = batch(&ctx, &consumer, &assignment(), &EventFilter::all(), 3).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false })));
+    let outcome = run_batch(&ctx, &consumer, 3, None).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 20 })));
     assert_eq!(*consumer.seen.lock().unwrap(), vec![12, 15]);
 }
 
 #[tokio::test]
-async fn a_full_batch_moves_the_checkpoint_to_its_last_event_and_skips_the_skipped_one() {
+async fn a_full_batch_moves_the_checkpoint_to_its_last_event() {
     let mut coordinator = MockCoordinator::new();
-    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: Some(13) });
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     coordinator
         .expect_commit_batch()
         .with(always(), always(), always(), always(), eq(14))
@@ -122,9 +132,76 @@ async fn a_full_batch_moves_the_checkpoint_to_its_last_event_and_skips_the_skipp
         .returning(|_, _, _, _, _| Ok(true));
     let ctx = context(database(1, 0), store(events(&[11, 13, 14]), 99), coordinator, 99);
     let consumer = probe(None);
-    let outcome = batch(&ctx, &consumer, &assignment(), &EventFilter::all(), 3).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: true })));
-    assert_eq!(*consumer.seen.lock().unwrap(), vec![11, 14]);
+    let outcome = run_batch(&ctx, &consumer, 3, None).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: true, checkpoint: 14 })));
+    assert_eq!(*consumer.seen.lock().unwrap(), vec![11, 13, 14]);
+}
+
+#[tokio::test]
+async fn a_skipped_event_is_never_read_and_the_checkpoint_passes_it() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: Some(13) });
+    coordinator
+        .expect_commit_batch()
+        .with(always(), always(), always(), always(), eq(13))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+    // Reads stop at 12, right before the skipped event, which may not even decode.
+    let ctx = context(database(1, 0), store(events(&[11]), 12), coordinator, 99);
+    let consumer = probe(None);
+    let outcome = run_batch(&ctx, &consumer, 3, None).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 13 })));
+    assert_eq!(*consumer.seen.lock().unwrap(), vec![11]);
+}
+
+#[tokio::test]
+async fn a_skip_right_after_the_checkpoint_moves_past_it_without_reading() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: Some(11) });
+    coordinator
+        .expect_commit_batch()
+        .with(always(), always(), always(), always(), eq(11))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+    let mut store = MockEventStore::new();
+    store.expect_read_events_until().never();
+    let ctx = context(database(1, 0), store, coordinator, 99);
+    let outcome = run_batch(&ctx, &probe(None), 3, None).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 11 })));
+}
+
+#[tokio::test]
+async fn a_capped_batch_stops_before_the_failing_event() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
+    coordinator
+        .expect_commit_batch()
+        .with(always(), always(), always(), always(), eq(14))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+    let ctx = context(database(1, 0), store(events(&[12, 14]), 14), coordinator, 99);
+    let outcome = run_batch(&ctx, &probe(None), 3, Some(14)).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 14 })));
+}
+
+#[tokio::test]
+async fn an_unreadable_event_fails_the_batch_with_its_position() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
+    coordinator.expect_commit_batch().never();
+    let mut store = MockEventStore::new();
+    store.expect_read_events_until().returning(|_, _, _, _, _| {
+        let source = crate::BackendError::new(crate::BackendErrorKind::Data, "decode", "bad");
+        Err(crate::StoreError::UnreadableEvent { position: 13, source })
+    });
+    let ctx = context(database(0, 1), store, coordinator, 20);
+    match run_batch(&ctx, &probe(None), 3, None).await {
+        Err(failure) => {
+            assert_eq!((failure.position, failure.checkpoint), (Some(13), 10));
+            assert!(!failure.transient);
+        }
+        Ok(_) => panic!("expected the unreadable event to fail the batch"),
+    }
 }
 
 #[tokio::test]
@@ -137,8 +214,8 @@ async fn a_draining_unit_reads_only_up_to_its_limit() {
         .times(1)
         .returning(|_, _, _, _, _| Ok(true));
     let ctx = context(database(1, 0), store(events(&[12]), 16), coordinator, 30);
-    let outcome = batch(&ctx, &probe(None), &assignment(), &EventFilter::all(), 3).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false })));
+    let outcome = run_batch(&ctx, &probe(None), 3, None).await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 16 })));
 }
 
 #[tokio::test]
@@ -147,13 +224,13 @@ async fn a_handler_failure_rolls_back_and_names_the_failing_event() {
     claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     coordinator.expect_commit_batch().never();
     let ctx = context(database(0, 1), store(events(&[12, 15, 18]), 20), coordinator, 20);
-    let outcome = batch(&ctx, &probe(Some(15)), &assignment(), &EventFilter::all(), 3).await;
-    match outcome {
-        Err(Failure::Handler { message, position }) => {
-            assert_eq!(position, Some(15));
-            assert!(message.contains("boom"), "{message}");
+    match run_batch(&ctx, &probe(Some(15)), 3, None).await {
+        Err(failure) => {
+            assert_eq!((failure.position, failure.checkpoint), (Some(15), 10));
+            assert!(failure.message.contains("boom"), "{}", failure.message);
+            assert!(!failure.transient);
         }
-        _ => panic!("expected a handler failure"),
+        Ok(_) => panic!("expected a handler failure"),
     }
 }
 
@@ -163,7 +240,7 @@ async fn a_fenced_commit_rolls_back() {
     claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     coordinator.expect_commit_batch().times(1).returning(|_, _, _, _, _| Ok(false));
     let ctx = context(database(0, 1), store(events(&[12]), 20), coordinator, 20);
-    let outcome = batch(&ctx, &probe(None), &assignment(), &EventFilter::all(), 3).await;
+    let outcome = run_batch(&ctx, &probe(None), 3, None).await;
     assert!(matches!(outcome, Ok(Outcome::Fenced)));
 }
 
@@ -179,7 +256,7 @@ async fn nothing_to_read_paused_and_fenced_claims_roll_back_without_reading() {
         let mut store = MockEventStore::new();
         store.expect_read_events_until().never();
         let ctx = context(database(0, 1), store, coordinator, 20);
-        let outcome = batch(&ctx, &probe(None), &assignment(), &EventFilter::all(), 3).await;
+        let outcome = run_batch(&ctx, &probe(None), 3, None).await;
         let got = match outcome {
             Ok(Outcome::Idle) => "idle",
             Ok(Outcome::Paused) => "paused",
@@ -215,11 +292,12 @@ async fn a_panicking_handler_fails_its_batch_instead_of_the_loop() {
     db.expect_begin().times(1).returning(|| Ok(MockTx));
     let ctx = Arc::new(context(db, store(events(&[12]), 20), coordinator, 20));
     let consumer: Arc<dyn Consumer<MockDatabase>> = Arc::new(Panics);
-    let outcome = guarded_batch(&ctx, &consumer, &assignment(), &EventFilter::all(), 3).await;
+    let outcome = guarded_batch(&ctx, &consumer, &assignment(), &EventFilter::all(), 3, None).await;
     match outcome {
-        Err(Failure::Handler { message, .. }) => {
-            assert!(message.contains("handler bug"), "{message}")
+        Err(failure) => {
+            assert!(failure.message.contains("handler bug"), "{}", failure.message);
+            assert_eq!((failure.position, failure.checkpoint), (Some(12), 10));
         }
-        _ => panic!("expected the panic to become a handler failure"),
+        Ok(_) => panic!("expected the panic to become a handler failure"),
     }
 }
