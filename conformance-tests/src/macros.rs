@@ -73,6 +73,7 @@ macro_rules! worker_suite {
             one_node_runs_scoped_and_unscoped_consumers,
             failing_handler_pauses_only_its_unit,
             poison_event_stops_its_unit_right_before_it,
+            unplaced_failure_is_found_one_event_at_a_time,
             unreadable_event_pauses_its_unit_and_can_be_skipped,
             transient_failures_never_pause_and_show_in_status,
             pause_waits_for_both_attempts_and_time,

@@ -19,6 +19,7 @@ pub use cluster::{
 pub use failures::{
     pause_waits_for_both_attempts_and_time, poison_event_stops_its_unit_right_before_it,
     transient_failures_never_pause_and_show_in_status,
+    unplaced_failure_is_found_one_event_at_a_time,
     unreadable_event_pauses_its_unit_and_can_be_skipped,
 };
 pub use partitions::{

@@ -287,6 +287,10 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
         if row.skip_position.is_some_and(|skip| skip <= checkpoint) {
             row.skip_position = None;
         }
+        row.attempts = 0;
+        row.last_error = None;
+        row.failed_position = None;
+        row.failing_since = None;
         Ok(true)
     }
 
@@ -303,11 +307,13 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
             row.attempts = row.attempts.saturating_add(1);
             row.last_error = Some(failure.error.clone());
             row.failed_position = failure.position;
-            let since = *row.failing_since.get_or_insert(now);
             let due = failure.pause.is_some_and(|rule| {
+                let since = *row.failing_since.get_or_insert(now);
                 row.attempts >= rule.attempts
-                    && chrono::Duration::from_std(rule.failing_for)
-                        .is_ok_and(|window| since <= now - window)
+                    && chrono::Duration::from_std(rule.window())
+                        .ok()
+                        .and_then(|window| now.checked_sub_signed(window))
+                        .is_some_and(|threshold| since <= threshold)
             });
             let paused = !row.paused && due;
             row.paused |= paused;
@@ -378,7 +384,7 @@ impl Coordinator<MemoryDatabase> for MemoryCoordinator {
     ) -> Result<Vec<u64>, WorkerError> {
         self.write("skip_failed", |worker| {
             let mut skipped = Vec::new();
-            for row in units_of(worker, consumer, partition) {
+            for row in units_of(worker, consumer, partition).filter(|row| row.paused) {
                 if let Some(position) = row.failed_position.take() {
                     row.skip_position = Some(position);
                     row.paused = false;

@@ -414,7 +414,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
             if owned {
                 let key = params![consumer, partitions, partition, checkpoint];
                 conn.execute(&sql.move_checkpoint, key).during("commit_batch")?;
-                conn.execute(&sql.unskip, key).during("commit_batch")?;
+                conn.execute(&sql.settle, key).during("commit_batch")?;
             }
             Ok(owned)
         })
@@ -430,7 +430,7 @@ impl Coordinator<SqliteDatabase> for SqliteCoordinator {
         let error = failure.error.clone();
         let position = failure.position.map(|p| to_integer("position", p)).transpose()?;
         let attempts = failure.pause.map(|rule| int(rule.attempts));
-        let failing_for = failure.pause.map(|rule| micros(rule.failing_for));
+        let failing_for = failure.pause.map(|rule| micros(rule.window()));
         self.write("record_failure", move |conn, sql| {
             let was_paused: Option<bool> = conn
                 .query_row(&sql.unit_paused, params![consumer, partitions, partition], |row| {

@@ -58,6 +58,38 @@ pub async fn poison_event_stops_its_unit_right_before_it<B: WorkerBackend>(backe
     node.shutdown().await;
 }
 
+/// A batch handler that fails without naming the failing event still leaves its unit stopped
+/// right before that event: the rest of the batch is retried one event at a time, the unit is
+/// not paused on a provisional position, and once paused its status names the real culprit.
+/// Healed and resumed, everything is handled exactly once and the status is clean.
+pub async fn unplaced_failure_is_found_one_event_at_a_time<B: WorkerBackend>(backend: &B) {
+    let env = backend.fresh_worker().await;
+    let pool = streams("bulk", 3);
+    let consumer = Recorder::new("bulk", &env.projection).with_unnamed_failures();
+    let behaviour = Arc::clone(&consumer.behaviour);
+    let written = write_events(&env.db, &env.store, &pool, 30).await;
+    let poison = written[12].clone();
+    behaviour.poison(poison.event.event_id);
+    let node = Node::start::<B>(&env, "solo", vec![shared(consumer)]);
+    eventually("the unit to pause on the poison", PATIENCE, || async {
+        units_of(&env.coordinator_status().await, "bulk").first().is_some_and(|u| u.paused)
+    })
+    .await;
+    let unit = units_of(&env.coordinator_status().await, "bulk").remove(0);
+    assert_eq!(unit.failed_position, Some(poison.global_position), "{unit:?}");
+    assert!(unit.checkpoint < poison.global_position, "{unit:?}");
+    assert_exactly_once(&env.db, &env.projection, "bulk", &written[..12], PATIENCE).await;
+
+    behaviour.heal(poison.event.event_id);
+    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    assert_eq!(admin.resume("bulk", None).await.expect("resume"), 1);
+    assert_exactly_once(&env.db, &env.projection, "bulk", &written, PATIENCE).await;
+    let unit = units_of(&env.coordinator_status().await, "bulk").remove(0);
+    assert!(!unit.paused && unit.attempts == 0 && unit.failing_since.is_none(), "{unit:?}");
+    assert!(unit.last_error.is_none() && unit.failed_position.is_none(), "{unit:?}");
+    node.shutdown().await;
+}
+
 /// An event whose row cannot be decoded pauses its unit like a handler failure: attempts
 /// counted, the decoding error and the bad row's own position in the status, the events before
 /// it committed. Skipping it (it is never read again) lets the unit go on.
@@ -114,7 +146,10 @@ pub async fn transient_failures_never_pause_and_show_in_status<B: WorkerBackend>
     let unit = units_of(&env.coordinator_status().await, "patient").remove(0);
     assert_eq!(unit.failed_position, Some(written[4].global_position), "{unit:?}");
     assert!(unit.last_error.as_deref().is_some_and(|e| e.contains("connection")), "{unit:?}");
-    assert!(!unit.paused, "{unit:?}");
+    assert!(!unit.paused && unit.failing_since.is_none(), "{unit:?}");
+    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let skipped = admin.skip_failed_event("patient", None).await.expect("skip");
+    assert!(skipped.is_empty(), "a unit that is only retrying has nothing to skip: {skipped:?}");
 
     behaviour.heal(written[4].event.event_id);
     assert_exactly_once(&env.db, &env.projection, "patient", &written, PATIENCE).await;

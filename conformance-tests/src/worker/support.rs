@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    BackendError, BackendErrorKind, Consumer, Coordinator, Database, Event, EventFilter,
-    EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
-    RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
+    BackendError, BackendErrorKind, BatchError, Consumer, Coordinator, Database, Event,
+    EventFilter, EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule,
+    PersistedEvent, RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig,
+    WorkerError,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -102,6 +103,7 @@ pub(crate) struct Recorder<D, P> {
     name: String,
     filter: EventFilter,
     partitions: u32,
+    unnamed_failures: bool,
     projection: P,
     pub(crate) behaviour: Arc<Behaviour>,
     _db: PhantomData<fn() -> D>,
@@ -113,6 +115,7 @@ impl<D: Database, P: Projection<D>> Recorder<D, P> {
             name: name.to_owned(),
             filter: EventFilter::all(),
             partitions: 1,
+            unnamed_failures: false,
             projection: projection.clone(),
             behaviour: Arc::default(),
             _db: PhantomData,
@@ -129,12 +132,19 @@ impl<D: Database, P: Projection<D>> Recorder<D, P> {
         self
     }
 
+    /// Fails batches without saying which event failed, as a bulk handler would.
+    pub(crate) fn with_unnamed_failures(mut self) -> Self {
+        self.unnamed_failures = true;
+        self
+    }
+
     /// Another instance (for another node) sharing this one's behaviour.
     pub(crate) fn twin(&self) -> Self {
         Self {
             name: self.name.clone(),
             filter: self.filter.clone(),
             partitions: self.partitions,
+            unnamed_failures: self.unnamed_failures,
             projection: self.projection.clone(),
             behaviour: Arc::clone(&self.behaviour),
             _db: PhantomData,
@@ -186,6 +196,23 @@ impl<D: Database, P: Projection<D>> Consumer<D> for Recorder<D, P> {
             return Err(Box::new(StoreError::Backend(lost)));
         }
         self.projection.record(tx, &self.name, event, seq).await
+    }
+
+    async fn handle_batch(
+        &self,
+        tx: &mut D::Tx,
+        events: &[PersistedEvent],
+    ) -> Result<(), BatchError> {
+        for event in events {
+            self.handle(tx, event).await.map_err(|err| {
+                if self.unnamed_failures {
+                    BatchError::new(err)
+                } else {
+                    BatchError::at(event.global_position, err)
+                }
+            })?;
+        }
+        Ok(())
     }
 
     async fn reset(&self, tx: &mut D::Tx) -> Result<(), HandlerError> {

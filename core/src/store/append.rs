@@ -103,23 +103,24 @@ pub const MAX_METADATA_DEPTH: usize = 64;
 /// versions, timestamps and payloads within range) and returns the stream. Payloads are never
 /// parsed: any bytes are stored as they are.
 ///
-/// Metadata is checked without recursion, and metadata refused for its depth is taken apart
-/// without recursion too, so no input can exhaust the stack.
+/// Metadata is checked without recursion, and the metadata of a refused batch is taken apart
+/// without recursion too (it is left `null`), so no input can exhaust the stack.
 pub fn prepare_append(
     events: &mut [Event],
     expected: ExpectedVersion,
     limits: &AppendLimits,
 ) -> Result<StreamId, InputError> {
-    if let Some(version) = expected.required_version() {
-        check_position("expected version", version)?;
-    }
     for event in events.iter_mut() {
         event.created_at = normalize_timestamp(event.created_at);
     }
-    if let Err(err) = validate(events, limits) {
-        if let InputError::MetadataTooDeep { index, .. } = err
-            && let Some(event) = events.get_mut(index)
-        {
+    let checked = expected
+        .required_version()
+        .map_or(Ok(()), |version| check_position("expected version", version))
+        .and_then(|()| validate(events, limits));
+    if let Err(err) = checked {
+        // The batch is dropped with the error; any of its metadata may be deeper than a
+        // recursive drop can take.
+        for event in events.iter_mut() {
             dismantle(std::mem::take(&mut event.metadata));
         }
         return Err(err);
@@ -407,6 +408,16 @@ mod tests {
                 Err(InputError::MetadataTooDeep { index: 1, max: MAX_METADATA_DEPTH })
             );
             assert_eq!(batch[1].metadata, Value::Null, "refused metadata is taken apart");
+        }
+        // Deep metadata in a batch refused for another reason is taken apart too.
+        let mut batch = vec![
+            event(&s).with_metadata(nested(1_000_000)),
+            event(&s).with_metadata(json!({ "deep": nested(10), "nul": "\u{0}" })),
+        ];
+        let refused = prepare_append(&mut batch, ExpectedVersion::Any, &AppendLimits::default());
+        assert!(matches!(refused, Err(InputError::MetadataTooDeep { index: 0, .. })));
+        for event in &batch {
+            assert_eq!(event.metadata, Value::Null);
         }
         let wide = json!({ "a": [1, 2, { "b": [] }], "c": { "d": "x\u{0}" } });
         assert!(matches!(

@@ -26,6 +26,17 @@ impl Default for PauseRule {
     }
 }
 
+impl PauseRule {
+    /// The longest window the coordinators judge: 100 years. A longer `failing_for` means the
+    /// same (no unit fails for that long), and every backend can compute with it.
+    pub const MAX_WINDOW: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+    /// `failing_for`, at most [`MAX_WINDOW`](Self::MAX_WINDOW): what coordinators compare with.
+    pub fn window(&self) -> Duration {
+        self.failing_for.min(Self::MAX_WINDOW)
+    }
+}
+
 /// How a failing unit is retried before it is paused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -239,7 +239,8 @@ pub struct UnitStatus {
     pub paused: bool,
     /// Consecutive failures.
     pub attempts: u32,
-    /// When the current run of failures began (database clock); `None` while healthy.
+    /// When the current run of failures that may pause the unit began (database clock); `None`
+    /// while healthy or while only transient failures happen.
     pub failing_since: Option<DateTime<Utc>>,
     /// The last failure, as text: the handler's error, or why the batch could not run.
     pub last_error: Option<String>,
@@ -317,8 +318,9 @@ pub trait Coordinator<D: Database>: Send + Sync + 'static {
         epoch: u64,
     ) -> Result<Claim, WorkerError>;
 
-    /// Ends a batch inside `tx`: moves the checkpoint to `checkpoint` (and forgets a skip at or
-    /// below it) if `node_id` still owns `unit` at `epoch`. `false`: fenced, roll back.
+    /// Ends a batch inside `tx`: moves the checkpoint to `checkpoint`, forgets a skip at or below
+    /// it and clears the unit's failure record (attempts, error, position, start of the failure
+    /// run), if `node_id` still owns `unit` at `epoch`. `false`: fenced, roll back.
     async fn commit_batch(
         &self,
         tx: &mut D::Tx,
@@ -328,18 +330,20 @@ pub trait Coordinator<D: Database>: Send + Sync + 'static {
         checkpoint: u64,
     ) -> Result<bool, WorkerError>;
 
-    /// Records a failed batch: counts the attempt, keeps the error and the position, notes when
-    /// the run of failures began (the database's clock, at its first failure), and pauses the
-    /// unit when `failure.pause` is set and both of its thresholds are reached. Returns the
-    /// attempts so far and whether this failure paused the unit.
+    /// Records a failed batch: counts the attempt and keeps the error and the position. For a
+    /// failure that may pause (`failure.pause` set), notes when the run of such failures began
+    /// (the database's clock, at the first of them) and pauses the unit once both thresholds of
+    /// the rule are reached: at least `attempts` attempts (transient ones included) and at least
+    /// `failing_for` since that start. Returns the attempts so far and whether this failure
+    /// paused the unit (only the failure that paused it says so).
     async fn record_failure(
         &self,
         unit: &UnitId,
         failure: &FailureReport,
     ) -> Result<FailureRecord, WorkerError>;
 
-    /// Clears the failure count, error, position and start of the failure run after a
-    /// successful batch.
+    /// Clears the failure count, error, position and start of the failure run (a unit with
+    /// nothing to do after failures).
     async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
 
     /// The state of every unit.
@@ -354,8 +358,9 @@ pub trait Coordinator<D: Database>: Send + Sync + 'static {
         paused: bool,
     ) -> Result<usize, WorkerError>;
 
-    /// Marks each paused-by-failure unit's failing event to be skipped and resumes the unit.
-    /// Returns the positions that will be skipped.
+    /// Marks the failing event of each unit of `consumer` (one partition, or all) that is paused
+    /// with a failing position to be skipped, and resumes the unit; units that are only retrying
+    /// are left alone. Returns the positions that will be skipped.
     async fn skip_failed(
         &self,
         consumer: &str,

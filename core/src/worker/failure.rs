@@ -45,6 +45,9 @@ impl Failure {
         failure.transient = is_transient::<D>(err);
         if let Some(position) = err.position() {
             failure.position = Some(position);
+        }
+        if failure.transient || err.position().is_some() {
+            // Placed, or bound to heal by itself: nothing to search for.
             failure.isolate_until = None;
         }
         failure

@@ -3,8 +3,17 @@
 //! A batch is one transaction: claim the unit (checkpoint locked, ownership and pause checked),
 //! read the matching events in `(checkpoint, frontier]` in SQL, hand them to the consumer with
 //! the same transaction, move the checkpoint (to the last event when the batch was full, else
-//! to the frontier), check ownership again so that a deposed owner cannot commit, commit. The
-//! frontier is the one the node's follower task last advanced to.
+//! to the frontier) and clear the unit's failure record, check ownership again so that a deposed
+//! owner cannot commit, commit. The frontier is the one the node's follower task last advanced
+//! to. An event an operator chose to skip is never read: the batch stops right before it and
+//! moves the checkpoint past it.
+//!
+//! When a batch fails, the events before the failing one are committed at once in a batch capped
+//! right before it, so the unit stops exactly there; if the handler could not say which event
+//! failed, the rest of the failed batch is retried one event at a time until it is found (and
+//! such an unplaced failure never pauses the unit by itself). Every failure is recorded in the
+//! unit's status; the [`PauseRule`](crate::PauseRule) decides, in the database, when a
+//! non-transient one pauses the unit.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -50,29 +59,34 @@ pub(crate) async fn run<D, S, C>(
     let mut size = base;
     // After a handler failure that did not name its event, batches of one event up to the end
     // of the failed batch find it, so the unit stops right before it.
-    let mut isolate_until: Option<u64> = None;
+    let mut isolating: Option<Isolation> = None;
     tracing::debug!(%unit, epoch = assignment.epoch, "unit started");
     while !*stop.borrow_and_update() && !*stopping.borrow_and_update() {
-        let batch_size = if isolate_until.is_some() { 1 } else { size };
+        let batch_size = if isolating.is_some() { 1 } else { size };
         let outcome = guarded_batch(&ctx, &consumer, &assignment, &filter, batch_size, None).await;
         let wait = match outcome {
             Ok(Outcome::Handled { full, checkpoint }) => {
-                size = if full { (size * 2).min(max) } else { base };
+                // The commit cleared the unit's failure record in the same transaction.
+                failures = 0;
+                size = if full { size.saturating_mul(2).min(max) } else { base };
                 idle = ctx.config.poll_interval;
-                if isolate_until.is_some_and(|until| checkpoint >= until) {
-                    isolate_until = None;
+                if isolating.is_some_and(|isolation| isolation.is_over(checkpoint)) {
+                    isolating = None;
                 }
-                if failures > 0 {
-                    failures = 0;
-                    if let Err(err) = ctx.coordinator.clear_failures(unit).await {
-                        tracing::warn!(%unit, error = %err, "could not clear the failure count");
-                    }
-                }
-                if full || isolate_until.is_some() { None } else { Some(idle) }
+                if full || isolating.is_some() { None } else { Some(idle) }
             }
             Ok(Outcome::Idle) => {
+                // Nothing to read: whatever failed before (a lost connection, say) is gone.
+                if failures > 0 {
+                    match ctx.coordinator.clear_failures(unit).await {
+                        Ok(()) => failures = 0,
+                        Err(err) => {
+                            tracing::warn!(%unit, error = %err, "could not clear the failure record");
+                        }
+                    }
+                }
                 let wait = idle;
-                idle = (idle * 2).min(ctx.config.idle_backoff_max);
+                idle = idle.saturating_mul(2).min(ctx.config.idle_backoff_max);
                 Some(wait)
             }
             Ok(Outcome::Paused) => Some(ctx.config.poll_interval),
@@ -81,10 +95,10 @@ pub(crate) async fn run<D, S, C>(
                 break;
             }
             Err(failure) => {
-                failures += 1;
+                failures = failures.saturating_add(1);
                 keep_what_precedes(&ctx, &consumer, &assignment, &filter, size, &failure).await;
-                if failure.isolate_until.is_some() {
-                    isolate_until = failure.isolate_until;
+                if let Some(until) = failure.isolate_until {
+                    isolating = Some(Isolation { from: failure.checkpoint, until });
                 }
                 record(&ctx, unit, &failure).await;
                 if !backoff(&ctx, &mut stop, ctx.config.retry.backoff(failures, random())).await {
@@ -107,6 +121,22 @@ pub(crate) async fn run<D, S, C>(
         }
     }
     tracing::debug!(%unit, "unit stopped");
+}
+
+/// Batches of one event after an unplaced handler failure, from the failed batch's checkpoint
+/// to its last event.
+#[derive(Debug, Clone, Copy)]
+struct Isolation {
+    from: u64,
+    until: u64,
+}
+
+impl Isolation {
+    /// Whether a batch that moved the checkpoint to `checkpoint` ended the search: it passed the
+    /// failed batch, or the checkpoint was moved back behind it (a rewind or rebuild).
+    fn is_over(self, checkpoint: u64) -> bool {
+        checkpoint >= self.until || checkpoint <= self.from
+    }
 }
 
 /// Commits the events that precede the failing one, in a batch that stops right before it, so
@@ -145,10 +175,13 @@ where
     D: Database,
     C: Coordinator<D>,
 {
+    // An unplaced failure names the first event of its batch only provisionally: it must not
+    // pause the unit there, or skipping it would drop an event that may be fine.
+    let pausable = !failure.transient && failure.isolate_until.is_none();
     let report = FailureReport {
         error: failure.message.clone(),
         position: failure.position,
-        pause: (!failure.transient).then_some(ctx.config.retry.pause),
+        pause: pausable.then_some(ctx.config.retry.pause),
     };
     let position = failure.position;
     let error = failure.message.as_str();

@@ -169,8 +169,11 @@ impl Statements {
                      FOR SHARE), \
                  moved AS (UPDATE {checkpoints} c SET position = $6, updated_at = now() \
                      WHERE {c} AND EXISTS (SELECT 1 FROM owned) RETURNING 1), \
-                 unskipped AS (UPDATE {status} s SET skip_position = NULL \
-                     WHERE {s} AND s.skip_position <= $6 AND EXISTS (SELECT 1 FROM moved)) \
+                 settled AS (UPDATE {status} s SET \
+                     skip_position = CASE WHEN s.skip_position <= $6 THEN NULL ELSE s.skip_position END, \
+                     attempts = 0, last_error = NULL, failed_position = NULL, failing_since = NULL \
+                     WHERE {s} AND (s.skip_position <= $6 OR s.attempts > 0 OR s.last_error IS NOT NULL) \
+                     AND EXISTS (SELECT 1 FROM moved)) \
                  SELECT count(*) FROM moved"
             )),
             // `$6`/`$7`: the pause rule (attempts, seconds failing), NULL for a transient failure.
@@ -179,7 +182,9 @@ impl Statements {
             record_failure: sql(format!(
                 "WITH was AS (SELECT s.paused FROM {status} s WHERE {s} FOR UPDATE) \
                  UPDATE {status} s SET attempts = s.attempts + 1, last_error = $4, \
-                   failed_position = $5, failing_since = coalesce(s.failing_since, now()), \
+                   failed_position = $5, \
+                   failing_since = CASE WHEN $6::int IS NULL THEN s.failing_since \
+                     ELSE coalesce(s.failing_since, now()) END, \
                    paused = s.paused OR ($6::int IS NOT NULL AND s.attempts + 1 >= $6 \
                      AND coalesce(s.failing_since, now()) <= now() - make_interval(secs => $7::float8)), \
                    updated_at = now() \
@@ -205,7 +210,7 @@ impl Statements {
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, \
                    paused = false, attempts = 0, last_error = NULL, failing_since = NULL, \
                    updated_at = now() \
-                 WHERE consumer = $1 AND ($2::int IS NULL OR partition = $2) \
+                 WHERE consumer = $1 AND ($2::int IS NULL OR partition = $2) AND paused \
                    AND failed_position IS NOT NULL RETURNING skip_position"
             )),
             lock_consumer: sql(format!(

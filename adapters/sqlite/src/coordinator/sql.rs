@@ -38,7 +38,7 @@ pub(crate) struct Statements {
     pub(crate) begin_batch: String,
     pub(crate) owned: String,
     pub(crate) move_checkpoint: String,
-    pub(crate) unskip: String,
+    pub(crate) settle: String,
     pub(crate) unit_paused: String,
     pub(crate) record_failure: String,
     pub(crate) clear_failures: String,
@@ -153,15 +153,21 @@ impl Statements {
             move_checkpoint: format!(
                 "UPDATE {checkpoints} SET position = ?4, updated_at = {NOW} WHERE {UNIT}"
             ),
-            unskip: format!(
-                "UPDATE {status} SET skip_position = NULL WHERE {UNIT} AND skip_position <= ?4"
+            // Forgets a passed skip and clears the failure record; writes only when there is
+            // something to clear.
+            settle: format!(
+                "UPDATE {status} SET \
+                   skip_position = CASE WHEN skip_position <= ?4 THEN NULL ELSE skip_position END, \
+                   attempts = 0, last_error = NULL, failed_position = NULL, failing_since = NULL \
+                 WHERE {UNIT} AND (skip_position <= ?4 OR attempts > 0 OR last_error IS NOT NULL)"
             ),
             unit_paused: format!("SELECT paused FROM {status} WHERE {UNIT}"),
             // `?6`/`?7`: the pause rule (attempts, microseconds failing), NULL for a transient
             // failure, which never pauses.
             record_failure: format!(
                 "UPDATE {status} SET attempts = attempts + 1, last_error = ?4, failed_position = ?5, \
-                 failing_since = coalesce(failing_since, {NOW}), \
+                 failing_since = CASE WHEN ?6 IS NULL THEN failing_since \
+                   ELSE coalesce(failing_since, {NOW}) END, \
                  paused = paused OR (?6 IS NOT NULL AND attempts + 1 >= ?6 \
                    AND coalesce(failing_since, {NOW}) <= {NOW} - ?7), \
                  updated_at = {NOW} \
@@ -187,7 +193,8 @@ impl Statements {
             skip_failed: format!(
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, paused = 0, \
                  attempts = 0, last_error = NULL, failing_since = NULL, updated_at = {NOW} \
-                 WHERE consumer = ?1 AND (?2 IS NULL OR partition = ?2) AND failed_position IS NOT NULL \
+                 WHERE consumer = ?1 AND (?2 IS NULL OR partition = ?2) AND paused \
+                   AND failed_position IS NOT NULL \
                  RETURNING skip_position"
             ),
             consumer_transition: format!(
