@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use pupsourcing::{Database, EventFilter, EventStore, StreamId};
+use pupsourcing::{Database, EventStore, LogQuery, StreamId, Versions};
 use pupsourcing_postgres::{PgDatabase, PostgresStore};
 
 use crate::catchup::decode_all;
@@ -45,13 +45,13 @@ async fn ours(
         let count = match read {
             Read::Stream => {
                 let stream = StreamId::new("load", spread(i, EVENTS / 100).to_string());
-                store.read_stream(&mut tx, &stream, None, None).await?.len()
+                store.read_stream(&mut tx, &stream, Versions::all()).await?.len()
             }
             Read::Global => store.read_events(&mut tx, spread(i, EVENTS - 500), 500).await?.len(),
             Read::GlobalUntil => {
                 let after = spread(i, EVENTS - 500);
                 store
-                    .read_events_until(&mut tx, after, frontier, &EventFilter::all(), 500)
+                    .read_events_until(&mut tx, &LogQuery::up_to(frontier).after(after).limit(500))
                     .await?
                     .len()
             }

@@ -220,7 +220,7 @@ async fn our_reads(
         let started = Instant::now();
         if stream {
             let id = StreamId::new("load", spread(i, LOADED / 100).to_string());
-            store.read_stream(&mut tx, &id, None, None).await?;
+            store.read_stream(&mut tx, &id, pupsourcing::Versions::all()).await?;
         } else {
             store.read_events(&mut tx, spread(i, LOADED - 500), 500).await?;
         }

@@ -1,8 +1,8 @@
 //! Small helpers shared by scenarios.
 
 use pupsourcing::{
-    AppendResult, Database, Event, EventStore, EventStoreExt, ExpectedVersion, PersistedEvent,
-    StoreError, Stream, StreamId,
+    AppendResult, Database, Event, EventStore, EventStoreExt, ExpectedVersion, LogQuery,
+    PersistedEvent, StoreError, Stream, StreamId,
 };
 use uuid::Uuid;
 
@@ -139,10 +139,7 @@ impl FrontierReader {
         let page = store
             .read_events_until(
                 &mut tx,
-                self.checkpoint,
-                frontier,
-                &pupsourcing::EventFilter::all(),
-                PAGE,
+                &LogQuery::up_to(frontier).after(self.checkpoint).limit(PAGE),
             )
             .await
             .expect("read_events_until");
@@ -157,4 +154,10 @@ impl FrontierReader {
         self.seen.extend(page);
         frontier
     }
+}
+
+/// The versions between two optional inclusive bounds, as a model or a table of cases states them.
+pub(crate) fn range(from: Option<u64>, to: Option<u64>) -> pupsourcing::Versions {
+    use std::ops::Bound::{Included, Unbounded};
+    (from.map_or(Unbounded, Included), to.map_or(Unbounded, Included)).into()
 }

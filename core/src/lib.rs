@@ -51,8 +51,8 @@ pub use keys::{
 };
 pub use store::{
     AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
-    FrontierStatus, InputError, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION, OpenHole,
-    StoreError, check_position, prepare_append,
+    FrontierStatus, InputError, LogQuery, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION,
+    OpenHole, StoreError, Versions, check_position, prepare_append,
 };
 pub use stream::{Stream, StreamId};
 pub use worker::{

@@ -8,10 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    AppendResult, Assignment, BackendError, Claim, EncryptionError, Event, EventFilter,
-    ExpectedVersion, FailureRecord, FailureReport, FrontierStatus, KeyId, KeyLookup, Lease,
-    LiveNode, NewKey, NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId,
-    Topology, UnitId, UnitStatus, Wakeups, WorkerError,
+    AppendResult, Assignment, BackendError, Claim, EncryptionError, Event, ExpectedVersion,
+    FailureRecord, FailureReport, FrontierStatus, KeyId, KeyLookup, Lease, LiveNode, LogQuery,
+    NewKey, NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId, Topology,
+    UnitId, UnitStatus, Versions, Wakeups, WorkerError,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -52,8 +52,7 @@ mockall::mock! {
             &self,
             tx: &mut MockTx,
             stream: &StreamId,
-            from: Option<u64>,
-            to: Option<u64>,
+            versions: Versions,
         ) -> Result<Stream, StoreError>;
         async fn stream_version(&self, tx: &mut MockTx, stream: &StreamId) -> Result<u64, StoreError>;
         async fn read_events(
@@ -68,10 +67,7 @@ mockall::mock! {
         async fn read_events_until(
             &self,
             tx: &mut MockTx,
-            after: u64,
-            frontier: u64,
-            filter: &EventFilter,
-            limit: usize,
+            query: &LogQuery,
         ) -> Result<Vec<PersistedEvent>, StoreError>;
     }
 }

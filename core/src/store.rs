@@ -21,7 +21,7 @@ pub use append::{
 pub use error::{InputError, StoreError};
 pub use ext::EventStoreExt;
 pub use frontier::{FrontierStatus, OpenHole};
-pub use read::EventFilter;
+pub use read::{EventFilter, LogQuery, Versions};
 pub use version::ExpectedVersion;
 
 use crate::{Database, Event, PersistedEvent, Stream, StreamId};
@@ -52,8 +52,9 @@ use crate::{Database, Event, PersistedEvent, Stream, StreamId};
 ///   ([`normalize_timestamp`](crate::normalize_timestamp)). Whatever an append accepts can be
 ///   read back: metadata deeper than [`MAX_METADATA_DEPTH`](crate::MAX_METADATA_DEPTH) is refused.
 /// - **Arguments at the edges.** Reads take any `limit` (a limit beyond the rows stored means
-///   "all") and any inclusive upper bound (`to`, `frontier`: beyond the largest storable
-///   position means "no bound"). Lower bounds (`from`, `after`) above
+///   "all") and any inclusive upper bound (the last of [`Versions`], [`LogQuery::up_to`]: beyond
+///   the largest storable position means "no bound"). Lower bounds (the first of `Versions`,
+///   `after`) above
 ///   [`MAX_POSITION`](crate::MAX_POSITION) are refused with [`InputError::OutOfRange`]. No read
 ///   panics.
 /// - **Rows it cannot decode.** A stored row the store cannot decode (written by another tool or
@@ -72,14 +73,14 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
         events: Vec<Event>,
     ) -> Result<AppendResult, StoreError>;
 
-    /// Reads the events of `stream` with versions in `from..=to` (either bound optional), in
-    /// version order. An unknown stream reads as empty.
+    /// Reads the events of `stream` whose versions are in `versions`, in version order:
+    /// `read_stream(tx, &id, (5..=10).into())`, or `Versions::all()` for the whole stream. An
+    /// unknown stream reads as empty.
     async fn read_stream(
         &self,
         tx: &mut D::Tx,
         stream: &StreamId,
-        from: Option<u64>,
-        to: Option<u64>,
+        versions: Versions,
     ) -> Result<Stream, StoreError>;
 
     /// The current version of `stream`: 0 if it has no event.
@@ -112,16 +113,14 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
     /// it backwards. Single-writer backends have nothing to prove and only report.
     async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError>;
 
-    /// Up to `limit` events with `after < position <= frontier` that pass `filter`, in position
-    /// order. With `frontier` taken from [`safe_frontier`](EventStore::safe_frontier), a reader
-    /// that continues from the last position it processed (or from `frontier` when nothing
-    /// matched) sees every event exactly once.
+    /// The events `query` asks for: `after < position <= up_to`, passing its filter, in position
+    /// order, at most its limit. With `up_to` taken from
+    /// [`safe_frontier`](EventStore::safe_frontier), a reader that continues from the last
+    /// position it processed (or from `up_to` when nothing matched) sees every event exactly
+    /// once.
     async fn read_events_until(
         &self,
         tx: &mut D::Tx,
-        after: u64,
-        frontier: u64,
-        filter: &EventFilter,
-        limit: usize,
+        query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError>;
 }

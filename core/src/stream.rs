@@ -118,7 +118,7 @@ impl fmt::Display for StreamId {
 /// The events of one stream, in version order, as returned by
 /// [`EventStore::read_stream`](crate::EventStore::read_stream).
 ///
-/// A stream that was never written reads as empty with version 0.
+/// A stream that was never written reads as empty, with 0 as its last read version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stream {
     id: StreamId,
@@ -136,10 +136,12 @@ impl Stream {
         &self.id
     }
 
-    /// The version of the last event read, or 0 if none was. For a read without an upper bound
-    /// this is the stream's current version, the value to pass as
-    /// [`ExpectedVersion::Exact`](crate::ExpectedVersion::Exact) on the next append.
-    pub fn version(&self) -> u64 {
+    /// The version of the last event *read*, or 0 if none was. Only for a read to the end of the
+    /// stream ([`Versions::all`](crate::Versions::all), or a range without an upper bound) is
+    /// this the stream's current version, the value to pass as
+    /// [`ExpectedVersion::Exact`](crate::ExpectedVersion::Exact) on the next append; after a
+    /// bounded read, ask [`EventStore::stream_version`](crate::EventStore::stream_version).
+    pub fn last_read_version(&self) -> u64 {
         self.events.last().map_or(0, |e| e.aggregate_version)
     }
 
@@ -222,7 +224,7 @@ mod tests {
     #[test]
     fn version_is_that_of_the_last_event() {
         let id = StreamId::new("t", "1");
-        assert_eq!(Stream::new(id.clone(), Vec::new()).version(), 0);
+        assert_eq!(Stream::new(id.clone(), Vec::new()).last_read_version(), 0);
         let events = (1..=3)
             .map(|v| PersistedEvent {
                 event: Event::new(&id, "E", Vec::new()),
@@ -231,7 +233,7 @@ mod tests {
             })
             .collect();
         let stream = Stream::new(id, events);
-        assert_eq!(stream.version(), 3);
+        assert_eq!(stream.last_read_version(), 3);
         assert_eq!(stream.len(), 3);
         assert!(!stream.is_empty());
     }

@@ -5,8 +5,8 @@ mod read;
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendLimits, AppendResult, Event, EventFilter, EventStore, ExpectedVersion, FrontierStatus,
-    PersistedEvent, StoreError, Stream, StreamId,
+    AppendLimits, AppendResult, Event, EventStore, ExpectedVersion, FrontierStatus, LogQuery,
+    PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
 use crate::{MemoryDatabase, MemoryTx};
@@ -86,10 +86,9 @@ impl EventStore<MemoryDatabase> for MemoryStore {
         &self,
         tx: &mut MemoryTx,
         stream: &StreamId,
-        from: Option<u64>,
-        to: Option<u64>,
+        versions: Versions,
     ) -> Result<Stream, StoreError> {
-        read::read_stream(tx, stream, from, to)
+        read::read_stream(tx, stream, versions)
     }
 
     async fn stream_version(
@@ -131,11 +130,8 @@ impl EventStore<MemoryDatabase> for MemoryStore {
     async fn read_events_until(
         &self,
         tx: &mut MemoryTx,
-        after: u64,
-        frontier: u64,
-        filter: &EventFilter,
-        limit: usize,
+        query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError> {
-        read::read_events_until(tx, after, frontier, filter, limit)
+        read::read_events_until(tx, query)
     }
 }

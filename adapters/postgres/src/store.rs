@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendResult, BackendError, Event, EventFilter, EventStore, ExpectedVersion, FrontierStatus,
-    PersistedEvent, StoreError, Stream, StreamId,
+    AppendResult, BackendError, Event, EventStore, ExpectedVersion, FrontierStatus, LogQuery,
+    PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
 use crate::{PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
@@ -120,10 +120,9 @@ impl EventStore<PgDatabase> for PostgresStore {
         &self,
         tx: &mut PgTx,
         stream: &StreamId,
-        from: Option<u64>,
-        to: Option<u64>,
+        versions: Versions,
     ) -> Result<Stream, StoreError> {
-        read::read_stream(&self.inner, tx, stream, from, to).await
+        read::read_stream(&self.inner, tx, stream, versions).await
     }
 
     #[tracing::instrument(name = "pupsourcing.stream_version", skip_all, fields(stream = %stream))]
@@ -157,15 +156,12 @@ impl EventStore<PgDatabase> for PostgresStore {
         frontier::advance(&self.inner).await
     }
 
-    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx, filter))]
+    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx))]
     async fn read_events_until(
         &self,
         tx: &mut PgTx,
-        after: u64,
-        frontier: u64,
-        filter: &EventFilter,
-        limit: usize,
+        query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError> {
-        read::read_events_until(&self.inner, tx, after, frontier, filter, limit).await
+        read::read_events_until(&self.inner, tx, query).await
     }
 }

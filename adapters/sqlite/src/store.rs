@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendResult, BackendError, Database, Event, EventFilter, EventStore, ExpectedVersion,
-    FrontierStatus, PersistedEvent, StoreError, Stream, StreamId,
+    AppendResult, BackendError, Database, Event, EventStore, ExpectedVersion, FrontierStatus,
+    LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 use pupsourcing_migrations::NameError;
 
@@ -83,10 +83,9 @@ impl EventStore<SqliteDatabase> for SqliteStore {
         &self,
         tx: &mut SqliteTx,
         stream: &StreamId,
-        from: Option<u64>,
-        to: Option<u64>,
+        versions: Versions,
     ) -> Result<Stream, StoreError> {
-        read::read_stream(&self.inner, tx, stream, from, to).await
+        read::read_stream(&self.inner, tx, stream, versions).await
     }
 
     #[tracing::instrument(name = "pupsourcing.stream_version", skip_all, fields(stream = %stream))]
@@ -132,15 +131,12 @@ impl EventStore<SqliteDatabase> for SqliteStore {
         })
     }
 
-    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx, filter))]
+    #[tracing::instrument(name = "pupsourcing.read_events_until", skip(self, tx))]
     async fn read_events_until(
         &self,
         tx: &mut SqliteTx,
-        after: u64,
-        frontier: u64,
-        filter: &EventFilter,
-        limit: usize,
+        query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError> {
-        read::read_events_until(&self.inner, tx, after, frontier, filter, limit).await
+        read::read_events_until(&self.inner, tx, query).await
     }
 }

@@ -76,7 +76,7 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
         })
         .collect();
     assert_eq!(labels, winners, "the stream must hold exactly the winners, in order");
-    assert_eq!(stored.version(), ROUNDS);
+    assert_eq!(stored.last_read_version(), ROUNDS);
 }
 
 /// 50 concurrent `Any` writers of two events each all succeed; the stream gets versions 1..=100

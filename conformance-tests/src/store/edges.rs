@@ -1,7 +1,7 @@
 //! Reads at the edges of their arguments, and rows the store cannot decode.
 
 use pupsourcing::{
-    Database, EventFilter, EventStore, EventStoreExt, ExpectedVersion, InputError, MAX_POSITION,
+    Database, EventStore, EventStoreExt, ExpectedVersion, InputError, LogQuery, MAX_POSITION,
     StoreError,
 };
 
@@ -19,26 +19,28 @@ pub async fn reads_take_any_limit_and_bound<B: StoreBackend>(backend: &B) {
         .expect("append")
         .into_events();
     let mut tx = db.begin_read().await.expect("begin_read");
-    let all = EventFilter::all();
 
     let log = store.read_events(&mut tx, 0, usize::MAX).await.expect("read_events, usize::MAX");
     assert!(log.ends_with(&appended), "read_events with usize::MAX misses events");
     for frontier in [MAX_POSITION, u64::MAX] {
         let until = store
-            .read_events_until(&mut tx, 0, frontier, &all, usize::MAX)
+            .read_events_until(&mut tx, &LogQuery::up_to(frontier).limit(usize::MAX))
             .await
             .unwrap_or_else(|err| panic!("read_events_until to {frontier}: {err}"));
         assert_eq!(until, log, "read_events_until to {frontier}");
     }
-    let tail = store.read_stream(&mut tx, &stream, Some(2), Some(u64::MAX)).await.expect("stream");
+    let tail = store.read_stream(&mut tx, &stream, (2..=u64::MAX).into()).await.expect("stream");
     assert_eq!(tail.events(), &appended[1..], "read_stream to u64::MAX");
-    let past = store.read_stream(&mut tx, &stream, Some(MAX_POSITION), None).await.expect("stream");
+    let past = store.read_stream(&mut tx, &stream, (MAX_POSITION..).into()).await.expect("stream");
     assert!(past.is_empty(), "read_stream from the largest version");
 
     let refused = [
         store.read_events(&mut tx, u64::MAX, 1).await.map(|_| ()),
-        store.read_events_until(&mut tx, u64::MAX, u64::MAX, &all, 1).await.map(|_| ()),
-        store.read_stream(&mut tx, &stream, Some(u64::MAX), None).await.map(|_| ()),
+        store
+            .read_events_until(&mut tx, &LogQuery::up_to(u64::MAX).after(u64::MAX).limit(1))
+            .await
+            .map(|_| ()),
+        store.read_stream(&mut tx, &stream, (u64::MAX..).into()).await.map(|_| ()),
     ];
     for (call, result) in refused.into_iter().enumerate() {
         assert!(
@@ -66,11 +68,10 @@ pub async fn unreadable_event_is_reported_with_its_position<B: StoreBackend>(bac
     backend.make_unreadable(&db, &store, bad).await;
 
     let mut tx = db.begin_read().await.expect("begin_read");
-    let all = EventFilter::all();
     let failures = [
         store.read_full_stream(&mut tx, &stream).await.map(|_| ()),
         store.read_events(&mut tx, 0, 10).await.map(|_| ()),
-        store.read_events_until(&mut tx, 0, bad, &all, 10).await.map(|_| ()),
+        store.read_events_until(&mut tx, &LogQuery::up_to(bad).limit(10)).await.map(|_| ()),
     ];
     for (call, result) in failures.into_iter().enumerate() {
         match result {
@@ -82,11 +83,14 @@ pub async fn unreadable_event_is_reported_with_its_position<B: StoreBackend>(bac
             other => panic!("call {call}: expected UnreadableEvent at {bad}, got {other:?}"),
         }
     }
-    let before = store.read_events_until(&mut tx, 0, bad - 1, &all, 10).await.expect("before");
+    let before = store
+        .read_events_until(&mut tx, &LogQuery::up_to(bad - 1).limit(10))
+        .await
+        .expect("before");
     assert_eq!(before.last(), appended.first(), "reads that stop before the bad row work");
     let after = store.read_events(&mut tx, bad, 10).await.expect("after");
     assert_eq!(after, &appended[2..], "reads that start after the bad row work");
-    let first = store.read_stream(&mut tx, &stream, Some(1), Some(1)).await.expect("version 1");
+    let first = store.read_stream(&mut tx, &stream, (1..=1).into()).await.expect("version 1");
     assert_eq!(first.events(), &appended[..1]);
     db.rollback(tx).await.expect("rollback");
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pupsourcing::{Database, EventFilter, EventStore, ExpectedVersion};
+use pupsourcing::{Database, EventFilter, EventStore, ExpectedVersion, LogQuery};
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
@@ -352,7 +352,7 @@ pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) 
     let frontier = store.safe_frontier(&mut tx).await.expect("safe_frontier");
     assert_eq!(frontier, status.safe_position);
     let all =
-        store.read_events_until(&mut tx, 0, frontier, &EventFilter::all(), 100).await.expect("all");
+        store.read_events_until(&mut tx, &LogQuery::up_to(frontier).limit(100)).await.expect("all");
     assert_eq!(all.len(), 9);
     let check = |filter: EventFilter, want: &[&pupsourcing::StreamId]| {
         let expected: Vec<_> = all.iter().filter(|e| want.contains(&e.stream())).cloned().collect();
@@ -372,14 +372,25 @@ pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) 
         check(EventFilter::all().aggregate_types(["refund"]), &[]),
     ];
     for (filter, expected) in cases {
-        let got =
-            store.read_events_until(&mut tx, 0, frontier, &filter, 100).await.expect("filtered");
+        let got = store
+            .read_events_until(
+                &mut tx,
+                &LogQuery::up_to(frontier).filter(filter.clone()).limit(100),
+            )
+            .await
+            .expect("filtered");
         assert_eq!(got, expected, "{filter:?}");
     }
     let mut by_partition = Vec::new();
     for index in 0..3 {
         let filter = EventFilter::all().partition(index, 3);
-        let part = store.read_events_until(&mut tx, 0, frontier, &filter, 100).await.expect("part");
+        let part = store
+            .read_events_until(
+                &mut tx,
+                &LogQuery::up_to(frontier).filter(filter.clone()).limit(100),
+            )
+            .await
+            .expect("part");
         assert!(part.iter().all(|e| e.stream().partition(3) == index), "partition {index} leaked");
         by_partition.extend(part);
     }
@@ -387,16 +398,19 @@ pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) 
     assert_eq!(by_partition, all, "the partitions must cover every event exactly once");
     let middle = all[3].global_position;
     let window = store
-        .read_events_until(&mut tx, all[0].global_position, middle, &EventFilter::all(), 100)
+        .read_events_until(
+            &mut tx,
+            &LogQuery::up_to(middle).after(all[0].global_position).limit(100),
+        )
         .await
         .expect("window");
     assert_eq!(window, all[1..=3].to_vec(), "bounds are (after, frontier]");
     let limited = store
-        .read_events_until(&mut tx, 0, frontier, &EventFilter::all(), 2)
+        .read_events_until(&mut tx, &LogQuery::up_to(frontier).limit(2))
         .await
         .expect("limited");
     assert_eq!(limited, all[..2].to_vec());
-    let beyond = store.read_events_until(&mut tx, 0, u64::MAX, &EventFilter::all(), 2).await;
+    let beyond = store.read_events_until(&mut tx, &LogQuery::up_to(u64::MAX).limit(2)).await;
     assert_eq!(beyond.expect("an upper bound beyond every position"), all[..2].to_vec());
     db.rollback(tx).await.expect("rollback");
 }

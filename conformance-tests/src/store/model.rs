@@ -123,7 +123,7 @@ impl<D: Database, S: EventStore<D>> Side<D, S> {
             Op::ReadStream { stream, from, to } => {
                 let read = self
                     .store
-                    .read_stream(&mut tx, &streams[stream], from, to)
+                    .read_stream(&mut tx, &streams[stream], crate::support::range(from, to))
                     .await
                     .expect("read_stream");
                 listed(read.into_events())

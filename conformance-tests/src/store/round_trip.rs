@@ -88,7 +88,7 @@ pub async fn unknown_stream_reads_as_empty<B: StoreBackend>(backend: &B) {
     let stream = unique_stream("ghost");
     let read_back = read(&db, &store, &stream).await;
     assert!(read_back.is_empty());
-    assert_eq!(read_back.version(), 0);
+    assert_eq!(read_back.last_read_version(), 0);
     assert_eq!(read_back.id(), &stream);
     assert_eq!(version(&db, &store, &stream).await, 0);
     let mut tx = db.begin_read().await.expect("begin_read");
@@ -110,7 +110,7 @@ pub async fn bounded_contexts_separate_streams<B: StoreBackend>(backend: &B) {
     }
     for (stream, count) in [(&plain, 1), (&billing, 2), (&support, 3)] {
         let read_back = read(&db, &store, stream).await;
-        assert_eq!(read_back.version(), count);
+        assert_eq!(read_back.last_read_version(), count);
         assert!(read_back.iter().all(|e| e.stream() == stream), "events leaked across contexts");
     }
 }

@@ -3,7 +3,7 @@
 use pupsourcing::{Database, EventStore, ExpectedVersion};
 
 use crate::StoreBackend;
-use crate::support::{append, assert_conflict, events, read, unique_stream, version};
+use crate::support::{append, assert_conflict, events, range, read, unique_stream, version};
 
 /// Versions run 1, 2, 3, ... across appends, and range reads are inclusive on both ends.
 pub async fn versions_are_contiguous_and_ranges_inclusive<B: StoreBackend>(backend: &B) {
@@ -37,7 +37,7 @@ pub async fn versions_are_contiguous_and_ranges_inclusive<B: StoreBackend>(backe
         (Some(9), Some(u64::MAX), vec![9, 10]),
     ];
     for (from, to, want) in cases {
-        let got = store.read_stream(&mut tx, &stream, from, to).await.expect("read range");
+        let got = store.read_stream(&mut tx, &stream, range(from, to)).await.expect("read range");
         let versions: Vec<u64> = got.iter().map(|e| e.aggregate_version).collect();
         assert_eq!(versions, want, "range {from:?}..={to:?}");
     }

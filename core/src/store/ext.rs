@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::{
     AppendResult, Database, Event, EventStore, ExpectedVersion, StoreError, Stream, StreamId,
+    Versions,
 };
 
 /// Shortcuts built only from [`EventStore`] methods, with a blanket implementation so that no
@@ -26,7 +27,7 @@ pub trait EventStoreExt<D: Database>: EventStore<D> {
         tx: &mut D::Tx,
         stream: &StreamId,
     ) -> Result<Stream, StoreError> {
-        self.read_stream(tx, stream, None, None).await
+        self.read_stream(tx, stream, Versions::all()).await
     }
 
     /// Appends in a transaction of its own: begin, append, commit (rolled back on failure).
@@ -125,9 +126,9 @@ mod tests {
         let mut store = MockEventStore::new();
         store
             .expect_read_stream()
-            .withf(|_, s, from, to| s.aggregate_id() == "1" && from.is_none() && to.is_none())
+            .withf(|_, s, versions| s.aggregate_id() == "1" && *versions == Versions::all())
             .times(1)
-            .returning(|_, s, _, _| Ok(Stream::new(s.clone(), Vec::new())));
+            .returning(|_, s, _| Ok(Stream::new(s.clone(), Vec::new())));
         let mut tx = MockTx;
         let read = store.read_full_stream(&mut tx, &stream).await.unwrap();
         assert!(read.is_empty());

@@ -1,5 +1,135 @@
-//! What a consumer reads: a filter applied in SQL, so a consumer interested in one aggregate type
-//! does not fetch (let alone decode) the rest of the log.
+//! What a read asks for: the versions of a stream ([`Versions`]), and for a read of the global log
+//! ([`LogQuery`]) its bounds, its limit and a filter applied in SQL, so a consumer interested in
+//! one aggregate type does not fetch (let alone decode) the rest of the log.
+
+use std::ops::{Bound, RangeBounds};
+
+/// Which versions of a stream to read, from any range of versions: `..` (all), `5..`, `..=10`,
+/// `5..=10`, `5..11`. Versions start at 1.
+///
+/// ```
+/// use pupsourcing::Versions;
+///
+/// assert_eq!(Versions::from(..), Versions::all());
+/// assert_eq!(Versions::from(5..=10), Versions::from(5..11));
+/// assert_eq!(Versions::from(3..).first(), 3);
+/// assert_eq!(Versions::from(..=7).last(), Some(7));
+/// assert!(Versions::from(4..4).is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Versions {
+    first: u64,
+    last: Option<u64>,
+}
+
+impl Versions {
+    /// Every version.
+    pub fn all() -> Self {
+        Self { first: 1, last: None }
+    }
+
+    /// The lowest version to read (at least 1).
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// The highest version to read, inclusive; `None` reads to the end of the stream.
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+
+    /// Whether the range holds no version at all (`5..5`, `..0`).
+    pub fn is_empty(&self) -> bool {
+        self.last.is_some_and(|last| last < self.first)
+    }
+}
+
+impl<R: RangeBounds<u64>> From<R> for Versions {
+    fn from(range: R) -> Self {
+        let first = match range.start_bound() {
+            Bound::Included(&first) => first.max(1),
+            Bound::Excluded(&after) => after.saturating_add(1).max(1),
+            Bound::Unbounded => 1,
+        };
+        let last = match range.end_bound() {
+            Bound::Included(&last) => Some(last),
+            Bound::Excluded(&end) => Some(end.saturating_sub(1)),
+            Bound::Unbounded => None,
+        };
+        Self { first, last }
+    }
+}
+
+/// A read of the global log up to a bound: the events with `after < position <= up_to` that pass
+/// a filter, oldest first, at most `limit` of them. With `up_to` the safe frontier, a reader that
+/// continues after the last position it processed (or after `up_to` when nothing matched) sees
+/// every event exactly once.
+///
+/// ```
+/// use pupsourcing::{EventFilter, LogQuery};
+///
+/// let query = LogQuery::up_to(120).after(100).filter(EventFilter::all().aggregate_types(["order"])).limit(50);
+/// assert_eq!((query.after_position(), query.up_to_position(), query.row_limit()), (100, 120, 50));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogQuery {
+    after: u64,
+    up_to: u64,
+    filter: EventFilter,
+    limit: usize,
+}
+
+impl LogQuery {
+    /// How many events a query returns unless told otherwise.
+    pub const DEFAULT_LIMIT: usize = 500;
+
+    /// Events at or below `position` (typically the safe frontier), from the start of the log,
+    /// unfiltered, at most [`DEFAULT_LIMIT`](Self::DEFAULT_LIMIT).
+    pub fn up_to(position: u64) -> Self {
+        Self { after: 0, up_to: position, filter: EventFilter::all(), limit: Self::DEFAULT_LIMIT }
+    }
+
+    /// Only events after `position` (exclusive): the reader's checkpoint.
+    #[must_use]
+    pub fn after(mut self, position: u64) -> Self {
+        self.after = position;
+        self
+    }
+
+    /// Only events that pass `filter`.
+    #[must_use]
+    pub fn filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// At most `limit` events; any `usize` is accepted.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The exclusive lower bound.
+    pub fn after_position(&self) -> u64 {
+        self.after
+    }
+
+    /// The inclusive upper bound.
+    pub fn up_to_position(&self) -> u64 {
+        self.up_to
+    }
+
+    /// The filter.
+    pub fn event_filter(&self) -> &EventFilter {
+        &self.filter
+    }
+
+    /// The row limit.
+    pub fn row_limit(&self) -> usize {
+        self.limit
+    }
+}
 
 /// Restricts a read of the global log to some aggregate types and bounded contexts. An empty list
 /// means "any".
@@ -93,6 +223,16 @@ impl EventFilter {
 mod tests {
     use super::*;
     use crate::{Event, StreamId};
+
+    #[test]
+    fn versions_follow_the_range_bounds_and_saturate() {
+        assert_eq!(Versions::from(0..), Versions::all(), "version 0 does not exist");
+        assert_eq!(Versions::from((Bound::Excluded(u64::MAX), Bound::Unbounded)).first(), u64::MAX);
+        assert_eq!(Versions::from(..0).last(), Some(0));
+        assert!(Versions::from(..0).is_empty());
+        assert_eq!(Versions::from(2..=u64::MAX).last(), Some(u64::MAX));
+        assert!(!Versions::from(5..=5).is_empty());
+    }
 
     #[test]
     fn empty_lists_mean_any_and_contexts_exclude_context_free_streams() {

@@ -26,7 +26,7 @@ use crate::worker::context::{Context, random};
 use crate::worker::coordinator::{Assignment, Claim, FailureReport, UnitId};
 use crate::worker::failure::Failure;
 use crate::worker::metrics;
-use crate::{Consumer, Coordinator, Database, EventFilter, EventStore, WorkerError};
+use crate::{Consumer, Coordinator, Database, EventFilter, EventStore, LogQuery, WorkerError};
 
 enum Outcome {
     /// The batch committed; the checkpoint is now `checkpoint`.
@@ -293,7 +293,8 @@ where
         return finish(ctx, tx, Outcome::Idle).await;
     }
     let events = if read_to > checkpoint {
-        let read = ctx.store.read_events_until(&mut tx, checkpoint, read_to, filter, size).await;
+        let query = LogQuery::up_to(read_to).after(checkpoint).filter(filter.clone()).limit(size);
+        let read = ctx.store.read_events_until(&mut tx, &query).await;
         match read {
             Ok(events) => events,
             Err(err) => {

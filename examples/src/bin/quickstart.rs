@@ -73,7 +73,12 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     let mut tx = db.begin_read().await?;
     let stream = store.read_full_stream(&mut tx, &User::stream(&alice)).await?;
     db.rollback(tx).await?;
-    println!("   {} at version {} ({} events)", stream.id(), stream.version(), stream.len());
+    println!(
+        "   {} at version {} ({} events)",
+        stream.id(),
+        stream.last_read_version(),
+        stream.len()
+    );
     for event in &stream {
         println!(
             "   v{} pos {:<3} {:<15} {}",
@@ -112,7 +117,7 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
 
     println!("\n5. A retried append is recognised by its event id");
     let mut tx = db.begin_read().await?;
-    let first = store.read_stream(&mut tx, &User::stream(&alice), Some(1), Some(1)).await?;
+    let first = store.read_stream(&mut tx, &User::stream(&alice), (1..=1).into()).await?;
     db.rollback(tx).await?;
     let replay = first.events().iter().map(|e| e.event.clone()).collect();
     let start = first.events().first().map_or(0, |e| e.global_position - 1);

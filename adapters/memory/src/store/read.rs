@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use pupsourcing::{
-    BackendError, BackendErrorKind, EventFilter, PersistedEvent, StoreError, Stream, StreamId,
-    check_position,
+    BackendError, BackendErrorKind, LogQuery, PersistedEvent, StoreError, Stream, StreamId,
+    Versions, check_position,
 };
 
 use crate::MemoryTx;
@@ -35,11 +35,10 @@ fn decoded<'a>(
 pub(crate) fn read_stream(
     tx: &MemoryTx,
     stream: &StreamId,
-    from: Option<u64>,
-    to: Option<u64>,
+    versions: Versions,
 ) -> Result<Stream, StoreError> {
-    let from = from.unwrap_or(1);
-    let to = to.unwrap_or(u64::MAX);
+    let from = versions.first();
+    let to = versions.last().unwrap_or(u64::MAX);
     check_position("from version", from)?;
     let events = tx.read(|state| {
         let of_stream = state
@@ -62,11 +61,10 @@ pub(crate) fn read_events(
 
 pub(crate) fn read_events_until(
     tx: &MemoryTx,
-    after: u64,
-    frontier: u64,
-    filter: &EventFilter,
-    limit: usize,
+    query: &LogQuery,
 ) -> Result<Vec<PersistedEvent>, StoreError> {
+    let (after, frontier) = (query.after_position(), query.up_to_position());
+    let (filter, limit) = (query.event_filter(), query.row_limit());
     check_position("after position", after)?;
     tx.read(|state| {
         let matching = state.events[state.first_after(after)..]

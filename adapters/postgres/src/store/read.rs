@@ -1,6 +1,6 @@
 //! Stream and global-log reads, and row decoding.
 
-use pupsourcing::{Event, EventFilter, PersistedEvent, StoreError, Stream, StreamId};
+use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions};
 use pupsourcing_migrations::{EventsUntil, events_until};
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::SqlxBinder;
@@ -16,11 +16,10 @@ pub(crate) async fn read_stream(
     store: &Inner,
     tx: &mut PgTx,
     stream: &StreamId,
-    from: Option<u64>,
-    to: Option<u64>,
+    versions: Versions,
 ) -> Result<Stream, StoreError> {
-    let from = to_bigint("from version", from.unwrap_or(1))?;
-    let to = to.map_or(i64::MAX, upper_bound);
+    let from = to_bigint("from version", versions.first())?;
+    let to = versions.last().map_or(i64::MAX, upper_bound);
     let rows = sqlx::query(store.sql.read_stream.clone())
         .bind(stream.bounded_context_column())
         .bind(stream.aggregate_type())
@@ -85,21 +84,19 @@ pub(crate) async fn safe_frontier(store: &Inner, tx: &mut PgTx) -> Result<u64, S
 pub(crate) async fn read_events_until(
     store: &Inner,
     tx: &mut PgTx,
-    after: u64,
-    frontier: u64,
-    filter: &EventFilter,
-    limit: usize,
+    query: &LogQuery,
 ) -> Result<Vec<PersistedEvent>, StoreError> {
-    let query = EventsUntil {
-        after: to_bigint("after position", after)?,
-        frontier: upper_bound(frontier),
+    let filter = query.event_filter();
+    let select = EventsUntil {
+        after: to_bigint("after position", query.after_position())?,
+        frontier: upper_bound(query.up_to_position()),
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
         partition: filter.partition_of(),
-        limit: row_limit(limit),
+        limit: row_limit(query.row_limit()),
     };
     let (sql, values) =
-        events_until(store.config.tables(), &query).build_sqlx(PostgresQueryBuilder);
+        events_until(store.config.tables(), &select).build_sqlx(PostgresQueryBuilder);
     let rows = sqlx::query_with(AssertSqlSafe(sql), values)
         .fetch_all(&mut **tx)
         .await

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pupsourcing::{Event, EventFilter, PersistedEvent, StoreError, Stream, StreamId};
+use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions};
 use pupsourcing_migrations::{EventsUntil, events_until};
 use rusqlite::{OptionalExtension, Row, params};
 use sea_query::SqliteQueryBuilder;
@@ -19,11 +19,10 @@ pub(crate) async fn read_stream(
     store: &Arc<Inner>,
     tx: &mut SqliteTx,
     stream: &StreamId,
-    from: Option<u64>,
-    to: Option<u64>,
+    versions: Versions,
 ) -> Result<Stream, StoreError> {
-    let from = to_integer("from version", from.unwrap_or(1))?;
-    let to = to.map_or(i64::MAX, upper_bound);
+    let from = to_integer("from version", versions.first())?;
+    let to = versions.last().map_or(i64::MAX, upper_bound);
     let (store, id) = (Arc::clone(store), stream.clone());
     let events = tx
         .run("read_stream", move |conn| {
@@ -113,21 +112,19 @@ pub(crate) async fn safe_frontier(
 pub(crate) async fn read_events_until(
     store: &Arc<Inner>,
     tx: &mut SqliteTx,
-    after: u64,
-    frontier: u64,
-    filter: &EventFilter,
-    limit: usize,
+    query: &LogQuery,
 ) -> Result<Vec<PersistedEvent>, StoreError> {
-    let query = EventsUntil {
-        after: to_integer("after position", after)?,
-        frontier: upper_bound(frontier),
+    let filter = query.event_filter();
+    let select = EventsUntil {
+        after: to_integer("after position", query.after_position())?,
+        frontier: upper_bound(query.up_to_position()),
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
         partition: filter.partition_of(),
-        limit: row_limit(limit),
+        limit: row_limit(query.row_limit()),
     };
     let (sql, values) =
-        events_until(store.config.tables(), &query).build_rusqlite(SqliteQueryBuilder);
+        events_until(store.config.tables(), &select).build_rusqlite(SqliteQueryBuilder);
     tx.run("read_events_until", move |conn| {
         let mut select = conn.prepare_cached(&sql).during("read_events_until")?;
         let rows = select.query(&*values.as_params()).during("read_events_until")?;

@@ -57,10 +57,11 @@ fn database(commits: usize, rollbacks: usize) -> MockDatabase {
 fn store(read: Vec<PersistedEvent>, expected_limit: u64) -> MockEventStore {
     let mut store = MockEventStore::new();
     store.expect_safe_frontier().never();
+    let expected = LogQuery::up_to(expected_limit).after(10).limit(3);
     store
         .expect_read_events_until()
-        .with(always(), eq(10), eq(expected_limit), always(), eq(3))
-        .returning(move |_, _, _, _, _| Ok(read.clone()));
+        .withf(move |_, query| *query == expected)
+        .returning(move |_, _| Ok(read.clone()));
     store
 }
 
@@ -190,7 +191,7 @@ async fn an_unreadable_event_fails_the_batch_with_its_position() {
     claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     coordinator.expect_commit_batch().never();
     let mut store = MockEventStore::new();
-    store.expect_read_events_until().returning(|_, _, _, _, _| {
+    store.expect_read_events_until().returning(|_, _| {
         let source = crate::BackendError::new(crate::BackendErrorKind::Data, "decode", "bad");
         Err(crate::StoreError::UnreadableEvent { position: 13, source })
     });
