@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use pupsourcing::EncryptionError;
 use pupsourcing::encryption::{
     AgeWrapper, BlindIndex, DataKey, Encryptor, ExposeSecret, KeyBinding, KeyWrapper, Keyring,
     hmac_sha256,
 };
-use pupsourcing::{EncryptionError, KeyId};
+use pupsourcing::spi::KeyId;
 use pupsourcing_memory::{MemoryDatabase, MemoryKeyStore};
 
 use crate::stats::Samples;

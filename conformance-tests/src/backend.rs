@@ -1,7 +1,8 @@
 //! What an adapter hands the suite: a way to make fresh, empty stores.
 
 use async_trait::async_trait;
-use pupsourcing::{BoxError, Coordinator, Database, EventStore, KeyStore, PersistedEvent};
+use pupsourcing::spi::{Coordinator, KeyStore};
+use pupsourcing::{BoxError, Database, EventStore, PersistedEvent};
 use uuid::Uuid;
 
 /// A factory of empty stores on one backend.

@@ -1,4 +1,4 @@
-//! Key-store and encryption scenarios: the [`KeyStore`](pupsourcing::KeyStore) contract and the
+//! Key-store and encryption scenarios: the [`KeyStore`](pupsourcing::spi::KeyStore) contract and the
 //! promises of [`Encryptor`] on top of it (round trips, tampering, shredding, rotation, KEK
 //! re-wrap, concurrency, transactions).
 

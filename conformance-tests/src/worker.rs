@@ -1,4 +1,4 @@
-//! Worker scenarios: the [`Worker`](pupsourcing::Worker) and [`Coordinator`](pupsourcing::Coordinator)
+//! Worker scenarios: the [`Worker`](pupsourcing::Worker) and [`Coordinator`](pupsourcing::spi::Coordinator)
 //! contract, with real nodes on one database.
 
 mod basics;

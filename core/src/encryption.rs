@@ -5,7 +5,7 @@
 //! erasing the subject is destroying the key ("crypto-shredding"), after which the fields read
 //! as [`Revealed::Shredded`] while everything else in the events stays intact.
 //!
-//! - Data keys are stored in the application database by a [`KeyStore`](crate::KeyStore),
+//! - Data keys are stored in the application database by a [`KeyStore`](crate::spi::KeyStore),
 //!   wrapped by a key-encryption key that stays outside it: `age` X25519 recipients
 //!   ([`AgeWrapper`], several at once for escrow) or a raw AEAD key ([`AeadWrapper`]).
 //! - Fields are sealed with XChaCha20-Poly1305 into a self-describing [`Envelope`] bound to
@@ -17,7 +17,8 @@
 //!
 //! ```
 //! use pupsourcing::encryption::{Encryptor, Revealed};
-//! use pupsourcing::{Database, EncryptionError, KeyStore};
+//! use pupsourcing::{Database, EncryptionError};
+//! use pupsourcing::spi::{KeyStore};
 //!
 //! async fn round_trip<D: Database, K: KeyStore<D>>(
 //!     encryptor: &Encryptor<D, K>,

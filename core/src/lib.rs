@@ -38,6 +38,7 @@ mod keys;
 #[cfg(any(test, feature = "mock"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
+pub mod spi;
 mod store;
 mod stream;
 pub mod worker;
@@ -45,19 +46,14 @@ pub mod worker;
 pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
 pub use event::{Event, PersistedEvent, normalize_timestamp};
-pub use keys::{
-    EncryptionError, IntegrityFailure, KeyId, KeyLookup, KeyStore, MAX_KEY_VERSION, NewKey,
-    StoredKey,
-};
+pub use keys::{EncryptionError, IntegrityFailure};
 pub use store::{
     AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
     FrontierStatus, InputError, LogQuery, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION,
-    OpenHole, StoreError, Versions, check_position, prepare_append,
+    OpenHole, StoreError, Versions,
 };
 pub use stream::{Stream, StreamId};
 pub use worker::{
-    Admin, Assignment, BatchError, Claim, Consumer, ConsumerRecord, ConsumerSpec, ConsumerStatus,
-    Coordinator, FailureRecord, FailureReport, FinishTransition, HandlerError, Lease, LiveNode,
-    NodeInfo, PauseRule, Plan, RetryPolicy, StartTransition, Topology, Transition, UnitId,
-    UnitRecord, UnitStatus, Wakeups, Worker, WorkerBuilder, WorkerConfig, WorkerError,
+    Admin, BatchError, Consumer, ConsumerStatus, HandlerError, PauseRule, RetryPolicy, UnitId,
+    UnitStatus, Worker, WorkerBuilder, WorkerConfig, WorkerError,
 };

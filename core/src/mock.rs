@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::spi::{
+    Assignment, Claim, FailureRecord, FailureReport, KeyId, KeyLookup, Lease, LiveNode, NewKey,
+    NodeInfo, Plan, StoredKey, Topology, Wakeups,
+};
 use crate::{
-    AppendResult, Assignment, BackendError, Claim, EncryptionError, Event, ExpectedVersion,
-    FailureRecord, FailureReport, FrontierStatus, KeyId, KeyLookup, Lease, LiveNode, LogQuery,
-    NewKey, NodeInfo, PersistedEvent, Plan, StoreError, StoredKey, Stream, StreamId, Topology,
-    UnitId, UnitStatus, Versions, Wakeups, WorkerError,
+    AppendResult, BackendError, EncryptionError, Event, ExpectedVersion, FrontierStatus, LogQuery,
+    PersistedEvent, StoreError, Stream, StreamId, UnitId, UnitStatus, Versions, WorkerError,
 };
 
 /// The transaction of [`MockDatabase`]: an inert token.
@@ -73,11 +75,11 @@ mockall::mock! {
 }
 
 mockall::mock! {
-    /// A mocked [`Coordinator`](crate::Coordinator) over [`MockDatabase`].
+    /// A mocked [`Coordinator`](crate::spi::Coordinator) over [`MockDatabase`].
     pub Coordinator {}
 
     #[async_trait]
-    impl crate::Coordinator<MockDatabase> for Coordinator {
+    impl crate::spi::Coordinator<MockDatabase> for Coordinator {
         async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError>;
         async fn leave(&self, node_id: &str) -> Result<(), WorkerError>;
         async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError>;
@@ -111,11 +113,11 @@ mockall::mock! {
 }
 
 mockall::mock! {
-    /// A mocked [`KeyStore`](crate::KeyStore) over [`MockDatabase`].
+    /// A mocked [`KeyStore`](crate::spi::KeyStore) over [`MockDatabase`].
     pub KeyStore {}
 
     #[async_trait]
-    impl crate::KeyStore<MockDatabase> for KeyStore {
+    impl crate::spi::KeyStore<MockDatabase> for KeyStore {
         async fn lock_subject(&self, tx: &mut MockTx, scope: &str, subject: &str) -> Result<KeyLookup, EncryptionError>;
         async fn current(&self, tx: &mut MockTx, scope: &str, subject: &str) -> Result<KeyLookup, EncryptionError>;
         async fn get(&self, tx: &mut MockTx, id: &KeyId) -> Result<KeyLookup, EncryptionError>;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::encryption::{BlindIndex, Encryptor, Revealed};
-use pupsourcing::{BoxError, Consumer, EventFilter, HandlerError, KeyStore, PersistedEvent};
+use pupsourcing::spi::KeyStore;
+use pupsourcing::{BoxError, Consumer, EventFilter, HandlerError, PersistedEvent};
 
 use crate::customers::{CustomerEvent, SCOPE, normalize_email};
 use crate::sql::{SqlDatabase, Value};

@@ -6,9 +6,8 @@
 //! everywhere, and projections rebuilt from them show the customer as erased.
 
 use pupsourcing::encryption::{Encryptor, Pii};
-use pupsourcing::{
-    AppendResult, BoxError, Database, Event, EventStore, ExpectedVersion, KeyStore, StreamId,
-};
+use pupsourcing::spi::KeyStore;
+use pupsourcing::{AppendResult, BoxError, Database, Event, EventStore, ExpectedVersion, StreamId};
 use serde::{Deserialize, Serialize};
 
 /// The key scope of customers' data keys.

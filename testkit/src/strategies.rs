@@ -161,7 +161,7 @@ mod tests {
         for _ in 0..64 {
             let stream = stream_id().new_tree(&mut runner).unwrap().current();
             let mut batch = events(stream, 4).new_tree(&mut runner).unwrap().current();
-            let prepared = pupsourcing::prepare_append(
+            let prepared = pupsourcing::spi::prepare_append(
                 &mut batch,
                 pupsourcing::ExpectedVersion::Any,
                 &pupsourcing::AppendLimits::default(),

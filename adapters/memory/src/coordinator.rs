@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use pupsourcing::{
-    Assignment, Claim, ConsumerRecord, Coordinator, Database, FailureRecord, FailureReport, Lease,
-    LiveNode, NodeInfo, Plan, Topology, UnitId, UnitRecord, UnitStatus, Wakeups, WorkerError,
+use pupsourcing::spi::{
+    Assignment, Claim, ConsumerRecord, Coordinator, FailureRecord, FailureReport, Lease, LiveNode,
+    NodeInfo, Plan, Topology, UnitRecord, Wakeups,
 };
+use pupsourcing::{Database, UnitId, UnitStatus, WorkerError};
 
 use crate::state::{ConsumerRow, LeaderRow, NodeRow, UnitRow, WorkerState};
 use crate::{MemoryDatabase, MemoryTx};
@@ -91,7 +92,7 @@ fn apply(worker: &mut WorkerState, plan: &Plan) {
             .fold(start.drain_position, u64::max);
         if let Some(consumer) = worker.consumers.get_mut(&start.consumer) {
             consumer.partitions = start.to_partitions;
-            consumer.transition = Some(pupsourcing::Transition {
+            consumer.transition = Some(pupsourcing::spi::Transition {
                 from_partitions: start.from_partitions,
                 drain_position,
             });

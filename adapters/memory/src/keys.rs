@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use pupsourcing::{EncryptionError, KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use pupsourcing::EncryptionError;
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
 
 use crate::state::{KeyState, State};
 use crate::{MemoryDatabase, MemoryTx};

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use pupsourcing::{KeyId, NodeInfo, PersistedEvent, StoredKey, StreamId, Transition, UnitId};
+use pupsourcing::spi::{KeyId, NodeInfo, StoredKey, Transition};
+use pupsourcing::{PersistedEvent, StreamId, UnitId};
 use uuid::Uuid;
 
 /// One consistent version of everything stored. Transactions that write work on a private copy

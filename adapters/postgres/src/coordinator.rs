@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pupsourcing::{
+use pupsourcing::spi::{
     Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
-    Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitId, UnitRecord, UnitStatus, Wakeups,
-    WorkerError,
+    Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitRecord, Wakeups,
 };
+use pupsourcing::{UnitId, UnitStatus, WorkerError};
 use sqlx::Row;
 use sqlx::types::Json;
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pupsourcing::{BackendError, EncryptionError, KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use pupsourcing::{BackendError, EncryptionError};
 use pupsourcing_migrations::Tables;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -50,7 +51,7 @@ fn decode(
 }
 
 /// A key version as the schema stores it; the encryptor never hands out a version above
-/// [`MAX_KEY_VERSION`](pupsourcing::MAX_KEY_VERSION).
+/// [`MAX_KEY_VERSION`](pupsourcing::spi::MAX_KEY_VERSION).
 fn version_param(version: u32) -> Result<i32, EncryptionError> {
     to_int("key version", version)
         .map_err(|_| EncryptionError::InvalidInput("key version exceeds the schema's INTEGER"))

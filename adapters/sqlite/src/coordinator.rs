@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::DateTime;
-use pupsourcing::{
-    Assignment, BackendError, Claim, ConsumerRecord, ConsumerSpec, Coordinator, Database,
-    FailureRecord, FailureReport, Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitId,
-    UnitRecord, UnitStatus, Wakeups, WorkerError,
+use pupsourcing::spi::{
+    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
+    Lease, LiveNode, NodeInfo, Plan, Topology, Transition, UnitRecord, Wakeups,
 };
+use pupsourcing::{BackendError, Database, UnitId, UnitStatus, WorkerError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::convert::{from_integer, from_small, micros, to_integer};

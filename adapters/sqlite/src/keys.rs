@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pupsourcing::{BackendError, EncryptionError, KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use pupsourcing::{BackendError, EncryptionError};
 use rusqlite::{Connection, OptionalExtension, Row, ffi, params};
 
 use crate::convert::row_limit;

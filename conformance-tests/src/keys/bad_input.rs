@@ -1,7 +1,8 @@
 //! Refused input: typed errors, nothing stored changes.
 
 use pupsourcing::encryption::Envelope;
-use pupsourcing::{Database, EncryptionError, KeyId, KeyLookup, KeyStore, NewKey};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey};
+use pupsourcing::{Database, EncryptionError};
 
 use super::{kek, ring, setup};
 use crate::KeysBackend;

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use pupsourcing::Database;
 use pupsourcing::encryption::EncryptorConfig;
-use pupsourcing::{Database, KeyId, KeyLookup, KeyStore};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use tokio::sync::Barrier;
 
 use super::{kek, process, ring, setup};

@@ -1,6 +1,7 @@
 //! The key-store port, called directly.
 
-use pupsourcing::{Database, EncryptionError, KeyId, KeyLookup, KeyStore, NewKey};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey};
+use pupsourcing::{Database, EncryptionError};
 
 use crate::KeysBackend;
 

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use pupsourcing::encryption::{AeadWrapper, DataKey, EncryptorConfig, KeyWrapper, Keyring};
-use pupsourcing::{Database, EncryptionError, KeyId, KeyLookup, KeyStore};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
+use pupsourcing::{Database, EncryptionError};
 
 use super::{kek, process, ring, setup};
 use crate::KeysBackend;

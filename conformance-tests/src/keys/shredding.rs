@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use pupsourcing::encryption::{EncryptorConfig, Revealed};
-use pupsourcing::{Database, EncryptionError, KeyId, KeyLookup, KeyStore};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
+use pupsourcing::{Database, EncryptionError};
 
 use super::{kek, process, ring, setup};
 use crate::KeysBackend;

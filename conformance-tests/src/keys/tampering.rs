@@ -3,7 +3,8 @@
 use pupsourcing::encryption::{
     AgeWrapper, EncryptorConfig, Envelope, ExposeSecret, Keyring, Revealed,
 };
-use pupsourcing::{Database, EncryptionError, KeyId, KeyLookup, KeyStore};
+use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
+use pupsourcing::{Database, EncryptionError};
 
 use super::{Enc, kek, process, ring, setup};
 use crate::KeysBackend;

@@ -1,9 +1,8 @@
 //! Key creation inside the caller's transaction.
 
 use pupsourcing::encryption::EncryptorConfig;
-use pupsourcing::{
-    Database, EncryptionError, Event, EventStore, ExpectedVersion, KeyLookup, KeyStore,
-};
+use pupsourcing::spi::{KeyLookup, KeyStore};
+use pupsourcing::{Database, EncryptionError, Event, EventStore, ExpectedVersion};
 
 use super::{kek, process, ring, setup};
 use crate::KeysBackend;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pupsourcing::{Consumer, Coordinator, Database, EventStore, PersistedEvent};
+use pupsourcing::spi::Coordinator;
+use pupsourcing::{Consumer, Database, EventStore, PersistedEvent};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pupsourcing::{Admin, Coordinator, FailureReport, PauseRule, PersistedEvent};
+use pupsourcing::spi::{Coordinator, FailureReport};
+use pupsourcing::{Admin, PauseRule, PersistedEvent};
 
 use crate::WorkerBackend;
 use crate::worker::support::{

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pupsourcing::{Claim, ConsumerSpec, Coordinator, Database, Plan, StartTransition, UnitId};
+use pupsourcing::spi::{Claim, ConsumerSpec, Coordinator, Plan, StartTransition};
+use pupsourcing::{Database, UnitId};
 
 use crate::WorkerBackend;
 use crate::worker::support::{
@@ -123,7 +124,7 @@ pub async fn repartition_drain_never_falls_below_a_checkpoint<B: WorkerBackend>(
     assert!(matches!(reset, Err(pupsourcing::WorkerError::Repartitioning(_))), "{reset:?}");
     env.db.rollback(tx).await.expect("rollback");
 
-    let stale = pupsourcing::Lease { node_id: "leader".into(), epoch: lease.epoch + 1 };
+    let stale = pupsourcing::spi::Lease { node_id: "leader".into(), epoch: lease.epoch + 1 };
     assert!(
         !coordinator.apply_plan(&stale, &Plan::default()).await.expect("apply"),
         "a wrong epoch must be refused"

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    BackendError, BackendErrorKind, BatchError, Consumer, Coordinator, Database, Event,
-    EventFilter, EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule,
-    PersistedEvent, RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig,
-    WorkerError,
+    BackendError, BackendErrorKind, BatchError, Consumer, Database, Event, EventFilter, EventStore,
+    EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent, RetryPolicy,
+    StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;

@@ -71,7 +71,7 @@ impl KeyWrapper for AeadWrapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::KeyId;
+    use crate::spi::KeyId;
 
     #[test]
     fn round_trips_and_detects_tampering_and_swaps() {

@@ -217,7 +217,7 @@ impl AgeWrapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::KeyId;
+    use crate::spi::KeyId;
 
     fn identity() -> (String, String) {
         let (secret, public) = AgeWrapper::generate_identity();

@@ -17,8 +17,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::KeyId;
 use crate::encryption::data_key::DataKey;
+use crate::spi::KeyId;
 
 /// Scope and subject, owned.
 #[derive(Debug, Clone)]

@@ -11,7 +11,8 @@ use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{KeyInit, OsRng};
 use zeroize::Zeroizing;
 
-use crate::{EncryptionError, KeyId};
+use crate::EncryptionError;
+use crate::spi::KeyId;
 
 /// The algorithm name stored with every data key.
 pub const DATA_KEY_ALGORITHM: &str = "xchacha20poly1305";

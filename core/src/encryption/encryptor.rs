@@ -16,9 +16,8 @@ use crate::encryption::nonce::NonceSequence;
 use crate::encryption::pii::{Pii, Revealed};
 use crate::encryption::rewrap::Rewrap;
 use crate::encryption::wrapper::{KeyWrapper, Keyring};
-use crate::{
-    Database, EncryptionError, IntegrityFailure, KeyId, KeyLookup, KeyStore, NewKey, StoredKey,
-};
+use crate::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
+use crate::{Database, EncryptionError, IntegrityFailure};
 
 /// Settings of an [`Encryptor`].
 #[derive(Debug, Clone, PartialEq, Eq)]

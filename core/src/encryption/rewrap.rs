@@ -11,7 +11,8 @@ use std::sync::Arc;
 use crate::encryption::data_key::KeyBinding;
 use crate::encryption::encryptor::Encryptor;
 use crate::encryption::wrapper::KeyWrapper;
-use crate::{Database, EncryptionError, KeyId, KeyStore};
+use crate::spi::{KeyId, KeyStore};
+use crate::{Database, EncryptionError};
 
 /// Progress of one page.
 #[derive(Debug)]

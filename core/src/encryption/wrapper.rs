@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::EncryptionError;
 use crate::encryption::data_key::{DataKey, KeyBinding};
-use crate::{EncryptionError, StoredKey};
+use crate::spi::StoredKey;
 
 /// A key-encryption key (KEK) held outside the database.
 ///

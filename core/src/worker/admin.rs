@@ -1,7 +1,8 @@
 //! Operating consumers: inspect, pause, resume, skip, rewind, rebuild.
 
+use crate::spi::Coordinator;
 use crate::worker::coordinator::UnitStatus;
-use crate::{Consumer, Coordinator, Database, EventStore, WorkerError};
+use crate::{Consumer, Database, EventStore, WorkerError};
 
 /// A unit's state plus how far it is behind.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::spi::Coordinator;
 use crate::worker::context::Context;
 use crate::worker::metrics;
-use crate::{Coordinator, Database, EventStore};
+use crate::{Database, EventStore};
 
 /// How soon to look again while holes are open: dead ones close within a few milliseconds.
 const HOLE_RECHECK: Duration = Duration::from_millis(5);

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::spi::Coordinator;
 use crate::worker::context::Context;
 use crate::worker::coordinator::Lease;
 use crate::worker::{metrics, plan};
-use crate::{Coordinator, Database, EventStore, WorkerError};
+use crate::{Database, EventStore, WorkerError};
 
 pub(crate) async fn run<D, S, C>(ctx: Arc<Context<D, S, C>>)
 where

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::spi::Coordinator;
 use crate::worker::context::Context;
 use crate::worker::coordinator::UnitId;
 use crate::worker::unit;
-use crate::{Coordinator, Database, EventStore};
+use crate::{Database, EventStore};
 
 pub(crate) async fn heartbeats<D, S, C>(ctx: Arc<Context<D, S, C>>)
 where
@@ -55,7 +56,7 @@ where
                         continue;
                     }
                     let (stop, stopped) = watch::channel(false);
-                    let assignment = crate::Assignment { unit: unit.clone(), epoch };
+                    let assignment = crate::spi::Assignment { unit: unit.clone(), epoch };
                     let task_ctx = Arc::clone(&ctx);
                     let key = unit.clone();
                     loops.spawn(async move {

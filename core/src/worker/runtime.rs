@@ -7,10 +7,11 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use crate::spi::Coordinator;
 use crate::worker::context::Context;
 use crate::worker::coordinator::{ConsumerSpec, NodeInfo};
 use crate::worker::{follow, leader, membership};
-use crate::{Consumer, Coordinator, Database, EventStore, WorkerConfig, WorkerError};
+use crate::{Consumer, Database, EventStore, WorkerConfig, WorkerError};
 
 /// Longest accepted consumer name, in bytes.
 pub const MAX_CONSUMER_NAME: usize = 200;
@@ -21,7 +22,8 @@ pub const MAX_CONSUMER_NAME: usize = 200;
 /// shutdown signal:
 ///
 /// ```
-/// use pupsourcing::{Consumer, Coordinator, Database, EventFilter, EventStore, HandlerError, PersistedEvent, Worker};
+/// use pupsourcing::{Consumer, Database, EventFilter, EventStore, HandlerError, PersistedEvent, Worker};
+/// use pupsourcing::spi::{Coordinator};
 ///
 /// /// Counts orders; works on any backend.
 /// struct OrderCounter;

@@ -22,11 +22,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::spi::Coordinator;
 use crate::worker::context::{Context, random};
 use crate::worker::coordinator::{Assignment, Claim, FailureReport, UnitId};
 use crate::worker::failure::Failure;
 use crate::worker::metrics;
-use crate::{Consumer, Coordinator, Database, EventFilter, EventStore, LogQuery, WorkerError};
+use crate::{Consumer, Database, EventFilter, EventStore, LogQuery, WorkerError};
 
 enum Outcome {
     /// The batch committed; the checkpoint is now `checkpoint`.

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pupsourcing::encryption::{AgeWrapper, BlindIndex, Encryptor, ExposeSecret, Keyring};
-use pupsourcing::{
-    Admin, BoxError, Coordinator, EventStore, EventStoreExt, KeyStore, Worker, WorkerConfig,
-};
+use pupsourcing::spi::{Coordinator, KeyStore};
+use pupsourcing::{Admin, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
 use pupsourcing_examples::customer_directory::{CustomerDirectory, CustomerRow, REDACTED};
 use pupsourcing_examples::customers::{self, CustomerEvent, SCOPE};
 use pupsourcing_examples::sql::SqlDatabase;

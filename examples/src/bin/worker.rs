@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    Admin, Consumer, Coordinator, Database, EventStore, EventStoreExt, ExpectedVersion, Worker,
-    WorkerConfig,
+    Admin, Consumer, Database, EventStore, EventStoreExt, ExpectedVersion, Worker, WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
 use pupsourcing_examples::sql::SqlDatabase;

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use pupsourcing::{
-    AppendLimits, AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, prepare_append,
-};
+use pupsourcing::spi::prepare_append;
+use pupsourcing::{AppendLimits, AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError};
 
 use crate::MemoryTx;
 

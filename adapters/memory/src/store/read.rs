@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use pupsourcing::spi::check_position;
 use pupsourcing::{
     BackendError, BackendErrorKind, LogQuery, PersistedEvent, StoreError, Stream, StreamId,
-    Versions, check_position,
+    Versions,
 };
 
 use crate::MemoryTx;

@@ -1,8 +1,7 @@
 //! Appending: validation, one statement, and the mapping of its outcome to typed errors.
 
-use pupsourcing::{
-    AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
-};
+use pupsourcing::spi::prepare_append;
+use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
 use pupsourcing_migrations::{EVENT_ID_KEY_SUFFIX, STREAM_VERSION_KEY_SUFFIX};
 use sqlx::Row;
 use sqlx::postgres::PgDatabaseError;

@@ -6,9 +6,8 @@
 
 use std::sync::Arc;
 
-use pupsourcing::{
-    AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId, prepare_append,
-};
+use pupsourcing::spi::prepare_append;
+use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
 use rusqlite::{Connection, OptionalExtension, Savepoint, params};
 use uuid::Uuid;
 
