@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{Admin, Consumer, HandlerError, PersistedEvent, Worker, WorkerConfig};
-use pupsourcing_postgres::{PgDatabase, PgTx, PostgresCoordinator, PostgresStore};
+use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore};
 use sqlx::Row;
 
 use crate::stats::{Samples, human};
@@ -110,26 +110,23 @@ async fn raw_read(db: &PgDatabase, upsert: bool) -> Result<(u64, Duration), Benc
 
 /// Runs one worker node with `consumer` until its checkpoint reaches the end of the log.
 async fn worker_catchup(
-    db: &PgDatabase,
     store: &PostgresStore,
     consumer: Box<dyn Consumer<PgDatabase>>,
     name: &str,
     latest: u64,
 ) -> Result<Duration, BenchError> {
-    let coordinator = PostgresCoordinator::new(store);
+    let backend = pupsourcing_postgres::from_store(store.clone());
     let config =
         WorkerConfig { node_id: "bench".into(), max_batch_size: BATCH, ..WorkerConfig::default() };
-    let worker = Worker::builder(db.clone(), store.clone(), coordinator.clone())
-        .config(config)
-        .shared_consumer(Arc::from(consumer))
-        .build()?;
+    let worker =
+        Worker::builder(&backend).config(config).shared_consumer(Arc::from(consumer)).build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
     let running = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
     // Polling the checkpoint costs the server little: every 20 ms, one indexed lookup.
-    let admin = Admin::new(db.clone(), store.clone(), coordinator);
+    let admin = Admin::new(&backend);
     loop {
         let status = admin.status().await?;
         if status.iter().any(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest) {
@@ -176,11 +173,9 @@ where
         }
         raw.push(elapsed);
         if round > 0 {
-            Admin::new(db.clone(), store.clone(), PostgresCoordinator::new(store))
-                .rewind(name, 0)
-                .await?;
+            Admin::new(&pupsourcing_postgres::from_store(store.clone())).rewind(name, 0).await?;
         }
-        ours.push(worker_catchup(db, store, consumer(), name, latest).await?);
+        ours.push(worker_catchup(store, consumer(), name, latest).await?);
     }
     Ok((raw, ours))
 }

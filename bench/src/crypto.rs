@@ -17,7 +17,6 @@ use pupsourcing::encryption::{
     hmac_sha256,
 };
 use pupsourcing::spi::KeyId;
-use pupsourcing_memory::{MemoryDatabase, MemoryKeyStore};
 
 use crate::stats::Samples;
 use crate::{BenchError, Report};
@@ -66,8 +65,7 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), BenchError> {
     println!("crypto: {FIELD}-byte fields, {ROUNDS} interleaved rounds, per-call means");
     let (service, _) = AgeWrapper::generate_identity();
     let age = AgeWrapper::from_identities("bench", service.expose_secret(), &[])?;
-    let db = MemoryDatabase::new();
-    let encryptor = Encryptor::new(db, MemoryKeyStore::new(), Keyring::new(age));
+    let encryptor = Encryptor::new(&pupsourcing_memory::open(), Keyring::new(age));
     let plaintext = vec![0x5a; FIELD];
     encryptor.encrypt("users", "warm", "email", &plaintext).await?;
 

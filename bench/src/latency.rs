@@ -11,9 +11,7 @@ use pupsourcing::{
     Consumer, Event, EventStoreExt, ExpectedVersion, HandlerError, PersistedEvent, StreamId,
     Worker, WorkerConfig,
 };
-use pupsourcing_postgres::{
-    PgDatabase, PgTx, PostgresCoordinator, PostgresStore, PostgresStoreConfig,
-};
+use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use sqlx::Row;
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
@@ -78,7 +76,7 @@ pub(crate) async fn run(db: &PgDatabase, report: &mut Report) -> Result<(), Benc
     let store = PostgresStore::with_config(db, config);
     store.migrate().await?;
     let (sender, mut seen) = mpsc::unbounded_channel();
-    let worker = Worker::builder(db.clone(), store.clone(), PostgresCoordinator::new(&store))
+    let worker = Worker::builder(&pupsourcing_postgres::from_store(store.clone()))
         .config(WorkerConfig { node_id: "latency".into(), ..WorkerConfig::default() })
         .shared_consumer(Arc::new(Stopwatch(sender)))
         .build()?;

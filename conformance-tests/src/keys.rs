@@ -13,6 +13,7 @@ mod transactions;
 
 use std::sync::Arc;
 
+use pupsourcing::Backend;
 use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, EncryptorConfig, Keyring};
 
 use crate::KeysBackend;
@@ -57,7 +58,7 @@ pub(crate) async fn setup<B: KeysBackend>(
 ) -> (B::Db, B::Store, B::Keys, Enc<B>) {
     let (db, store) = backend.fresh_store().await;
     let keys = backend.key_store(&store);
-    let encryptor = Encryptor::new(db.clone(), keys.clone(), keyring);
+    let encryptor = Encryptor::new(&Backend::from_parts(db.clone(), (), (), keys.clone()), keyring);
     (db, store, keys, encryptor)
 }
 
@@ -68,7 +69,7 @@ pub(crate) fn process<B: KeysBackend>(
     keyring: Keyring,
     config: EncryptorConfig,
 ) -> Enc<B> {
-    Encryptor::with_config(db.clone(), keys.clone(), keyring, config)
+    Encryptor::with_config(&Backend::from_parts(db.clone(), (), (), keys.clone()), keyring, config)
 }
 
 /// `size` bytes that differ from position to position.

@@ -28,6 +28,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backend;
 mod database;
 #[cfg(feature = "encryption")]
 #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
@@ -43,6 +44,8 @@ mod store;
 mod stream;
 pub mod worker;
 
+pub use async_trait::async_trait;
+pub use backend::Backend;
 pub use database::Database;
 pub use error::{BackendError, BackendErrorKind, BoxError};
 pub use event::{Event, PersistedEvent, normalize_timestamp};

@@ -11,6 +11,7 @@ use pupsourcing::spi::{
 };
 use pupsourcing::{Database, UnitId, UnitStatus, WorkerError};
 
+use crate::MemoryStore;
 use crate::state::{ConsumerRow, LeaderRow, NodeRow, UnitRow, WorkerState};
 use crate::{MemoryDatabase, MemoryTx};
 
@@ -21,9 +22,9 @@ pub struct MemoryCoordinator {
 }
 
 impl MemoryCoordinator {
-    /// A coordinator in `db`.
-    pub fn new(db: &MemoryDatabase) -> Self {
-        Self { db: db.clone() }
+    /// A coordinator in the database of `store`.
+    pub fn new(store: &MemoryStore) -> Self {
+        Self { db: store.database().clone() }
     }
 
     async fn write<T>(

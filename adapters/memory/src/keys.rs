@@ -5,16 +5,18 @@ use chrono::Utc;
 use pupsourcing::EncryptionError;
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
 
+use crate::MemoryStore;
 use crate::state::{KeyState, State};
 use crate::{MemoryDatabase, MemoryTx};
 
 /// A [`KeyStore`] kept in a [`MemoryDatabase`], in the same transactions as its events.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryKeyStore;
 
 impl MemoryKeyStore {
-    /// A key store (it lives in whichever database's transactions it is given).
-    pub fn new() -> Self {
+    /// A key store beside `store` (its keys live in the transactions of the store's database).
+    pub fn new(store: &MemoryStore) -> Self {
+        let _ = store;
         Self
     }
 }

@@ -10,6 +10,7 @@
 //! ([`MemoryTx::insert`], [`MemoryDatabase::rows`]) that share its transactions, so projections
 //! can be unit-tested with their real commit and rollback behaviour.
 
+mod backend;
 mod coordinator;
 mod database;
 mod keys;
@@ -17,6 +18,7 @@ mod state;
 mod store;
 mod tables;
 
+pub use backend::{MemoryBackend, from_store, open};
 pub use coordinator::MemoryCoordinator;
 pub use database::{MemoryDatabase, MemoryTx};
 pub use keys::MemoryKeyStore;

@@ -88,12 +88,12 @@ impl WorkerBackend for Memory {
     async fn fresh_worker(
         &self,
     ) -> WorkerEnv<MemoryDatabase, MemoryStore, MemoryCoordinator, Rows> {
-        let db = MemoryDatabase::new();
+        let store = MemoryStore::new(&MemoryDatabase::new());
         WorkerEnv {
-            store: MemoryStore::new(&db),
-            coordinator: MemoryCoordinator::new(&db),
+            db: store.database().clone(),
+            coordinator: MemoryCoordinator::new(&store),
             projection: Rows,
-            db,
+            store,
         }
     }
 }
@@ -101,8 +101,8 @@ impl WorkerBackend for Memory {
 impl KeysBackend for Memory {
     type Keys = MemoryKeyStore;
 
-    fn key_store(&self, _store: &MemoryStore) -> MemoryKeyStore {
-        MemoryKeyStore::new()
+    fn key_store(&self, store: &MemoryStore) -> MemoryKeyStore {
+        MemoryKeyStore::new(store)
     }
 }
 

@@ -7,38 +7,81 @@ use pupsourcing_migrations::{Ident, NameError, Tables};
 
 /// Options of a [`PostgresStore`](crate::PostgresStore).
 ///
-/// ```
-/// use pupsourcing_postgres::PostgresStoreConfig;
-/// use pupsourcing_migrations::Tables;
+/// Appends NOTIFY by default, on a channel derived from the table names (so stores with other
+/// tables in one database do not wake each other): idle consumers then wake within milliseconds
+/// of a commit instead of at their next poll.
 ///
-/// let config = PostgresStoreConfig::default()
-///     .with_tables(Tables::new().with_schema("es")?)
-///     .with_notify_channel("es_events")?;
-/// assert_eq!(config.notify_channel(), Some("es_events"));
-/// # Ok::<(), pupsourcing_migrations::NameError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+/// use pupsourcing_postgres::{PostgresStoreConfig, Tables};
+///
+/// let config = PostgresStoreConfig::default().with_tables(Tables::new().with_schema("es")?);
+/// assert!(config.notify_channel().is_some_and(|c| c.starts_with("pupsourcing_")));
+/// let named = config.clone().with_notify_channel("es_events")?;
+/// assert_eq!(named.notify_channel(), Some("es_events"));
+/// assert_eq!(config.without_notify().notify_channel(), None);
+/// # Ok::<(), pupsourcing_postgres::NameError>(())
+/// ```
+#[derive(Debug, Clone)]
 pub struct PostgresStoreConfig {
     tables: Tables,
-    notify_channel: Option<Ident>,
+    notify: Notify,
     limits: AppendLimits,
     frontier: FrontierConfig,
+}
+
+/// Which channel appends notify.
+#[derive(Debug, Clone)]
+enum Notify {
+    /// Derived from the table names; follows [`PostgresStoreConfig::with_tables`].
+    Derived(Option<Ident>),
+    Named(Ident),
+    Off,
+}
+
+impl Default for PostgresStoreConfig {
+    fn default() -> Self {
+        let tables = Tables::default();
+        Self {
+            notify: Notify::Derived(derived_channel(&tables)),
+            tables,
+            limits: AppendLimits::default(),
+            frontier: FrontierConfig::default(),
+        }
+    }
+}
+
+/// `pupsourcing_` and 16 hex digits of a hash of the table names: a valid identifier for any
+/// table names, and distinct for stores with distinct tables.
+fn derived_channel(tables: &Tables) -> Option<Ident> {
+    Ident::new(format!("pupsourcing_{:016x}", tables.lock_key("notify"))).ok()
 }
 
 impl PostgresStoreConfig {
     /// Uses these table names (and schema).
     #[must_use]
     pub fn with_tables(mut self, tables: Tables) -> Self {
+        if let Notify::Derived(channel) = &mut self.notify {
+            *channel = derived_channel(&tables);
+        }
         self.tables = tables;
         self
     }
 
-    /// Sends `pg_notify(channel, <last position>)` inside every append transaction, so listeners
-    /// wake up when (and only if) it commits. The name follows the identifier rules of
-    /// [`Ident`].
+    /// Sends `pg_notify(channel, <last position>)` inside every append transaction on this
+    /// channel instead of the derived one, so listeners wake up when (and only if) it commits.
+    /// The name follows the identifier rules of [`Ident`].
     pub fn with_notify_channel(mut self, channel: &str) -> Result<Self, NameError> {
-        self.notify_channel = Some(Ident::new(channel)?);
+        self.notify = Notify::Named(Ident::new(channel)?);
         Ok(self)
+    }
+
+    /// Appends without NOTIFY: consumers then find new events at their next poll (between the
+    /// worker's `poll_interval` and `idle_backoff_max`). For databases where `pg_notify` is not
+    /// allowed, or behind a proxy that drops notifications.
+    #[must_use]
+    pub fn without_notify(mut self) -> Self {
+        self.notify = Notify::Off;
+        self
     }
 
     /// Replaces the append size limits.
@@ -65,9 +108,13 @@ impl PostgresStoreConfig {
         &self.tables
     }
 
-    /// The NOTIFY channel, if any.
+    /// The NOTIFY channel, if appends notify.
     pub fn notify_channel(&self) -> Option<&str> {
-        self.notify_channel.as_ref().map(Ident::as_str)
+        match &self.notify {
+            Notify::Derived(channel) => channel.as_ref().map(Ident::as_str),
+            Notify::Named(channel) => Some(channel.as_str()),
+            Notify::Off => None,
+        }
     }
 
     /// The append size limits.

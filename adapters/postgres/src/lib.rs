@@ -15,6 +15,7 @@
 //! (`40P01`) under any isolation level become retryable
 //! [`BackendError`](pupsourcing::BackendError)s, never generic ones.
 
+mod backend;
 mod config;
 mod convert;
 mod coordinator;
@@ -25,8 +26,11 @@ mod keys;
 mod migrate;
 mod store;
 
+pub use backend::{PostgresBackend, connect, from_pool, from_store};
 pub use config::{FrontierConfig, PostgresStoreConfig};
 pub use coordinator::PostgresCoordinator;
 pub use database::{IsolationLevel, PgDatabase, PgTx};
 pub use keys::PostgresKeyStore;
+pub use pupsourcing_migrations::{NameError, Tables};
+pub use sqlx;
 pub use store::PostgresStore;

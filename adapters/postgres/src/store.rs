@@ -65,7 +65,7 @@ impl Inner {
 }
 
 impl PostgresStore {
-    /// A store with the default table names, no NOTIFY and default limits.
+    /// A store with the default table names, NOTIFY on a derived channel and default limits.
     pub fn new(db: &PgDatabase) -> Self {
         Self::with_config(db, PostgresStoreConfig::default())
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pupsourcing::{
-    BackendErrorKind, Database, Event, EventStore, EventStoreExt, ExpectedVersion, StoreError,
-    StreamId,
+    Backend, BackendErrorKind, Database, Event, EventStore, EventStoreExt, ExpectedVersion,
+    StoreError, StreamId,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{IsolationLevel, PgDatabase, PostgresStore, PostgresStoreConfig};
@@ -279,7 +279,10 @@ async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
     let keys = PostgresKeyStore::new(&store);
 
     let repeatable = db.clone().with_isolation(IsolationLevel::RepeatableRead);
-    let encryptor = Encryptor::new(repeatable.clone(), keys.clone(), keyring.clone());
+    let encryptor = Encryptor::new(
+        &Backend::from_parts(repeatable.clone(), (), (), keys.clone()),
+        keyring.clone(),
+    );
     let refused = encryptor.encrypt("users", "alice", "email", b"x").await;
     assert!(
         matches!(&refused, Err(EncryptionError::Configuration { reason, .. }) if reason.contains("REPEATABLE READ")),
@@ -287,10 +290,11 @@ async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
     );
 
     let serializable = db.clone().with_isolation(IsolationLevel::Serializable);
-    let encryptor = Encryptor::new(serializable, keys.clone(), keyring.clone());
+    let encryptor =
+        Encryptor::new(&Backend::from_parts(serializable, (), (), keys.clone()), keyring.clone());
     let envelope = encryptor.encrypt("users", "alice", "email", b"x").await.unwrap();
 
-    let reader = Encryptor::new(repeatable, keys, keyring);
+    let reader = Encryptor::new(&Backend::from_parts(repeatable, (), (), keys), keyring);
     let back = reader.decrypt("users", "alice", "email", &envelope).await.unwrap();
     assert_eq!(&back[..], b"x", "reading keys works at any isolation level");
     let existing = reader.encrypt("users", "alice", "email", b"y").await.unwrap();

@@ -12,9 +12,7 @@ use pupsourcing::{
     Admin, Consumer, Event, EventStoreExt, ExpectedVersion, HandlerError, PauseRule,
     PersistedEvent, RetryPolicy, StreamId, Worker, WorkerConfig,
 };
-use pupsourcing_postgres::{
-    PgDatabase, PgTx, PostgresCoordinator, PostgresStore, PostgresStoreConfig,
-};
+use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use pupsourcing_testkit::postgres::TestDatabase;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -80,12 +78,10 @@ struct Running {
 }
 
 impl Running {
-    fn start(db: &PgDatabase, store: &PostgresStore, counter: Counter) -> Self {
-        let worker = Worker::builder(db.clone(), store.clone(), PostgresCoordinator::new(store))
-            .config(config())
-            .consumer(counter)
-            .build()
-            .expect("worker");
+    fn start(store: &PostgresStore, counter: Counter) -> Self {
+        let backend = pupsourcing_postgres::from_store(store.clone());
+        let worker =
+            Worker::builder(&backend).config(config()).consumer(counter).build().expect("worker");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(worker.run(async move {
             let _ = stopped.await;
@@ -116,7 +112,7 @@ async fn wait_for(db: &PgDatabase, expected: i64, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_on_a_pool_of_one_connection_makes_progress() {
     let (_database, db, store) = setup("pool_of_one", 1).await;
-    let running = Running::start(&db, &store, Counter { kill_once: Arc::default() });
+    let running = Running::start(&store, Counter { kill_once: Arc::default() });
     let stream = StreamId::new("account", Uuid::new_v4().to_string());
     for i in 0..20 {
         let event = Event::new(&stream, "Touched", i.to_string().into_bytes());
@@ -133,13 +129,13 @@ async fn a_worker_on_a_pool_of_one_connection_makes_progress() {
 async fn a_handler_losing_its_connection_is_retried_not_paused() {
     let (_database, db, store) = setup("handler_connection_lost", 8).await;
     let kill_once = Arc::new(AtomicBool::new(true));
-    let running = Running::start(&db, &store, Counter { kill_once: Arc::clone(&kill_once) });
+    let running = Running::start(&store, Counter { kill_once: Arc::clone(&kill_once) });
     let stream = StreamId::new("account", Uuid::new_v4().to_string());
     let events = (0..5).map(|i| Event::new(&stream, "Touched", i.to_string().into_bytes()));
     store.append_committed(&db, ExpectedVersion::NoStream, events.collect()).await.expect("append");
     wait_for(&db, 5, "every event despite the lost connection").await;
     assert!(!kill_once.load(Ordering::SeqCst), "the handler did lose its connection once");
-    let admin = Admin::new(db.clone(), store.clone(), PostgresCoordinator::new(&store));
+    let admin = Admin::new(&pupsourcing_postgres::from_store(store.clone()));
     let status = admin.status().await.expect("status");
     assert!(status.iter().all(|s| !s.unit.paused), "a lost connection paused the unit: {status:?}");
     running.stop().await;

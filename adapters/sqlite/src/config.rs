@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pupsourcing::AppendLimits;
-use pupsourcing_migrations::Tables;
+use pupsourcing_migrations::{NameError, Tables};
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,12 +95,13 @@ pub struct SqliteStoreConfig {
 }
 
 impl SqliteStoreConfig {
-    /// Uses these table names. SQLite has no schemas: a schema name is refused by
-    /// [`SqliteStore::with_config`](crate::SqliteStore::with_config).
-    #[must_use]
-    pub fn with_tables(mut self, tables: Tables) -> Self {
+    /// Uses these table names. SQLite has no schemas: tables with a schema name are refused.
+    pub fn with_tables(mut self, tables: Tables) -> Result<Self, NameError> {
+        if tables.schema().is_some() {
+            return Err(NameError::SchemaUnsupported { backend: "sqlite" });
+        }
         self.tables = tables;
-        self
+        Ok(self)
     }
 
     /// Replaces the append size limits.

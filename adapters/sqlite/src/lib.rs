@@ -16,6 +16,7 @@
 //! write lock (in arrival order within a process), and a writer that waits longer than the busy
 //! timeout fails with a retryable [`BackendErrorKind::Busy`](pupsourcing::BackendErrorKind::Busy).
 
+mod backend;
 mod config;
 mod convert;
 mod coordinator;
@@ -26,8 +27,11 @@ mod migrate;
 mod pool;
 mod store;
 
+pub use backend::{SqliteBackend, from_store, open, open_with};
 pub use config::{Location, SqliteOptions, SqliteStoreConfig, Synchronous};
 pub use coordinator::SqliteCoordinator;
 pub use database::{SqliteDatabase, SqliteTx};
 pub use keys::SqliteKeyStore;
+pub use pupsourcing_migrations::{NameError, Tables};
+pub use rusqlite;
 pub use store::SqliteStore;

@@ -11,7 +11,6 @@ use pupsourcing::{
     AppendResult, BackendError, Database, Event, EventStore, ExpectedVersion, FrontierStatus,
     LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
-use pupsourcing_migrations::NameError;
 
 use crate::{SqliteDatabase, SqliteStoreConfig, SqliteTx, migrate};
 use sql::Statements;
@@ -36,18 +35,13 @@ pub(crate) struct Inner {
 impl SqliteStore {
     /// A store with the default table names and limits.
     pub fn new(db: &SqliteDatabase) -> Self {
-        let config = SqliteStoreConfig::default();
-        let sql = Statements::new(config.tables());
-        Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) }
+        Self::with_config(db, SqliteStoreConfig::default())
     }
 
-    /// A store with `config`; refuses a schema name, which SQLite does not have.
-    pub fn with_config(db: &SqliteDatabase, config: SqliteStoreConfig) -> Result<Self, NameError> {
-        if config.tables().schema().is_some() {
-            return Err(NameError::SchemaUnsupported { backend: "sqlite" });
-        }
+    /// A store with `config`.
+    pub fn with_config(db: &SqliteDatabase, config: SqliteStoreConfig) -> Self {
         let sql = Statements::new(config.tables());
-        Ok(Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) })
+        Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) }
     }
 
     /// Creates the store's tables if they do not exist, in one write transaction.

@@ -57,9 +57,8 @@ impl StoreBackend for SqliteFile {
     async fn fresh_store(&self) -> (SqliteDatabase, SqliteStore) {
         let n = self.stores.fetch_add(1, Ordering::Relaxed);
         let tables = Tables::new().with_prefix(&format!("s{n}_")).expect("prefix");
-        let store =
-            SqliteStore::with_config(&self.db, SqliteStoreConfig::default().with_tables(tables))
-                .expect("config");
+        let config = SqliteStoreConfig::default().with_tables(tables).expect("no schema");
+        let store = SqliteStore::with_config(&self.db, config);
         store.migrate().await.expect("migrate");
         (self.db.clone(), store)
     }

@@ -43,7 +43,7 @@ pub async fn one_node_runs_scoped_and_unscoped_consumers<B: WorkerBackend>(backe
         assert_exactly_once(&env.db, &env.projection, name, &matching(&written, filter), PATIENCE)
             .await;
     }
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     eventually("every checkpoint at the frontier", PATIENCE, || async {
         let status = admin.status().await.expect("status");
         status.len() == 3
@@ -67,7 +67,7 @@ pub async fn failing_handler_pauses_only_its_unit<B: WorkerBackend>(backend: &B)
     behaviour.poison(poisoned.event.event_id);
     let consumers: Vec<Arc<dyn Consumer<B::Db>>> = vec![Arc::new(fragile), Arc::new(steady)];
     let node = Node::start::<B>(&env, "solo", consumers);
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
 
     assert_exactly_once(&env.db, &env.projection, "steady", &written, PATIENCE).await;
     eventually("the failing unit to pause", PATIENCE, || async {
@@ -136,7 +136,7 @@ pub async fn restart_resumes_and_rewind_and_rebuild_replay<B: WorkerBackend>(bac
     let mut tx = env.db.begin().await.expect("begin");
     env.projection.clear(&mut tx, "replay").await.expect("clear");
     env.db.commit(tx).await.expect("commit");
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     admin.rewind("replay", 0).await.expect("rewind");
     let third = Node::start::<B>(&env, "third", vec![shared(replay.twin())]);
     assert_exactly_once(&env.db, &env.projection, "replay", &written, PATIENCE).await;

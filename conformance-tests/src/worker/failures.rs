@@ -46,7 +46,7 @@ pub async fn poison_event_stops_its_unit_right_before_it<B: WorkerBackend>(backe
         "the good events were first handled in the failing batch, whose writes rolled back"
     );
 
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     assert_eq!(
         admin.skip_failed_event("strict", None).await.expect("skip"),
         vec![poison.global_position]
@@ -82,7 +82,7 @@ pub async fn unplaced_failure_is_found_one_event_at_a_time<B: WorkerBackend>(bac
     assert_exactly_once(&env.db, &env.projection, "bulk", &written[..12], PATIENCE).await;
 
     behaviour.heal(poison.event.event_id);
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     assert_eq!(admin.resume("bulk", None).await.expect("resume"), 1);
     assert_exactly_once(&env.db, &env.projection, "bulk", &written, PATIENCE).await;
     let unit = units_of(&env.coordinator_status().await, "bulk").remove(0);
@@ -113,7 +113,7 @@ pub async fn unreadable_event_pauses_its_unit_and_can_be_skipped<B: WorkerBacken
     assert!(error.contains(&format!("position {}", bad.global_position)), "{error}");
     assert_exactly_once(&env.db, &env.projection, "reader", &written[..7], PATIENCE).await;
 
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     let skipped = admin.skip_failed_event("reader", None).await.expect("skip");
     assert_eq!(skipped, vec![bad.global_position]);
     let without: Vec<PersistedEvent> =
@@ -148,7 +148,7 @@ pub async fn transient_failures_never_pause_and_show_in_status<B: WorkerBackend>
     assert_eq!(unit.failed_position, Some(written[4].global_position), "{unit:?}");
     assert!(unit.last_error.as_deref().is_some_and(|e| e.contains("connection")), "{unit:?}");
     assert!(!unit.paused && unit.failing_since.is_none(), "{unit:?}");
-    let admin = Admin::new(env.db.clone(), env.store.clone(), env.coordinator.clone());
+    let admin = Admin::new(&env.backend());
     let skipped = admin.skip_failed_event("patient", None).await.expect("skip");
     assert!(skipped.is_empty(), "a unit that is only retrying has nothing to skip: {skipped:?}");
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    BackendError, BackendErrorKind, BatchError, Consumer, Database, Event, EventFilter, EventStore,
-    EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent, RetryPolicy,
-    StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
+    Backend, BackendError, BackendErrorKind, BatchError, Consumer, Database, Event, EventFilter,
+    EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
+    RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -254,9 +254,7 @@ impl Node {
         consumers: Vec<Arc<dyn Consumer<B::Db>>>,
     ) -> Node {
         let id = config.node_id.clone();
-        let mut builder =
-            Worker::builder(env.db.clone(), env.store.clone(), env.coordinator.clone())
-                .config(config);
+        let mut builder = Worker::builder(&env.backend()).config(config);
         for consumer in consumers {
             builder = builder.shared_consumer(consumer);
         }
@@ -375,7 +373,12 @@ pub(crate) fn units_of(status: &[UnitStatus], consumer: &str) -> Vec<UnitStatus>
     status.iter().filter(|s| s.unit.consumer == consumer).cloned().collect()
 }
 
-impl<D: Database, S, C: Coordinator<D>, P: Projection<D>> WorkerEnv<D, S, C, P> {
+impl<D: Database, S: Clone, C: Coordinator<D> + Clone, P: Projection<D>> WorkerEnv<D, S, C, P> {
+    /// The environment's database, store and coordinator as one handle (no key store).
+    pub(crate) fn backend(&self) -> Backend<D, S, C, ()> {
+        Backend::from_parts(self.db.clone(), self.store.clone(), self.coordinator.clone(), ())
+    }
+
     /// Every unit's state.
     pub(crate) async fn coordinator_status(&self) -> Vec<UnitStatus> {
         self.coordinator.status().await.expect("status")

@@ -17,7 +17,7 @@ use crate::encryption::pii::{Pii, Revealed};
 use crate::encryption::rewrap::Rewrap;
 use crate::encryption::wrapper::{KeyWrapper, Keyring};
 use crate::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
-use crate::{Database, EncryptionError, IntegrityFailure};
+use crate::{Backend, Database, EncryptionError, IntegrityFailure};
 
 /// Settings of an [`Encryptor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,13 +77,28 @@ fn check_field(field: &str) -> Result<(), EncryptionError> {
 }
 
 impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
-    /// An encryptor over `keys` in `db`, wrapping new data keys with `keyring`'s primary KEK.
-    pub fn new(db: D, keys: K, keyring: Keyring) -> Self {
-        Self::with_config(db, keys, keyring, EncryptorConfig::default())
+    /// An encryptor over the key store of `backend`, wrapping new data keys with `keyring`'s
+    /// primary KEK.
+    pub fn new<S, C>(backend: &Backend<D, S, C, K>, keyring: Keyring) -> Self
+    where
+        K: Clone,
+    {
+        Self::with_config(backend, keyring, EncryptorConfig::default())
     }
 
     /// An encryptor with explicit settings.
-    pub fn with_config(db: D, keys: K, keyring: Keyring, config: EncryptorConfig) -> Self {
+    pub fn with_config<S, C>(
+        backend: &Backend<D, S, C, K>,
+        keyring: Keyring,
+        config: EncryptorConfig,
+    ) -> Self
+    where
+        K: Clone,
+    {
+        Self::assemble(backend.database().clone(), backend.keys().clone(), keyring, config)
+    }
+
+    fn assemble(db: D, keys: K, keyring: Keyring, config: EncryptorConfig) -> Self {
         let cache = KeyCache::new(config.cache_capacity, config.cache_ttl);
         Self {
             inner: Arc::new(Inner {

@@ -2,7 +2,7 @@
 
 use crate::spi::Coordinator;
 use crate::worker::coordinator::UnitStatus;
-use crate::{Consumer, Database, EventStore, WorkerError};
+use crate::{Backend, Consumer, Database, EventStore, WorkerError};
 
 /// A unit's state plus how far it is behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +27,17 @@ where
     S: EventStore<D>,
     C: Coordinator<D>,
 {
-    /// Admin over `db`.
-    pub fn new(db: D, store: S, coordinator: C) -> Self {
-        Self { db, store, coordinator }
+    /// Admin over the consumers of `backend`.
+    pub fn new<K>(backend: &Backend<D, S, C, K>) -> Self
+    where
+        S: Clone,
+        C: Clone,
+    {
+        Self {
+            db: backend.database().clone(),
+            store: backend.store().clone(),
+            coordinator: backend.coordinator().clone(),
+        }
     }
 
     /// Every unit: owner, checkpoint, lag, pause state, last error.

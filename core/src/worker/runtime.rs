@@ -11,7 +11,7 @@ use crate::spi::Coordinator;
 use crate::worker::context::Context;
 use crate::worker::coordinator::{ConsumerSpec, NodeInfo};
 use crate::worker::{follow, leader, membership};
-use crate::{Consumer, Database, EventStore, WorkerConfig, WorkerError};
+use crate::{Backend, Consumer, Database, EventStore, WorkerConfig, WorkerError};
 
 /// Longest accepted consumer name, in bytes.
 pub const MAX_CONSUMER_NAME: usize = 200;
@@ -22,8 +22,7 @@ pub const MAX_CONSUMER_NAME: usize = 200;
 /// shutdown signal:
 ///
 /// ```
-/// use pupsourcing::{Consumer, Database, EventFilter, EventStore, HandlerError, PersistedEvent, Worker};
-/// use pupsourcing::spi::{Coordinator};
+/// use pupsourcing::{Consumer, Database, EventFilter, HandlerError, PersistedEvent, Worker};
 ///
 /// /// Counts orders; works on any backend.
 /// struct OrderCounter;
@@ -44,8 +43,8 @@ pub const MAX_CONSUMER_NAME: usize = 200;
 ///     }
 /// }
 ///
-/// async fn serve<D: Database, S: EventStore<D>, C: Coordinator<D>>(db: D, store: S, coordinator: C) -> Result<(), pupsourcing::WorkerError> {
-///     let worker = Worker::builder(db, store, coordinator).consumer(OrderCounter).build()?;
+/// async fn serve(backend: pupsourcing_memory::MemoryBackend) -> Result<(), pupsourcing::WorkerError> {
+///     let worker = Worker::builder(&backend).consumer(OrderCounter).build()?;
 ///     worker.run(async { /* e.g. tokio::signal::ctrl_c().await */ }).await
 /// }
 /// ```
@@ -72,12 +71,16 @@ where
     S: EventStore<D>,
     C: Coordinator<D>,
 {
-    /// Starts building a worker on `db`, reading `store` and coordinating through `coordinator`.
-    pub fn builder(db: D, store: S, coordinator: C) -> WorkerBuilder<D, S, C> {
+    /// Starts building a worker on `backend`: its database, event store and coordinator.
+    pub fn builder<K>(backend: &Backend<D, S, C, K>) -> WorkerBuilder<D, S, C>
+    where
+        S: Clone,
+        C: Clone,
+    {
         WorkerBuilder {
-            db,
-            store,
-            coordinator,
+            db: backend.database().clone(),
+            store: backend.store().clone(),
+            coordinator: backend.coordinator().clone(),
             consumers: Vec::new(),
             config: WorkerConfig::default(),
         }

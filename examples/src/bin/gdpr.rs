@@ -13,16 +13,12 @@ use std::time::{Duration, Instant};
 
 use pupsourcing::encryption::{AgeWrapper, BlindIndex, Encryptor, ExposeSecret, Keyring};
 use pupsourcing::spi::{Coordinator, KeyStore};
-use pupsourcing::{Admin, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
+use pupsourcing::{Admin, Backend, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
 use pupsourcing_examples::customer_directory::{CustomerDirectory, CustomerRow, REDACTED};
 use pupsourcing_examples::customers::{self, CustomerEvent, SCOPE};
 use pupsourcing_examples::sql::SqlDatabase;
-use pupsourcing_migrations::Tables;
-use pupsourcing_postgres::{
-    PgDatabase, PostgresCoordinator, PostgresKeyStore, PostgresStore, PostgresStoreConfig,
-};
-use pupsourcing_sqlite::{SqliteCoordinator, SqliteDatabase, SqliteKeyStore, SqliteStore};
-use sqlx::AssertSqlSafe;
+use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
+use pupsourcing_postgres::{PostgresStoreConfig, Tables};
 use tokio::sync::oneshot;
 
 const SCHEMA: &str = "pupsourcing_gdpr";
@@ -32,18 +28,15 @@ async fn main() -> Result<(), BoxError> {
     match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             println!("pupsourcing GDPR walkthrough on PostgreSQL (schema {SCHEMA})\n");
-            let db = PgDatabase::connect(&url, 8).await?;
+            let pool = PgPoolOptions::new().max_connections(8).connect(&url).await?;
             sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
-                .execute(db.pool())
+                .execute(&pool)
                 .await?;
-            let config = PostgresStoreConfig::default()
-                .with_tables(Tables::new().with_schema(SCHEMA)?)
-                .with_notify_channel("pupsourcing_gdpr")?;
-            let store = PostgresStore::with_config(&db, config);
-            store.migrate().await?;
-            let keys = PostgresKeyStore::new(&store);
-            let coordinator = PostgresCoordinator::new(&store);
-            walkthrough(db, store, keys, coordinator, &format!("{SCHEMA}.")).await
+            let config =
+                PostgresStoreConfig::default().with_tables(Tables::new().with_schema(SCHEMA)?);
+            let backend = pupsourcing_postgres::from_pool(pool, config);
+            backend.store().migrate().await?;
+            walkthrough(backend, &format!("{SCHEMA}.")).await
         }
         _ => {
             let path = std::env::args_os()
@@ -53,12 +46,9 @@ async fn main() -> Result<(), BoxError> {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
             println!("pupsourcing GDPR walkthrough on SQLite ({})\n", path.display());
-            let db = SqliteDatabase::open(&path).await?;
-            let store = SqliteStore::new(&db);
-            store.migrate().await?;
-            let keys = SqliteKeyStore::new(&store);
-            let coordinator = SqliteCoordinator::new(&store);
-            walkthrough(db, store, keys, coordinator, "").await
+            let backend = pupsourcing_sqlite::open(path).await?;
+            backend.store().migrate().await?;
+            walkthrough(backend, "").await
         }
     }
 }
@@ -81,21 +71,16 @@ fn print_rows(rows: &[CustomerRow]) {
     }
 }
 
-async fn walkthrough<D, S, K, C>(
-    db: D,
-    store: S,
-    keys: K,
-    coordinator: C,
-    prefix: &str,
-) -> Result<(), BoxError>
+async fn walkthrough<D, S, C, K>(backend: Backend<D, S, C, K>, prefix: &str) -> Result<(), BoxError>
 where
     D: SqlDatabase,
     S: EventStore<D> + Clone,
-    K: KeyStore<D> + Clone,
     C: Coordinator<D> + Clone,
+    K: KeyStore<D> + Clone,
 {
+    let (db, store) = (backend.database(), backend.store());
     println!("1. Setting up encryption");
-    let encryptor = Encryptor::new(db.clone(), keys, keyring()?);
+    let encryptor = Encryptor::new(&backend, keyring()?);
     let index = Arc::new(BlindIndex::new(1, BlindIndex::generate_master_key()));
     let directory = CustomerDirectory::new(prefix, encryptor.clone(), index);
     for statement in directory.schema() {
@@ -108,13 +93,13 @@ where
         ("c-002", "Bob Keller", "bob@example.org", "DE"),
         ("c-003", "Carol Nowak", "carol@example.net", "PL"),
     ] {
-        customers::register(&db, &store, &encryptor, id, name, email, country).await?;
+        customers::register(db, store, &encryptor, id, name, email, country).await?;
         println!("   {id} {name} registered");
     }
-    customers::change_email(&db, &store, &encryptor, "c-002", "bob.keller@example.org").await?;
+    customers::change_email(db, store, &encryptor, "c-002", "bob.keller@example.org").await?;
     println!("   c-002 changed email");
 
-    let worker = Worker::builder(db.clone(), store.clone(), coordinator.clone())
+    let worker = Worker::builder(&backend)
         .config(WorkerConfig {
             poll_interval: Duration::from_millis(50),
             idle_backoff_max: Duration::from_millis(200),
@@ -130,12 +115,12 @@ where
             })
             .await
     });
-    let admin = Admin::new(db.clone(), store.clone(), coordinator);
+    let admin = Admin::new(&backend);
 
     println!("\n3. The worker projects them into {prefix}customer_directory");
-    caught_up(&db, &store, &admin).await?;
-    print_rows(&directory.rows(&db).await?);
-    let found = directory.find_by_email(&db, "  BOB.KELLER@example.org ").await?;
+    caught_up(db, store, &admin).await?;
+    print_rows(&directory.rows(db).await?);
+    let found = directory.find_by_email(db, "  BOB.KELLER@example.org ").await?;
     println!(
         "   look-up by email \"BOB.KELLER@example.org\" through the blind index: {}",
         found.map_or("not found".to_owned(), |row| format!("found {} ({})", row.id, row.name))
@@ -152,11 +137,11 @@ where
     }
 
     println!("\n5. Erasing c-002 (a CustomerErased event and the key destruction, in one commit)");
-    let destroyed = customers::erase(&db, &store, &encryptor, "c-002").await?;
+    let destroyed = customers::erase(db, store, &encryptor, "c-002").await?;
     println!("   destroyed {destroyed} key version(s) of c-002; its events are untouched");
-    caught_up(&db, &store, &admin).await?;
-    print_rows(&directory.rows(&db).await?);
-    let found = directory.find_by_email(&db, "bob.keller@example.org").await?;
+    caught_up(db, store, &admin).await?;
+    print_rows(&directory.rows(db).await?);
+    let found = directory.find_by_email(db, "bob.keller@example.org").await?;
     println!(
         "   look-up by c-002's old email: {}",
         if found.is_some() { "still found (wrong!)" } else { "not found" }
@@ -172,8 +157,8 @@ where
 
     println!("\n6. Rebuilding the projection from the whole event log");
     admin.rebuild(&directory).await?;
-    caught_up(&db, &store, &admin).await?;
-    let rows = directory.rows(&db).await?;
+    caught_up(db, store, &admin).await?;
+    let rows = directory.rows(db).await?;
     print_rows(&rows);
     let erased = rows.iter().filter(|row| row.name == REDACTED);
     println!("   rebuilt: {} customers, {} shown as erased", rows.len(), erased.count());

@@ -19,15 +19,14 @@ use std::time::{Duration, Instant};
 
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    Admin, Consumer, Database, EventStore, EventStoreExt, ExpectedVersion, Worker, WorkerConfig,
+    Admin, Backend, Consumer, Database, EventStore, EventStoreExt, ExpectedVersion, Worker,
+    WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
 use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_examples::users::{User, UserEvent};
-use pupsourcing_migrations::Tables;
-use pupsourcing_postgres::{PgDatabase, PostgresCoordinator, PostgresStore, PostgresStoreConfig};
-use pupsourcing_sqlite::{SqliteCoordinator, SqliteDatabase, SqliteStore, SqliteStoreConfig};
-use sqlx::AssertSqlSafe;
+use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
+use pupsourcing_postgres::{PostgresBackend, PostgresStoreConfig, Tables};
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -59,25 +58,10 @@ fn postgres_url() -> Option<String> {
     std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty())
 }
 
-async fn postgres(
-    url: &str,
-) -> Result<(PgDatabase, PostgresStore, PostgresCoordinator, Directory)> {
-    let db = PgDatabase::connect(url, 16).await?;
-    let config = PostgresStoreConfig::default()
-        .with_tables(Tables::new().with_schema(SCHEMA)?)
-        .with_notify_channel("pupsourcing_demo")?;
-    let store = PostgresStore::with_config(&db, config);
-    let coordinator = PostgresCoordinator::new(&store);
-    Ok((db, store, coordinator, Directory::new(&format!("{SCHEMA}."), "")))
-}
-
-async fn sqlite(
-    path: PathBuf,
-) -> Result<(SqliteDatabase, SqliteStore, SqliteCoordinator, Directory)> {
-    let db = SqliteDatabase::open(path).await?;
-    let store = SqliteStore::with_config(&db, SqliteStoreConfig::default())?;
-    let coordinator = SqliteCoordinator::new(&store);
-    Ok((db, store, coordinator, Directory::new("", "")))
+async fn postgres(url: &str) -> Result<PostgresBackend> {
+    let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+    let config = PostgresStoreConfig::default().with_tables(Tables::new().with_schema(SCHEMA)?);
+    Ok(pupsourcing_postgres::from_pool(pool, config))
 }
 
 #[tokio::main]
@@ -92,32 +76,24 @@ async fn main() -> Result<()> {
             let name = std::env::args().nth(2).ok_or("usage: worker node <name> [sqlite-path]")?;
             match postgres_url() {
                 Some(url) => {
-                    let (db, store, coordinator, _) = postgres(&url).await?;
-                    node(
-                        db,
-                        store,
-                        coordinator,
-                        Directory::new(&format!("{SCHEMA}."), &name),
-                        &name,
-                    )
-                    .await
+                    let directory = Directory::new(&format!("{SCHEMA}."), &name);
+                    node(&postgres(&url).await?, directory, &name).await
                 }
                 None => {
-                    let (db, store, coordinator, _) = sqlite(sqlite_path()).await?;
-                    node(db, store, coordinator, Directory::new("", &name), &name).await
+                    let backend = pupsourcing_sqlite::open(sqlite_path()).await?;
+                    node(&backend, Directory::new("", &name), &name).await
                 }
             }
         }
         "demo" => match postgres_url() {
             Some(url) => {
                 println!("pupsourcing worker demo on PostgreSQL (schema {SCHEMA})");
-                let (db, store, coordinator, directory) = postgres(&url).await?;
+                let backend = postgres(&url).await?;
                 sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
-                    .execute(db.pool())
+                    .execute(backend.database().pool())
                     .await?;
-                store.migrate().await?;
-                db.execute_committed(directory.create_table()).await?;
-                demo(db, store, coordinator, directory).await
+                backend.store().migrate().await?;
+                demo(backend, Directory::new(&format!("{SCHEMA}."), "")).await
             }
             None => {
                 let path = sqlite_path();
@@ -125,10 +101,9 @@ async fn main() -> Result<()> {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
                 println!("pupsourcing worker demo on SQLite ({})", path.display());
-                let (db, store, coordinator, directory) = sqlite(path).await?;
-                store.migrate().await?;
-                db.execute_committed(directory.create_table()).await?;
-                demo(db, store, coordinator, directory).await
+                let backend = pupsourcing_sqlite::open(path).await?;
+                backend.store().migrate().await?;
+                demo(backend, Directory::new("", "")).await
             }
         },
         _ => Err("usage: worker demo [sqlite-file] | worker node <name> [sqlite-file]; \
@@ -138,21 +113,18 @@ async fn main() -> Result<()> {
 }
 
 /// Runs one worker node until SIGINT.
-async fn node<D, S, C>(
-    db: D,
-    store: S,
-    coordinator: C,
+async fn node<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
     directory: Directory,
     name: &str,
 ) -> Result<()>
 where
     D: Database,
-    S: EventStore<D>,
-    C: Coordinator<D>,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
     Directory: Consumer<D>,
 {
-    let worker =
-        Worker::builder(db, store, coordinator).config(config(name)).consumer(directory).build()?;
+    let worker = Worker::builder(backend).config(config(name)).consumer(directory).build()?;
     worker
         .run(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -262,29 +234,31 @@ fn written_by(rows: &Rows) -> String {
         .join(", ")
 }
 
-async fn demo<D, S, C>(db: D, store: S, coordinator: C, directory: Directory) -> Result<()>
+async fn demo<D, S, C, K>(backend: Backend<D, S, C, K>, directory: Directory) -> Result<()>
 where
     D: SqlDatabase,
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
 {
+    let (db, store) = (backend.database(), backend.store());
+    db.execute_committed(directory.create_table()).await?;
     let table = directory.table().to_owned();
     let mut a = spawn_node("a")?;
     let mut b = spawn_node("b")?;
     println!("started worker processes a (pid {}) and b (pid {})", a.id(), b.id());
 
     let mut expected = HashMap::new();
-    write(&db, &store, &mut expected, 150, 2).await?;
+    write(db, store, &mut expected, 150, 2).await?;
     println!("phase 1: 150 users registered, 75 emails changed");
-    let first = converged(&db, &table, &expected).await?;
+    let first = converged(db, &table, &expected).await?;
     println!("  the directory converged: {} users; {}", first.len(), written_by(&first));
 
-    let admin = Admin::new(db.clone(), store.clone(), coordinator.clone());
+    let admin = Admin::new(&backend);
     let killed = Instant::now();
     a.kill()?;
     a.wait()?;
     println!("killed process a with SIGKILL: no shutdown, its units are still assigned to it");
-    write(&db, &store, &mut expected, 150, 1).await?;
+    write(db, store, &mut expected, 150, 1).await?;
     println!("phase 2: 150 more users, 300 email changes, while a is dead");
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -301,7 +275,7 @@ where
         "  node b owns every unit {:.2} s after the kill (heartbeat timeout 1.5 s)",
         killed.elapsed().as_secs_f64()
     );
-    let second = converged(&db, &table, &expected).await?;
+    let second = converged(db, &table, &expected).await?;
     println!(
         "  the directory converged {:.2} s after the kill: {} users, every email and version as written; {}",
         killed.elapsed().as_secs_f64(),

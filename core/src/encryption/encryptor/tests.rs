@@ -56,7 +56,7 @@ async fn a_failed_key_creation_rolls_back_and_leaves_nothing_cached() {
             retired_at: None,
         })
     });
-    let encryptor = Encryptor::new(db(1, 1), keys, keyring);
+    let encryptor = Encryptor::assemble(db(1, 1), keys, keyring, EncryptorConfig::default());
 
     let failed = encryptor.encrypt("s", "a", "f", b"x").await.unwrap_err();
     assert!(failed.is_retryable(), "{failed:?}");
@@ -73,7 +73,7 @@ async fn decrypting_reads_each_key_once_then_uses_the_cache() {
     let mut keys = MockKeyStore::new();
     keys.expect_current().times(1).returning(move |_, _, _| Ok(KeyLookup::Found(row.clone())));
     keys.expect_get().never();
-    let encryptor = Encryptor::new(db(1, 0), keys, keyring);
+    let encryptor = Encryptor::assemble(db(1, 0), keys, keyring, EncryptorConfig::default());
     let envelope = encryptor.encrypt("s", "a", "f", b"x").await.unwrap();
     for _ in 0..3 {
         assert_eq!(&encryptor.decrypt("s", "a", "f", &envelope).await.unwrap()[..], b"x");
@@ -88,7 +88,7 @@ async fn a_missing_kek_is_never_reported_as_shredding() {
     let row = StoredKey { kek_id: "retired-kek".into(), ..row };
     let mut keys = MockKeyStore::new();
     keys.expect_get().times(2).returning(move |_, _| Ok(KeyLookup::Found(row.clone())));
-    let encryptor = Encryptor::new(db(0, 2), keys, keyring);
+    let encryptor = Encryptor::assemble(db(0, 2), keys, keyring, EncryptorConfig::default());
     let envelope = Envelope::new(1, [0; NONCE], vec![0; 32]);
     let failed = encryptor.decrypt("s", "a", "f", &envelope).await;
     assert!(
@@ -107,7 +107,7 @@ async fn shredding_forgets_the_subject_locally_at_once() {
     keys.expect_lock_subject().times(1).returning(|_, _, _| Ok(KeyLookup::Missing));
     keys.expect_destroy().times(1).returning(|_, _, _| Ok(1));
     keys.expect_get().times(1).returning(|_, _| Ok(KeyLookup::Destroyed { up_to_version: 1 }));
-    let encryptor = Encryptor::new(db(2, 1), keys, keyring);
+    let encryptor = Encryptor::assemble(db(2, 1), keys, keyring, EncryptorConfig::default());
     let envelope = encryptor.encrypt("s", "a", "f", b"x").await.unwrap();
     assert_eq!(encryptor.shred("s", "a").await.unwrap(), 1);
     let after = encryptor.decrypt("s", "a", "f", &envelope).await;
