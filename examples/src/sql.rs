@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use pupsourcing::{BoxError, Database};
 use pupsourcing_postgres::{PgDatabase, PgTx};
 use pupsourcing_sqlite::{SqliteDatabase, SqliteTx};
-use sqlx::{AssertSqlSafe, Row};
+use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, Row};
+use pupsourcing_sqlite::rusqlite;
 
 /// A statement parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,9 +134,7 @@ impl SqlDatabase for SqliteDatabase {
     }
 
     async fn execute(tx: &mut SqliteTx, sql: String, params: Vec<Value>) -> Result<u64, BoxError> {
-        let values = sqlite_values(params);
-        let changed =
-            tx.call(move |conn| conn.execute(&sql, rusqlite::params_from_iter(values))).await?;
+        let changed = tx.execute(&sql, rusqlite::params_from_iter(sqlite_values(params))).await?;
         Ok(u64::try_from(changed)?)
     }
 
@@ -144,15 +143,10 @@ impl SqlDatabase for SqliteDatabase {
         sql: String,
         params: Vec<Value>,
     ) -> Result<Vec<Vec<Option<String>>>, BoxError> {
-        let values = sqlite_values(params);
+        let values = rusqlite::params_from_iter(sqlite_values(params));
         let rows = tx
-            .call(move |conn| {
-                let mut select = conn.prepare(&sql)?;
-                let columns = select.column_count();
-                let rows = select.query_map(rusqlite::params_from_iter(values), |row| {
-                    (0..columns).map(|i| row.get::<_, Option<String>>(i)).collect()
-                })?;
-                rows.collect::<rusqlite::Result<Vec<Vec<Option<String>>>>>()
+            .query(&sql, values, |row| {
+                (0..row.as_ref().column_count()).map(|i| row.get::<_, Option<String>>(i)).collect()
             })
             .await?;
         Ok(rows)

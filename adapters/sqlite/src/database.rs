@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{BackendError, BackendErrorKind, Database};
-use rusqlite::Connection;
+use rusqlite::{Connection, Params, Row};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
 use crate::config::SqliteOptions;
@@ -112,7 +112,32 @@ impl SqliteDatabase {
 /// A transaction of a [`SqliteDatabase`]: it owns one connection until it commits or rolls
 /// back. Dropping it unfinished rolls it back.
 ///
-/// Run your own statements in it with [`call`](SqliteTx::call).
+/// Run your own statements in it with [`execute`](SqliteTx::execute) and
+/// [`query`](SqliteTx::query), parameters given by value as a tuple or an array (anything
+/// rusqlite binds: integers, floats, text, blobs, options of them), or with
+/// [`call`](SqliteTx::call) for anything else rusqlite can do:
+///
+/// ```
+/// use pupsourcing::Database;
+///
+/// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+/// let backend = pupsourcing_sqlite::open(":memory:").await?;
+/// let db = backend.database();
+/// let mut tx = db.begin().await?;
+/// tx.execute("CREATE TABLE totals (id TEXT PRIMARY KEY, events INTEGER NOT NULL)", ()).await?;
+/// let id = String::from("o-17");
+/// tx.execute(
+///     "INSERT INTO totals (id, events) VALUES (?1, 1) \
+///      ON CONFLICT (id) DO UPDATE SET events = events + 1",
+///     (id.clone(),),
+/// ).await?;
+/// let events: Vec<i64> =
+///     tx.query("SELECT events FROM totals WHERE id = ?1", (id,), |row| row.get(0)).await?;
+/// assert_eq!(events, vec![1]);
+/// db.commit(tx).await?;
+/// # Ok::<(), pupsourcing::BackendError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct SqliteTx {
     pool: Arc<Pool>,
@@ -136,6 +161,37 @@ impl SqliteTx {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         self.run("call", move |conn| f(conn).during("call").map_err(BackendError::from)).await
+    }
+
+    /// Runs one statement with `params` (by value: a tuple or an array) and returns the number
+    /// of rows it changed. The statement is prepared once per connection and cached.
+    pub async fn execute<P>(&mut self, sql: &str, params: P) -> Result<usize, BackendError>
+    where
+        P: Params + Send + 'static,
+    {
+        let sql = sql.to_owned();
+        self.call(move |conn| conn.prepare_cached(&sql)?.execute(params)).await
+    }
+
+    /// Runs a query with `params` (by value) and maps every row with `map`, in order.
+    pub async fn query<T, P, F>(
+        &mut self,
+        sql: &str,
+        params: P,
+        map: F,
+    ) -> Result<Vec<T>, BackendError>
+    where
+        T: Send + 'static,
+        P: Params + Send + 'static,
+        F: FnMut(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let sql = sql.to_owned();
+        self.call(move |conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(params, map)?;
+            rows.collect()
+        })
+        .await
     }
 
     /// Whether this transaction was opened with `begin_read`.

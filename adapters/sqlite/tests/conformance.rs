@@ -104,10 +104,7 @@ async fn corrupt(db: &SqliteDatabase, store: &SqliteStore, position: u64) {
     let position = i64::try_from(position).expect("position");
     let mut tx = db.begin().await.expect("begin");
     let sql = format!("UPDATE {events} SET metadata = ?1 WHERE global_position = ?2");
-    let changed = tx
-        .call(move |conn| conn.execute(&sql, rusqlite::params![deep, position]))
-        .await
-        .expect("corrupt the row");
+    let changed = tx.execute(&sql, (deep, position)).await.expect("corrupt the row");
     assert_eq!(changed, 1, "no event at position {position}");
     db.commit(tx).await.expect("commit");
 }
@@ -137,14 +134,13 @@ impl Projection<SqliteDatabase> for Table {
             i64::try_from(event.aggregate_version)?,
             i64::try_from(seq)?,
         );
-        tx.call(move |conn| conn.execute(&sql, values)).await?;
+        tx.execute(&sql, values).await?;
         Ok(())
     }
 
     async fn clear(&self, tx: &mut SqliteTx, consumer: &str) -> Result<(), BoxError> {
-        let (sql, consumer) =
-            (format!("DELETE FROM {} WHERE consumer = ?1", self.0), consumer.to_owned());
-        tx.call(move |conn| conn.execute(&sql, [consumer])).await?;
+        let sql = format!("DELETE FROM {} WHERE consumer = ?1", self.0);
+        tx.execute(&sql, [consumer.to_owned()]).await?;
         Ok(())
     }
 
