@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use pupsourcing::async_trait;
 use pupsourcing::encryption::{BlindIndex, Encryptor, Revealed};
 use pupsourcing::spi::KeyStore;
 use pupsourcing::{BoxError, Consumer, EventFilter, HandlerError, PersistedEvent};

@@ -1,7 +1,7 @@
 //! A read model: one row per user with the current email, written by a consumer in the
 //! worker's batch transaction with plain SQL.
 
-use async_trait::async_trait;
+use pupsourcing::async_trait;
 use pupsourcing::{Consumer, EventFilter, HandlerError, PersistedEvent};
 
 use crate::sql::{SqlDatabase, Value};

@@ -4,7 +4,8 @@ pub mod customer_directory;
 pub mod customers;
 pub mod directory;
 pub mod sql;
-pub mod users;
+
+pub use pupsourcing_quickstart::users;
 
 /// The README's examples compile (as doctests of this crate, which depends on every adapter).
 #[cfg(doctest)]

@@ -4,12 +4,12 @@
 //! A real application picks one backend and writes its queries directly (sqlx on PostgreSQL,
 //! rusqlite on SQLite); this trait only keeps the examples from saying everything twice.
 
-use async_trait::async_trait;
+use pupsourcing::async_trait;
 use pupsourcing::{BoxError, Database};
-use pupsourcing_postgres::{PgDatabase, PgTx};
-use pupsourcing_sqlite::{SqliteDatabase, SqliteTx};
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, Row};
+use pupsourcing_postgres::{PgDatabase, PgTx};
 use pupsourcing_sqlite::rusqlite;
+use pupsourcing_sqlite::{SqliteDatabase, SqliteTx};
 
 /// A statement parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,10 @@
 //! The README's first command keeps working: the quickstart binary runs to completion on SQLite
-//! with no setup, and on PostgreSQL when `DATABASE_URL` is set.
+//! with no setup, and (built with the `postgres` feature, as the README's test command builds
+//! it) on PostgreSQL when `DATABASE_URL` is set.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use std::process::Command;
-
-use pupsourcing_testkit::postgres::TestDatabase;
 
 fn run(command: &mut Command) -> String {
     let output = command.output().expect("run quickstart");
@@ -39,9 +38,10 @@ fn quickstart_runs_on_sqlite_without_setup() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn quickstart_runs_on_postgres_with_database_url() {
-    let database = TestDatabase::new("quickstart").await;
+    let database = pupsourcing_testkit::postgres::TestDatabase::new("quickstart").await;
     let stdout =
         run(Command::new(env!("CARGO_BIN_EXE_quickstart")).env("DATABASE_URL", database.url()));
     assert!(stdout.contains("on PostgreSQL"));

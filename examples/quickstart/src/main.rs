@@ -1,44 +1,36 @@
 //! The pupsourcing quickstart: users registered, an email changed, a stream shown with its
 //! versions, an optimistic-concurrency conflict resolved, an idempotent retry refused.
 //!
-//! Runs on a fresh SQLite database by default (in the temporary directory, or at the path given
-//! as the first argument); set `DATABASE_URL=postgres://...` to run it on PostgreSQL instead
-//! (the tables are created if missing).
+//! Runs on a fresh SQLite database (in the temporary directory, or at the path given as the first
+//! argument). Built with the `postgres` feature, it runs on PostgreSQL when
+//! `DATABASE_URL=postgres://...` is set (the tables are created if missing).
 
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
 
 use pupsourcing::{Database, EventStore, EventStoreExt, ExpectedVersion, StoreError};
-use pupsourcing_examples::users::{CommandError, User, save};
-use pupsourcing_postgres::{PgDatabase, PostgresStore};
-use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
+use pupsourcing_quickstart::users::{CommandError, User, save};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(&url));
-            let db = PgDatabase::connect(&url, 4).await?;
-            let store = PostgresStore::new(&db);
-            store.migrate().await?;
-            run(&db, &store).await
-        }
-        _ => {
-            let path = std::env::args_os().nth(1).map_or_else(
-                || std::env::temp_dir().join("pupsourcing-quickstart.sqlite3"),
-                Into::into,
-            );
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            println!("pupsourcing quickstart on SQLite ({})\n", path.display());
-            let db = SqliteDatabase::open(&path).await?;
-            let store = SqliteStore::new(&db);
-            store.migrate().await?;
-            run(&db, &store).await
-        }
+    #[cfg(feature = "postgres")]
+    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+        println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(&url));
+        let backend = pupsourcing_postgres::connect(&url, 4).await?;
+        backend.store().migrate().await?;
+        return run(backend.database(), backend.store()).await;
     }
+    let path = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| std::env::temp_dir().join("pupsourcing-quickstart.sqlite3"), Into::into);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    println!("pupsourcing quickstart on SQLite ({})\n", path.display());
+    let backend = pupsourcing_sqlite::open(path).await?;
+    backend.store().migrate().await?;
+    run(backend.database(), backend.store()).await
 }
 
 async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box<dyn Error>> {
@@ -145,6 +137,7 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
 }
 
 /// The URL without its password, for printing.
+#[cfg(feature = "postgres")]
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
