@@ -14,7 +14,7 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use pupsourcing::EncryptionError;
 use pupsourcing::encryption::{
     AgeWrapper, BlindIndex, DataKey, Encryptor, ExposeSecret, KeyBinding, KeyWrapper, Keyring,
-    hmac_sha256,
+    Subject, hmac_sha256,
 };
 use pupsourcing::spi::KeyId;
 
@@ -67,15 +67,15 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), BenchError> {
     let age = AgeWrapper::from_identities("bench", service.expose_secret(), &[])?;
     let encryptor = Encryptor::new(&pupsourcing_memory::open(), Keyring::new(age));
     let plaintext = vec![0x5a; FIELD];
-    encryptor.encrypt("users", "warm", "email", &plaintext).await?;
+    let user = Subject::new("users", "warm")?;
+    encryptor.encrypt(&user, "email", &plaintext).await?;
 
     let cipher = XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng));
     let (ours, raw) = interleaved(
         20_000,
         || async {
-            let envelope =
-                encryptor.encrypt("users", "warm", "email", black_box(&plaintext)).await?;
-            let back = encryptor.decrypt("users", "warm", "email", &envelope).await?;
+            let envelope = encryptor.encrypt(&user, "email", black_box(&plaintext)).await?;
+            let back = encryptor.decrypt(&user, "email", &envelope).await?;
             black_box(back);
             Ok(())
         },

@@ -16,19 +16,20 @@
 //! - [`BlindIndex`] gives HMAC-SHA256 hashes for looking rows up by an encrypted value.
 //!
 //! ```
-//! use pupsourcing::encryption::{Encryptor, Revealed};
+//! use pupsourcing::encryption::{Encryptor, Revealed, Subject};
 //! use pupsourcing::{Database, EncryptionError};
-//! use pupsourcing::spi::{KeyStore};
+//! use pupsourcing::spi::KeyStore;
 //!
 //! async fn round_trip<D: Database, K: KeyStore<D>>(
 //!     encryptor: &Encryptor<D, K>,
 //! ) -> Result<(), EncryptionError> {
+//!     let ann = Subject::new("users", "ann")?;
 //!     let email = "ann@example.com".to_owned();
-//!     let sealed = encryptor.seal("users", "ann", "email", &email).await?;
-//!     assert_eq!(encryptor.reveal("users", "ann", "email", &sealed).await?, Revealed::Plain(email));
+//!     let sealed = encryptor.seal(&ann, "email", &email).await?;
+//!     assert_eq!(encryptor.reveal(&ann, "email", &sealed).await?, Revealed::Plain(email));
 //!
-//!     encryptor.shred("users", "ann").await?; // erasure: the key is gone for good
-//!     assert_eq!(encryptor.reveal("users", "ann", "email", &sealed).await?, Revealed::Shredded);
+//!     encryptor.shred(&ann).await?; // erasure: the key is gone for good
+//!     assert_eq!(encryptor.reveal(&ann, "email", &sealed).await?, Revealed::Shredded);
 //!     Ok(())
 //! }
 //! ```
@@ -48,6 +49,8 @@ mod envelope;
 mod nonce;
 mod pii;
 mod rewrap;
+mod subject;
+mod within;
 mod wrapper;
 
 pub use aead_wrapper::AeadWrapper;
@@ -59,4 +62,6 @@ pub use encryptor::{Encryptor, EncryptorConfig};
 pub use envelope::Envelope;
 pub use pii::{Pii, Revealed};
 pub use rewrap::{Rewrap, RewrapProgress};
+pub use subject::Subject;
+pub use within::Within;
 pub use wrapper::{KeyWrapper, Keyring};

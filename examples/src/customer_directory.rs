@@ -13,7 +13,7 @@ use pupsourcing::encryption::{BlindIndex, Encryptor, Revealed};
 use pupsourcing::spi::KeyStore;
 use pupsourcing::{BoxError, Consumer, EventFilter, HandlerError, PersistedEvent};
 
-use crate::customers::{CustomerEvent, SCOPE, normalize_email};
+use crate::customers::{self, CustomerEvent, normalize_email};
 use crate::sql::{SqlDatabase, Value};
 
 /// What an erased customer's personal fields read as.
@@ -136,8 +136,10 @@ impl<D: SqlDatabase, K: KeyStore<D>> Consumer<D> for CustomerDirectory<D, K> {
         let mark = D::placeholder;
         let (sql, params) = match event.decode_json::<CustomerEvent>()? {
             CustomerEvent::CustomerRegistered { name, email, country } => {
-                let name = self.encryptor.reveal_in(tx, SCOPE, id, "name", &name).await?;
-                let email = self.encryptor.reveal_in(tx, SCOPE, id, "email", &email).await?;
+                let customer = customers::subject(id)?;
+                let mut revealing = self.encryptor.within(tx);
+                let name = revealing.reveal(&customer, "name", &name).await?;
+                let email = revealing.reveal(&customer, "email", &email).await?;
                 let (email, hash) = self.email_columns(email);
                 let name = Value::Text(name.unwrap_or(REDACTED.to_owned()));
                 (
@@ -155,7 +157,8 @@ impl<D: SqlDatabase, K: KeyStore<D>> Consumer<D> for CustomerDirectory<D, K> {
                 )
             }
             CustomerEvent::EmailChanged { email } => {
-                let email = self.encryptor.reveal_in(tx, SCOPE, id, "email", &email).await?;
+                let customer = customers::subject(id)?;
+                let email = self.encryptor.within(tx).reveal(&customer, "email", &email).await?;
                 let (email, hash) = self.email_columns(email);
                 (
                     format!(

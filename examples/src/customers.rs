@@ -5,9 +5,11 @@
 //! key in the same transaction: the events stay, their personal fields become unreadable
 //! everywhere, and projections rebuilt from them show the customer as erased.
 
-use pupsourcing::encryption::{Encryptor, Pii};
+use pupsourcing::encryption::{Encryptor, Pii, Subject};
 use pupsourcing::spi::KeyStore;
-use pupsourcing::{AppendResult, BoxError, Database, Event, EventStore, ExpectedVersion, StreamId};
+use pupsourcing::{
+    AppendResult, BoxError, Database, EncryptionError, Event, EventStore, ExpectedVersion, StreamId,
+};
 use serde::{Deserialize, Serialize};
 
 /// The key scope of customers' data keys.
@@ -76,14 +78,21 @@ where
     S: EventStore<D>,
     K: KeyStore<D>,
 {
+    let customer = subject(id)?;
     let mut tx = db.begin().await?;
-    let name = encryptor.seal_in(&mut tx, SCOPE, id, "name", &name.to_owned()).await?;
-    let email = encryptor.seal_in(&mut tx, SCOPE, id, "email", &normalize_email(email)).await?;
+    let mut sealing = encryptor.within(&mut tx);
+    let name = sealing.seal(&customer, "name", &name.to_owned()).await?;
+    let email = sealing.seal(&customer, "email", &normalize_email(email)).await?;
     let event = CustomerEvent::CustomerRegistered { name, email, country: country.to_owned() };
     let appended =
         store.append(&mut tx, ExpectedVersion::NoStream, vec![event.to_event(id)?]).await?;
     db.commit(tx).await?;
     Ok(appended)
+}
+
+/// The customer `id` as a data subject of the customers' key scope.
+pub fn subject(id: &str) -> Result<Subject, EncryptionError> {
+    Subject::new(SCOPE, id)
 }
 
 /// Records a new email address.
@@ -100,7 +109,8 @@ where
     K: KeyStore<D>,
 {
     let mut tx = db.begin().await?;
-    let email = encryptor.seal_in(&mut tx, SCOPE, id, "email", &normalize_email(email)).await?;
+    let email =
+        encryptor.within(&mut tx).seal(&subject(id)?, "email", &normalize_email(email)).await?;
     let event = CustomerEvent::EmailChanged { email };
     let appended = store.append(&mut tx, ExpectedVersion::Any, vec![event.to_event(id)?]).await?;
     db.commit(tx).await?;
@@ -124,7 +134,7 @@ where
     store
         .append(&mut tx, ExpectedVersion::Any, vec![CustomerEvent::CustomerErased.to_event(id)?])
         .await?;
-    let destroyed = encryptor.shred_in(&mut tx, SCOPE, id).await?;
+    let destroyed = encryptor.within(&mut tx).shred(&subject(id)?).await?;
     db.commit(tx).await?;
     Ok(destroyed)
 }

@@ -271,7 +271,7 @@ async fn the_position_function_takes_a_transaction_id_before_the_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
     use pupsourcing::EncryptionError;
-    use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, Keyring};
+    use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, Keyring, Subject};
     use pupsourcing_postgres::PostgresKeyStore;
 
     let (_database, db, store) = setup("keys_isolation").await;
@@ -283,7 +283,9 @@ async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
         &Backend::from_parts(repeatable.clone(), (), (), keys.clone()),
         keyring.clone(),
     );
-    let refused = encryptor.encrypt("users", "alice", "email", b"x").await;
+    let refused = encryptor
+        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"x")
+        .await;
     assert!(
         matches!(&refused, Err(EncryptionError::Configuration { reason, .. }) if reason.contains("REPEATABLE READ")),
         "{refused:?}"
@@ -292,11 +294,20 @@ async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
     let serializable = db.clone().with_isolation(IsolationLevel::Serializable);
     let encryptor =
         Encryptor::new(&Backend::from_parts(serializable, (), (), keys.clone()), keyring.clone());
-    let envelope = encryptor.encrypt("users", "alice", "email", b"x").await.unwrap();
+    let envelope = encryptor
+        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"x")
+        .await
+        .unwrap();
 
     let reader = Encryptor::new(&Backend::from_parts(repeatable, (), (), keys), keyring);
-    let back = reader.decrypt("users", "alice", "email", &envelope).await.unwrap();
+    let back = reader
+        .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &envelope)
+        .await
+        .unwrap();
     assert_eq!(&back[..], b"x", "reading keys works at any isolation level");
-    let existing = reader.encrypt("users", "alice", "email", b"y").await.unwrap();
+    let existing = reader
+        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"y")
+        .await
+        .unwrap();
     assert_eq!(existing.key_version(), 1, "using an existing key needs no lock");
 }

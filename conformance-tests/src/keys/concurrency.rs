@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use pupsourcing::Database;
-use pupsourcing::encryption::EncryptorConfig;
+use pupsourcing::encryption::{EncryptorConfig, Subject};
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use tokio::sync::Barrier;
 
@@ -25,8 +25,13 @@ pub async fn concurrent_first_uses_create_one_key<B: KeysBackend>(backend: &B) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 let plaintext = format!("written by {i}");
-                let envelope =
-                    encryptor.encrypt("users", "alice", "email", plaintext.as_bytes()).await;
+                let envelope = encryptor
+                    .encrypt(
+                        &Subject::new("users", "alice").expect("valid subject"),
+                        "email",
+                        plaintext.as_bytes(),
+                    )
+                    .await;
                 (encryptor, plaintext, envelope.expect("concurrent first use"))
             })
         })
@@ -40,7 +45,10 @@ pub async fn concurrent_first_uses_create_one_key<B: KeysBackend>(backend: &B) {
     }
     for (reader, _, _) in written.iter().step_by(7) {
         for (_, plaintext, envelope) in &written {
-            let back = reader.decrypt("users", "alice", "email", envelope).await.unwrap();
+            let back = reader
+                .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", envelope)
+                .await
+                .unwrap();
             assert_eq!(&back[..], plaintext.as_bytes());
         }
     }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use pupsourcing::encryption::{EncryptorConfig, Envelope, Pii, Revealed};
+use pupsourcing::encryption::{EncryptorConfig, Envelope, Pii, Revealed, Subject};
 use pupsourcing::{Database, Event, EventStore, ExpectedVersion, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -17,16 +17,25 @@ async fn check_round_trip<B: KeysBackend>(
     field: &str,
     plaintext: &[u8],
 ) -> Result<(), TestCaseError> {
-    let envelope = warm.encrypt("users", subject, field, plaintext).await.expect("encrypt");
+    let envelope = warm
+        .encrypt(&Subject::new("users", subject).expect("valid subject"), field, plaintext)
+        .await
+        .expect("encrypt");
     let forms = [
         Envelope::from_bytes(&envelope.to_bytes()).expect("binary form"),
         Envelope::from_text(&envelope.to_text()).expect("text form"),
     ];
     for form in &forms {
         prop_assert_eq!(form, &envelope);
-        let back = warm.decrypt("users", subject, field, form).await.expect("decrypt");
+        let back = warm
+            .decrypt(&Subject::new("users", subject).expect("valid subject"), field, form)
+            .await
+            .expect("decrypt");
         prop_assert_eq!(&back[..], plaintext);
-        let back = cold.decrypt("users", subject, field, form).await.expect("cold decrypt");
+        let back = cold
+            .decrypt(&Subject::new("users", subject).expect("valid subject"), field, form)
+            .await
+            .expect("cold decrypt");
         prop_assert_eq!(&back[..], plaintext);
     }
     Ok(())
@@ -43,7 +52,10 @@ pub async fn fields_round_trip_from_empty_to_one_mebibyte<B: KeysBackend>(backen
         let plaintext = pattern(size);
         check_round_trip::<B>(&warm, &cold, "alice", "document", &plaintext).await.unwrap();
     }
-    let envelope = warm.encrypt("users", "alice", "email", b"a@example.com").await.unwrap();
+    let envelope = warm
+        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"a@example.com")
+        .await
+        .unwrap();
     assert_eq!(envelope.key_version(), 1, "the first key is version 1");
     assert_eq!(envelope.to_bytes().len(), 12 + 24 + 13 + 16, "header, nonce, ciphertext, tag");
 }
@@ -88,7 +100,12 @@ pub async fn sealed_values_reveal_in_projections<B: KeysBackend>(backend: &B) {
     let stream = unique_stream("user");
     let mut tx = db.begin().await.unwrap();
     let email = encryptor
-        .seal_in(&mut tx, "users", stream.aggregate_id(), "email", &"alice@example.com".to_owned())
+        .within(&mut tx)
+        .seal(
+            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
+            "email",
+            &"alice@example.com".to_owned(),
+        )
         .await
         .unwrap();
     let payload =
@@ -107,13 +124,24 @@ pub async fn sealed_values_reveal_in_projections<B: KeysBackend>(backend: &B) {
 
     let event = registered(&read(&db, &store, &stream).await);
     let mut tx = db.begin_read().await.unwrap();
-    let revealed = encryptor.reveal_in(&mut tx, "users", &event.user_id, "email", &event.email);
-    assert_eq!(revealed.await.unwrap(), Revealed::Plain("alice@example.com".to_owned()));
+    let user = Subject::new("users", &event.user_id).expect("valid subject");
+    let revealed = encryptor.within(&mut tx).reveal(&user, "email", &event.email).await;
+    assert_eq!(revealed.unwrap(), Revealed::Plain("alice@example.com".to_owned()));
     db.rollback(tx).await.unwrap();
 
-    encryptor.shred("users", stream.aggregate_id()).await.unwrap();
+    encryptor
+        .shred(&Subject::new("users", stream.aggregate_id()).expect("valid subject"))
+        .await
+        .unwrap();
     let event = registered(&read(&db, &store, &stream).await);
-    let revealed = encryptor.reveal("users", &event.user_id, "email", &event.email).await.unwrap();
+    let revealed = encryptor
+        .reveal(
+            &Subject::new("users", &event.user_id).expect("valid subject"),
+            "email",
+            &event.email,
+        )
+        .await
+        .unwrap();
     assert_eq!(revealed, Revealed::Shredded);
     assert_eq!(revealed.unwrap_or("[erased]".to_owned()), "[erased]");
 }

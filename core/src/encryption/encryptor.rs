@@ -15,6 +15,8 @@ use crate::encryption::envelope::{Envelope, NONCE, associated_data};
 use crate::encryption::nonce::NonceSequence;
 use crate::encryption::pii::{Pii, Revealed};
 use crate::encryption::rewrap::Rewrap;
+use crate::encryption::subject::Subject;
+use crate::encryption::within::Within;
 use crate::encryption::wrapper::{KeyWrapper, Keyring};
 use crate::spi::{KeyId, KeyLookup, KeyStore, NewKey, StoredKey};
 use crate::{Backend, Database, EncryptionError, IntegrityFailure};
@@ -117,16 +119,15 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         &self.inner.keyring
     }
 
-    /// Encrypts `plaintext` for `subject`, creating its key if needed (in a transaction of its
-    /// own).
+    /// Encrypts `plaintext` as the field `field` of `subject`, creating the subject's key if
+    /// needed (in a transaction of its own; [`within`](Self::within) joins the caller's).
     pub async fn encrypt(
         &self,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         plaintext: &[u8],
     ) -> Result<Envelope, EncryptionError> {
-        KeyId::check_names(scope, subject)?;
+        let (scope, subject) = (subject.scope(), subject.id());
         check_field(field)?;
         let (version, key) = match self.cached_current(scope, subject) {
             Some(found) => found,
@@ -143,17 +144,15 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         seal_field(&key, self.inner.nonces.next(), version, scope, subject, field, plaintext)
     }
 
-    /// Like [`encrypt`](Self::encrypt), creating the key (if needed) inside `tx`, so that it
-    /// commits or rolls back with the caller's writes.
-    pub async fn encrypt_in(
+    /// Encrypts inside `tx`: a key created on the way commits or rolls back with it.
+    pub(crate) async fn encrypt_in(
         &self,
         tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         plaintext: &[u8],
     ) -> Result<Envelope, EncryptionError> {
-        KeyId::check_names(scope, subject)?;
+        let (scope, subject) = (subject.scope(), subject.id());
         check_field(field)?;
         let (version, key) = match self.cached_current(scope, subject) {
             Some(found) => found,
@@ -165,14 +164,14 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         seal_field(&key, self.inner.nonces.next(), version, scope, subject, field, plaintext)
     }
 
-    /// Decrypts an envelope sealed for `subject` and `field`.
+    /// Decrypts an envelope sealed as the field `field` of `subject`.
     pub async fn decrypt(
         &self,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         envelope: &Envelope,
     ) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
+        let (scope, subject) = (subject.scope(), subject.id());
         let version = envelope.key_version();
         let key = match self.inner.cache.get_confirmed(scope, subject, version) {
             Some(key) => key,
@@ -186,16 +185,15 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         open_field(&key, envelope, scope, subject, field)
     }
 
-    /// Like [`decrypt`](Self::decrypt), reading the key store inside `tx` (for handlers, which
-    /// already hold a transaction).
-    pub async fn decrypt_in(
+    /// Decrypts reading the key store inside `tx`.
+    pub(crate) async fn decrypt_in(
         &self,
         tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         envelope: &Envelope,
     ) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
+        let (scope, subject) = (subject.scope(), subject.id());
         let version = envelope.key_version();
         let key = match self.inner.cache.get_confirmed(scope, subject, version) {
             Some(key) => key,
@@ -207,64 +205,62 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         open_field(&key, envelope, scope, subject, field)
     }
 
-    /// Serializes `value` as JSON and seals it.
+    /// Serializes `value` as JSON and seals it as the field `field` of `subject`.
     pub async fn seal<T: Serialize>(
         &self,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         value: &T,
     ) -> Result<Pii<T>, EncryptionError> {
         let plaintext = json_plaintext(value)?;
-        Ok(Pii::new(self.encrypt(scope, subject, field, &plaintext).await?))
-    }
-
-    /// Like [`seal`](Self::seal), inside `tx`.
-    pub async fn seal_in<T: Serialize>(
-        &self,
-        tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
-        field: &str,
-        value: &T,
-    ) -> Result<Pii<T>, EncryptionError> {
-        let plaintext = json_plaintext(value)?;
-        Ok(Pii::new(self.encrypt_in(tx, scope, subject, field, &plaintext).await?))
+        Ok(Pii::new(self.encrypt(subject, field, &plaintext).await?))
     }
 
     /// Decrypts a sealed value; a shredded subject yields [`Revealed::Shredded`] rather than an
     /// error. Every other failure (a missing KEK above all) is still an error.
     pub async fn reveal<T: DeserializeOwned>(
         &self,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
         field: &str,
         sealed: &Pii<T>,
     ) -> Result<Revealed<T>, EncryptionError> {
-        revealed(self.decrypt(scope, subject, field, sealed.envelope()).await)
+        revealed(self.decrypt(subject, field, sealed.envelope()).await)
     }
 
-    /// Like [`reveal`](Self::reveal), inside `tx`.
-    pub async fn reveal_in<T: DeserializeOwned>(
-        &self,
-        tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
-        field: &str,
-        sealed: &Pii<T>,
-    ) -> Result<Revealed<T>, EncryptionError> {
-        revealed(self.decrypt_in(tx, scope, subject, field, sealed.envelope()).await)
+    /// The operations that join the caller's transaction `tx`: keys created, read or destroyed
+    /// on the way commit or roll back with the caller's own writes (an event appended with the
+    /// sealed field, say).
+    ///
+    /// ```
+    /// use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, Keyring, Revealed, Subject};
+    /// use pupsourcing::Database;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let backend = pupsourcing_memory::open();
+    /// let kek = AeadWrapper::new("kek-1", &DataKey::generate())?;
+    /// let encryptor = Encryptor::new(&backend, Keyring::new(kek));
+    /// let ann = Subject::new("users", "ann")?;
+    ///
+    /// let mut tx = backend.database().begin().await?;
+    /// let email = encryptor.within(&mut tx).seal(&ann, "email", &"ann@example.com".to_owned()).await?;
+    /// // ... append the event holding `email` with the same `tx` ...
+    /// backend.database().commit(tx).await?; // Ann's new data key commits with it
+    /// assert!(matches!(encryptor.reveal(&ann, "email", &email).await?, Revealed::Plain(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn within<'a>(&'a self, tx: &'a mut D::Tx) -> Within<'a, D, K> {
+        Within::new(self, tx)
     }
 
     /// Creates the subject's first key inside `tx`; fails with [`EncryptionError::KeyExists`]
     /// if it has one. Returns its version.
-    pub async fn create_key(
+    pub(crate) async fn create_key_in(
         &self,
         tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
     ) -> Result<u32, EncryptionError> {
-        KeyId::check_names(scope, subject)?;
+        let (scope, subject) = (subject.scope(), subject.id());
         match self.inner.keys.lock_subject(tx, scope, subject).await? {
             KeyLookup::Found(_) => {
                 Err(EncryptionError::KeyExists { scope: scope.into(), subject: subject.into() })
@@ -278,9 +274,10 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         }
     }
 
-    /// Starts a new key version for new writes; older versions keep decrypting. Returns it.
-    pub async fn rotate(&self, scope: &str, subject: &str) -> Result<u32, EncryptionError> {
-        KeyId::check_names(scope, subject)?;
+    /// Starts a new key version of `subject` for new writes; older versions keep decrypting.
+    /// Returns it.
+    pub async fn rotate(&self, subject: &Subject) -> Result<u32, EncryptionError> {
+        let (scope, subject) = (subject.scope(), subject.id());
         let mut tx = self.inner.db.begin().await?;
         let created = match self.rotate_in(&mut tx, scope, subject).await {
             Ok(created) => created,
@@ -290,28 +287,27 @@ impl<D: Database, K: KeyStore<D>> Encryptor<D, K> {
         Ok(self.remember(&created, Trust::Committed).0)
     }
 
-    /// Destroys every key of the subject (crypto-shredding) in a transaction of its own.
-    /// Returns how many key versions were destroyed.
-    pub async fn shred(&self, scope: &str, subject: &str) -> Result<u64, EncryptionError> {
+    /// Destroys every key of `subject` (crypto-shredding) in a transaction of its own. Returns
+    /// how many key versions were destroyed. This process's cache forgets the subject at once,
+    /// other processes after their cache TTL.
+    pub async fn shred(&self, subject: &Subject) -> Result<u64, EncryptionError> {
         let mut tx = self.inner.db.begin().await?;
-        let destroyed = match self.shred_in(&mut tx, scope, subject).await {
+        let destroyed = match self.shred_in(&mut tx, subject).await {
             Ok(destroyed) => destroyed,
             Err(err) => return Err(self.abandon(tx, err).await),
         };
         self.inner.db.commit(tx).await?;
-        self.inner.cache.invalidate(scope, subject);
+        self.inner.cache.invalidate(subject.scope(), subject.id());
         Ok(destroyed)
     }
 
-    /// Like [`shred`](Self::shred), inside `tx`. This process's cache forgets the subject at
-    /// once; other processes after their cache TTL.
-    pub async fn shred_in(
+    /// Shreds inside `tx`.
+    pub(crate) async fn shred_in(
         &self,
         tx: &mut D::Tx,
-        scope: &str,
-        subject: &str,
+        subject: &Subject,
     ) -> Result<u64, EncryptionError> {
-        KeyId::check_names(scope, subject)?;
+        let (scope, subject) = (subject.scope(), subject.id());
         self.inner.keys.lock_subject(tx, scope, subject).await?;
         let destroyed = self.inner.keys.destroy(tx, scope, subject).await?;
         self.inner.cache.invalidate(scope, subject);
@@ -503,7 +499,7 @@ fn open_field(
         .map_err(|_| EncryptionError::Integrity(IntegrityFailure::Authentication))
 }
 
-fn revealed<T: DeserializeOwned>(
+pub(crate) fn revealed<T: DeserializeOwned>(
     plaintext: Result<Zeroizing<Vec<u8>>, EncryptionError>,
 ) -> Result<Revealed<T>, EncryptionError> {
     match plaintext {
@@ -516,7 +512,9 @@ fn revealed<T: DeserializeOwned>(
 }
 
 /// `value` as JSON, in a buffer that is wiped when dropped.
-fn json_plaintext<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
+pub(crate) fn json_plaintext<T: Serialize>(
+    value: &T,
+) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
     serde_json::to_vec(value)
         .map(Zeroizing::new)
         .map_err(|e| EncryptionError::Serialization(Box::new(e)))

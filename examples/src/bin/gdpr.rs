@@ -15,7 +15,7 @@ use pupsourcing::encryption::{AgeWrapper, BlindIndex, Encryptor, ExposeSecret, K
 use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{Admin, Backend, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
 use pupsourcing_examples::customer_directory::{CustomerDirectory, CustomerRow, REDACTED};
-use pupsourcing_examples::customers::{self, CustomerEvent, SCOPE};
+use pupsourcing_examples::customers::{self, CustomerEvent};
 use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
 use pupsourcing_postgres::{PostgresStoreConfig, Tables};
@@ -148,7 +148,7 @@ where
     );
     let first = bob.events().first().ok_or("c-002 has events")?;
     if let CustomerEvent::CustomerRegistered { email, .. } = first.decode_json::<CustomerEvent>()? {
-        let revealed = encryptor.reveal(SCOPE, "c-002", "email", &email).await?;
+        let revealed = encryptor.reveal(&customers::subject("c-002")?, "email", &email).await?;
         println!(
             "   decrypting the email in c-002's first event now gives: {}",
             if revealed.is_shredded() { "Shredded" } else { "plaintext (wrong!)" }

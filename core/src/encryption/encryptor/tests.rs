@@ -58,12 +58,27 @@ async fn a_failed_key_creation_rolls_back_and_leaves_nothing_cached() {
     });
     let encryptor = Encryptor::assemble(db(1, 1), keys, keyring, EncryptorConfig::default());
 
-    let failed = encryptor.encrypt("s", "a", "f", b"x").await.unwrap_err();
+    let failed = encryptor
+        .encrypt(&Subject::new("s", "a").expect("valid subject"), "f", b"x")
+        .await
+        .unwrap_err();
     assert!(failed.is_retryable(), "{failed:?}");
-    let envelope = encryptor.encrypt("s", "a", "f", b"x").await.unwrap();
+    let envelope = encryptor
+        .encrypt(&Subject::new("s", "a").expect("valid subject"), "f", b"x")
+        .await
+        .unwrap();
     assert_eq!(envelope.key_version(), 1);
-    let again = encryptor.encrypt("s", "a", "f", b"y").await.unwrap();
-    assert_eq!(&encryptor.decrypt("s", "a", "f", &again).await.unwrap()[..], b"y");
+    let again = encryptor
+        .encrypt(&Subject::new("s", "a").expect("valid subject"), "f", b"y")
+        .await
+        .unwrap();
+    assert_eq!(
+        &encryptor
+            .decrypt(&Subject::new("s", "a").expect("valid subject"), "f", &again)
+            .await
+            .unwrap()[..],
+        b"y"
+    );
 }
 
 #[tokio::test]
@@ -74,9 +89,18 @@ async fn decrypting_reads_each_key_once_then_uses_the_cache() {
     keys.expect_current().times(1).returning(move |_, _, _| Ok(KeyLookup::Found(row.clone())));
     keys.expect_get().never();
     let encryptor = Encryptor::assemble(db(1, 0), keys, keyring, EncryptorConfig::default());
-    let envelope = encryptor.encrypt("s", "a", "f", b"x").await.unwrap();
+    let envelope = encryptor
+        .encrypt(&Subject::new("s", "a").expect("valid subject"), "f", b"x")
+        .await
+        .unwrap();
     for _ in 0..3 {
-        assert_eq!(&encryptor.decrypt("s", "a", "f", &envelope).await.unwrap()[..], b"x");
+        assert_eq!(
+            &encryptor
+                .decrypt(&Subject::new("s", "a").expect("valid subject"), "f", &envelope)
+                .await
+                .unwrap()[..],
+            b"x"
+        );
     }
 }
 
@@ -90,11 +114,14 @@ async fn a_missing_kek_is_never_reported_as_shredding() {
     keys.expect_get().times(2).returning(move |_, _| Ok(KeyLookup::Found(row.clone())));
     let encryptor = Encryptor::assemble(db(0, 2), keys, keyring, EncryptorConfig::default());
     let envelope = Envelope::new(1, [0; NONCE], vec![0; 32]);
-    let failed = encryptor.decrypt("s", "a", "f", &envelope).await;
+    let failed =
+        encryptor.decrypt(&Subject::new("s", "a").expect("valid subject"), "f", &envelope).await;
     assert!(
         matches!(failed, Err(EncryptionError::KekUnavailable { ref kek_id }) if kek_id == "retired-kek")
     );
-    let revealed = encryptor.reveal::<String>("s", "a", "f", &Pii::new(envelope)).await;
+    let revealed = encryptor
+        .reveal::<String>(&Subject::new("s", "a").expect("valid subject"), "f", &Pii::new(envelope))
+        .await;
     assert!(matches!(revealed, Err(EncryptionError::KekUnavailable { .. })), "{revealed:?}");
 }
 
@@ -108,8 +135,12 @@ async fn shredding_forgets_the_subject_locally_at_once() {
     keys.expect_destroy().times(1).returning(|_, _, _| Ok(1));
     keys.expect_get().times(1).returning(|_, _| Ok(KeyLookup::Destroyed { up_to_version: 1 }));
     let encryptor = Encryptor::assemble(db(2, 1), keys, keyring, EncryptorConfig::default());
-    let envelope = encryptor.encrypt("s", "a", "f", b"x").await.unwrap();
-    assert_eq!(encryptor.shred("s", "a").await.unwrap(), 1);
-    let after = encryptor.decrypt("s", "a", "f", &envelope).await;
+    let envelope = encryptor
+        .encrypt(&Subject::new("s", "a").expect("valid subject"), "f", b"x")
+        .await
+        .unwrap();
+    assert_eq!(encryptor.shred(&Subject::new("s", "a").expect("valid subject")).await.unwrap(), 1);
+    let after =
+        encryptor.decrypt(&Subject::new("s", "a").expect("valid subject"), "f", &envelope).await;
     assert!(matches!(after, Err(EncryptionError::Shredded { .. })), "{after:?}");
 }
