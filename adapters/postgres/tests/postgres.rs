@@ -125,6 +125,40 @@ async fn notify_fires_on_commit_with_the_last_position_and_never_on_rollback() {
     assert_eq!(note.payload(), appended.last_position().to_string());
 }
 
+/// A store with the default configuration notifies on a channel derived from its table names:
+/// two stores with other tables in one database get distinct channels, and a store with
+/// `without_notify` sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_is_on_by_default_on_a_channel_per_set_of_tables() {
+    let database = TestDatabase::new("notify_default").await;
+    let db = PgDatabase::new(database.pool(4).await.expect("pool"));
+    let store = PostgresStore::new(&db);
+    store.migrate().await.expect("migrate");
+    let channel = store.config().notify_channel().expect("on by default").to_owned();
+    let other =
+        PostgresStoreConfig::default().with_tables(Tables::new().with_prefix("b_").unwrap());
+    assert_ne!(
+        other.notify_channel(),
+        Some(channel.as_str()),
+        "distinct tables, distinct channels"
+    );
+
+    let mut listener = PgListener::connect(database.url()).await.expect("listener");
+    listener.listen(&channel).await.expect("listen");
+    let appended =
+        store.append_committed(&db, ExpectedVersion::Any, one(&stream())).await.expect("append");
+    let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("notified")
+        .expect("recv");
+    assert_eq!(note.payload(), appended.last_position().to_string());
+
+    let silent = PostgresStore::with_config(&db, PostgresStoreConfig::default().without_notify());
+    assert_eq!(silent.config().notify_channel(), None);
+    silent.append_committed(&db, ExpectedVersion::Any, one(&stream())).await.expect("append");
+    assert!(listener.flushed_notification().await.is_none(), "without_notify sends nothing");
+}
+
 trait FlushedNotification {
     async fn flushed_notification(&mut self) -> Option<String>;
 }
