@@ -14,7 +14,7 @@ mod transactions;
 use std::sync::Arc;
 
 use pupsourcing::Backend;
-use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, EncryptorConfig, Keyring};
+use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, EncryptorConfig, Keyring, Subject};
 
 use crate::KeysBackend;
 
@@ -70,6 +70,11 @@ pub(crate) fn process<B: KeysBackend>(
     config: EncryptorConfig,
 ) -> Enc<B> {
     Encryptor::with_config(&Backend::from_parts(db.clone(), (), (), keys.clone()), keyring, config)
+}
+
+/// A valid data subject.
+pub(crate) fn subject(scope: &str, id: &str) -> Subject {
+    Subject::new(scope, id).expect("valid subject")
 }
 
 /// `size` bytes that differ from position to position.

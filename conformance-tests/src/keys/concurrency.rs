@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use pupsourcing::Database;
-use pupsourcing::encryption::{EncryptorConfig, Subject};
+use pupsourcing::encryption::EncryptorConfig;
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use tokio::sync::Barrier;
 
-use super::{kek, process, ring, setup};
+use super::{kek, process, ring, setup, subject};
 use crate::KeysBackend;
 
 const RACERS: usize = 32;
@@ -26,11 +26,7 @@ pub async fn concurrent_first_uses_create_one_key<B: KeysBackend>(backend: &B) {
                 barrier.wait().await;
                 let plaintext = format!("written by {i}");
                 let envelope = encryptor
-                    .encrypt(
-                        &Subject::new("users", "alice").expect("valid subject"),
-                        "email",
-                        plaintext.as_bytes(),
-                    )
+                    .encrypt(&subject("users", "alice"), "email", plaintext.as_bytes())
                     .await;
                 (encryptor, plaintext, envelope.expect("concurrent first use"))
             })
@@ -45,10 +41,7 @@ pub async fn concurrent_first_uses_create_one_key<B: KeysBackend>(backend: &B) {
     }
     for (reader, _, _) in written.iter().step_by(7) {
         for (_, plaintext, envelope) in &written {
-            let back = reader
-                .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", envelope)
-                .await
-                .unwrap();
+            let back = reader.decrypt(&subject("users", "alice"), "email", envelope).await.unwrap();
             assert_eq!(&back[..], plaintext.as_bytes());
         }
     }

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use pupsourcing::encryption::{
-    AeadWrapper, DataKey, EncryptorConfig, KeyWrapper, Keyring, Subject,
-};
+use pupsourcing::encryption::{AeadWrapper, DataKey, EncryptorConfig, KeyWrapper, Keyring};
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use pupsourcing::{Database, EncryptionError};
 
@@ -16,53 +14,26 @@ use crate::KeysBackend;
 pub async fn rotation_keeps_old_data_readable<B: KeysBackend>(backend: &B) {
     let kek = kek("kek-1");
     let (db, _store, keys, encryptor) = setup(backend, ring(&kek)).await;
-    let old = encryptor
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"old")
-        .await
-        .unwrap();
-    assert_eq!(
-        encryptor.rotate(&Subject::new("users", "alice").expect("valid subject")).await.unwrap(),
-        2
-    );
-    let new = encryptor
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"new")
-        .await
-        .unwrap();
+    let old = encryptor.encrypt(&super::subject("users", "alice"), "email", b"old").await.unwrap();
+    assert_eq!(encryptor.rotate(&super::subject("users", "alice")).await.unwrap(), 2);
+    let new = encryptor.encrypt(&super::subject("users", "alice"), "email", b"new").await.unwrap();
     assert_eq!((old.key_version(), new.key_version()), (1, 2));
 
     let other = process::<B>(&db, &keys, ring(&kek), EncryptorConfig::default());
     for encryptor in [&encryptor, &other] {
         assert_eq!(
-            &encryptor
-                .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &old)
-                .await
-                .unwrap()[..],
+            &encryptor.decrypt(&super::subject("users", "alice"), "email", &old).await.unwrap()[..],
             b"old"
         );
         assert_eq!(
-            &encryptor
-                .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &new)
-                .await
-                .unwrap()[..],
+            &encryptor.decrypt(&super::subject("users", "alice"), "email", &new).await.unwrap()[..],
             b"new"
         );
     }
-    let fresh = other
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"x")
-        .await
-        .unwrap();
+    let fresh = other.encrypt(&super::subject("users", "alice"), "email", b"x").await.unwrap();
     assert_eq!(fresh.key_version(), 2, "another process writes with the current version");
-    assert_eq!(
-        other.rotate(&Subject::new("users", "alice").expect("valid subject")).await.unwrap(),
-        3
-    );
-    assert_eq!(
-        encryptor
-            .rotate(&Subject::new("users", "never-keyed").expect("valid subject"))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(other.rotate(&super::subject("users", "alice")).await.unwrap(), 3);
+    assert_eq!(encryptor.rotate(&super::subject("users", "never-keyed")).await.unwrap(), 1);
 
     let mut tx = db.begin_read().await.unwrap();
     let KeyLookup::Found(v1) = keys.get(&mut tx, &KeyId::new("users", "alice", 1)).await.unwrap()
@@ -90,21 +61,15 @@ pub async fn rewrap_is_resumable_and_lets_the_old_kek_go<B: KeysBackend>(backend
         let subject = format!("user-{i:02}");
         sealed.push((
             subject.clone(),
-            old.encrypt(
-                &Subject::new("users", &subject).expect("valid subject"),
-                "email",
-                subject.as_bytes(),
-            )
-            .await
-            .unwrap(),
+            old.encrypt(&super::subject("users", &subject), "email", subject.as_bytes())
+                .await
+                .unwrap(),
         ));
     }
-    old.rotate(&Subject::new("users", "user-03").expect("valid subject")).await.unwrap();
+    old.rotate(&super::subject("users", "user-03")).await.unwrap();
     let stranger = process::<B>(&db, &keys, ring(&kek("kek-lost")), EncryptorConfig::default());
-    let orphan = stranger
-        .encrypt(&Subject::new("users", "zz-orphan").expect("valid subject"), "email", b"o")
-        .await
-        .unwrap();
+    let orphan =
+        stranger.encrypt(&super::subject("users", "zz-orphan"), "email", b"o").await.unwrap();
 
     let new_kek: Arc<dyn KeyWrapper> =
         Arc::new(AeadWrapper::new("kek-new", &DataKey::generate()).unwrap());
@@ -138,19 +103,13 @@ pub async fn rewrap_is_resumable_and_lets_the_old_kek_go<B: KeysBackend>(backend
 
     let only_new = process::<B>(&db, &keys, Keyring::from_arc(new_kek), EncryptorConfig::default());
     for (subject, envelope) in &sealed {
-        let back = only_new
-            .decrypt(&Subject::new("users", subject).expect("valid subject"), "email", envelope)
-            .await
-            .unwrap();
+        let back =
+            only_new.decrypt(&super::subject("users", subject), "email", envelope).await.unwrap();
         assert_eq!(&back[..], subject.as_bytes());
     }
-    let lost = only_new
-        .decrypt(&Subject::new("users", "zz-orphan").expect("valid subject"), "email", &orphan)
-        .await;
+    let lost = only_new.decrypt(&super::subject("users", "zz-orphan"), "email", &orphan).await;
     assert!(matches!(lost, Err(EncryptionError::KekUnavailable { .. })), "{lost:?}");
-    let newer = only_new
-        .encrypt(&Subject::new("users", "user-03").expect("valid subject"), "email", b"v2")
-        .await
-        .unwrap();
+    let newer =
+        only_new.encrypt(&super::subject("users", "user-03"), "email", b"v2").await.unwrap();
     assert_eq!(newer.key_version(), 2);
 }

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use pupsourcing::encryption::{EncryptorConfig, Revealed, Subject};
+use pupsourcing::encryption::{EncryptorConfig, Revealed};
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use pupsourcing::{Database, EncryptionError};
 
-use super::{kek, process, ring, setup};
+use super::{kek, process, ring, setup, subject};
 use crate::KeysBackend;
 
 fn is_shredded<T: std::fmt::Debug>(result: &Result<T, EncryptionError>) -> bool {
@@ -19,61 +19,39 @@ pub async fn shredded_subjects_read_as_erased<B: KeysBackend>(backend: &B) {
     let kek = kek("kek-1");
     let (db, _store, keys, encryptor) = setup(backend, ring(&kek)).await;
     let v1 = encryptor
-        .seal(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            &"a@example.com".to_owned(),
-        )
+        .seal(&subject("users", "alice"), "email", &"a@example.com".to_owned())
         .await
         .unwrap();
-    encryptor.rotate(&Subject::new("users", "alice").expect("valid subject")).await.unwrap();
+    encryptor.rotate(&subject("users", "alice")).await.unwrap();
     let v2 = encryptor
-        .seal(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            &"a2@example.com".to_owned(),
-        )
+        .seal(&subject("users", "alice"), "email", &"a2@example.com".to_owned())
         .await
         .unwrap();
-    let bobs = encryptor
-        .encrypt(&Subject::new("users", "bob").expect("valid subject"), "email", b"bob@example.com")
-        .await
-        .unwrap();
+    let bobs =
+        encryptor.encrypt(&subject("users", "bob"), "email", b"bob@example.com").await.unwrap();
 
     assert_eq!(
-        encryptor.shred(&Subject::new("users", "alice").expect("valid subject")).await.unwrap(),
+        encryptor.shred(&subject("users", "alice")).await.unwrap(),
         2,
         "two versions destroyed"
     );
     let cold = process::<B>(&db, &keys, ring(&kek), EncryptorConfig::default());
     for encryptor in [&encryptor, &cold] {
         for sealed in [&v1, &v2] {
-            let result = encryptor
-                .decrypt(
-                    &Subject::new("users", "alice").expect("valid subject"),
-                    "email",
-                    sealed.envelope(),
-                )
-                .await;
+            let result =
+                encryptor.decrypt(&subject("users", "alice"), "email", sealed.envelope()).await;
             assert!(is_shredded(&result), "{result:?}");
-            let revealed = encryptor
-                .reveal(&Subject::new("users", "alice").expect("valid subject"), "email", sealed)
-                .await
-                .unwrap();
+            let revealed =
+                encryptor.reveal(&subject("users", "alice"), "email", sealed).await.unwrap();
             assert_eq!(revealed, Revealed::Shredded);
         }
-        let refused = encryptor
-            .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"new")
-            .await;
+        let refused = encryptor.encrypt(&subject("users", "alice"), "email", b"new").await;
         assert!(is_shredded(&refused), "no new key for a shredded subject: {refused:?}");
-        let back = encryptor
-            .decrypt(&Subject::new("users", "bob").expect("valid subject"), "email", &bobs)
-            .await
-            .unwrap();
+        let back = encryptor.decrypt(&subject("users", "bob"), "email", &bobs).await.unwrap();
         assert_eq!(&back[..], b"bob@example.com");
     }
     assert_eq!(
-        encryptor.shred(&Subject::new("users", "alice").expect("valid subject")).await.unwrap(),
+        encryptor.shred(&subject("users", "alice")).await.unwrap(),
         0,
         "shredding again is a no-op"
     );
@@ -85,10 +63,9 @@ pub async fn shredded_subjects_read_as_erased<B: KeysBackend>(backend: &B) {
     assert_eq!(lookup, KeyLookup::Destroyed { up_to_version: 2 });
     db.rollback(tx).await.unwrap();
 
-    let refused = Subject::new("users", "");
+    let refused = pupsourcing::encryption::Subject::new("users", "");
     assert!(matches!(refused, Err(EncryptionError::InvalidInput(_))), "{refused:?}");
-    let carol =
-        encryptor.encrypt(&Subject::new("users", "carol").expect("valid subject"), "x", b"").await;
+    let carol = encryptor.encrypt(&subject("users", "carol"), "x", b"").await;
     assert!(carol.is_ok(), "a never-shredded subject still gets a key: {carol:?}");
 }
 
@@ -104,25 +81,17 @@ pub async fn shredding_reaches_other_processes_after_their_ttl<B: KeysBackend>(b
         ring(&kek),
         EncryptorConfig { cache_ttl: ttl, ..Default::default() },
     );
-    let envelope = encryptor
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"a@example.com")
-        .await
-        .unwrap();
+    let envelope =
+        encryptor.encrypt(&subject("users", "alice"), "email", b"a@example.com").await.unwrap();
     other
-        .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &envelope)
+        .decrypt(&subject("users", "alice"), "email", &envelope)
         .await
         .expect("warms the other cache");
 
-    encryptor.shred(&Subject::new("users", "alice").expect("valid subject")).await.unwrap();
-    assert!(is_shredded(
-        &encryptor
-            .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &envelope)
-            .await
-    ));
+    encryptor.shred(&subject("users", "alice")).await.unwrap();
+    assert!(is_shredded(&encryptor.decrypt(&subject("users", "alice"), "email", &envelope).await));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let result = other
-        .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &envelope)
-        .await;
+    let result = other.decrypt(&subject("users", "alice"), "email", &envelope).await;
     assert!(is_shredded(&result), "after its TTL the other process sees the shredding: {result:?}");
 }
 
@@ -131,33 +100,18 @@ pub async fn shredding_reaches_other_processes_after_their_ttl<B: KeysBackend>(b
 pub async fn recreation_after_shredding_is_refused_unless_allowed<B: KeysBackend>(backend: &B) {
     let kek = kek("kek-1");
     let (db, _store, keys, encryptor) = setup(backend, ring(&kek)).await;
-    let old = encryptor
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"old")
-        .await
-        .unwrap();
-    encryptor.shred(&Subject::new("users", "alice").expect("valid subject")).await.unwrap();
+    let old = encryptor.encrypt(&subject("users", "alice"), "email", b"old").await.unwrap();
+    encryptor.shred(&subject("users", "alice")).await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
-    assert!(is_shredded(
-        &encryptor
-            .within(&mut tx)
-            .create_key(&Subject::new("users", "alice").expect("valid subject"))
-            .await
-    ));
+    assert!(is_shredded(&encryptor.within(&mut tx).create_key(&subject("users", "alice")).await));
     db.rollback(tx).await.unwrap();
-    assert!(is_shredded(
-        &encryptor.rotate(&Subject::new("users", "alice").expect("valid subject")).await
-    ));
+    assert!(is_shredded(&encryptor.rotate(&subject("users", "alice")).await));
 
-    let never_keyed =
-        encryptor.shred(&Subject::new("users", "dave").expect("valid subject")).await.unwrap();
+    let never_keyed = encryptor.shred(&subject("users", "dave")).await.unwrap();
     assert_eq!(never_keyed, 0);
     assert!(
-        is_shredded(
-            &encryptor
-                .encrypt(&Subject::new("users", "dave").expect("valid subject"), "email", b"x")
-                .await
-        ),
+        is_shredded(&encryptor.encrypt(&subject("users", "dave"), "email", b"x").await),
         "tombstoned before any key"
     );
 
@@ -167,31 +121,18 @@ pub async fn recreation_after_shredding_is_refused_unless_allowed<B: KeysBackend
         ring(&kek),
         EncryptorConfig { allow_recreate_after_shred: true, ..Default::default() },
     );
-    let new = allowing
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"new")
-        .await
-        .unwrap();
+    let new = allowing.encrypt(&subject("users", "alice"), "email", b"new").await.unwrap();
     assert_eq!(new.key_version(), 2, "versions continue after the tombstone");
     assert_eq!(
-        &allowing
-            .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &new)
-            .await
-            .unwrap()[..],
+        &allowing.decrypt(&subject("users", "alice"), "email", &new).await.unwrap()[..],
         b"new"
     );
     assert!(
-        is_shredded(
-            &allowing
-                .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &old)
-                .await
-        ),
+        is_shredded(&allowing.decrypt(&subject("users", "alice"), "email", &old).await),
         "old data stays erased"
     );
     assert_eq!(
-        &encryptor
-            .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &new)
-            .await
-            .unwrap()[..],
+        &encryptor.decrypt(&subject("users", "alice"), "email", &new).await.unwrap()[..],
         b"new"
     );
 }

@@ -1,7 +1,7 @@
 //! Tampering, swapped rows and missing KEKs each fail with their own typed error.
 
 use pupsourcing::encryption::{
-    AgeWrapper, EncryptorConfig, Envelope, ExposeSecret, Keyring, Revealed, Subject,
+    AgeWrapper, EncryptorConfig, Envelope, ExposeSecret, Keyring, Revealed,
 };
 use pupsourcing::spi::{KeyId, KeyLookup, KeyStore};
 use pupsourcing::{Database, EncryptionError};
@@ -19,13 +19,8 @@ async fn tampered_fails<B: KeysBackend>(encryptor: &Enc<B>, bytes: &[u8], what: 
         Err(EncryptionError::Integrity(_)) => {}
         Err(other) => panic!("{what}: parsing failed with {other:?}, not an integrity failure"),
         Ok(envelope) => {
-            let result = encryptor
-                .decrypt(
-                    &Subject::new("users", "alice").expect("valid subject"),
-                    "email",
-                    &envelope,
-                )
-                .await;
+            let result =
+                encryptor.decrypt(&super::subject("users", "alice"), "email", &envelope).await;
             assert!(is_integrity(&result), "{what}: decrypting gave {result:?}");
         }
     }
@@ -35,11 +30,7 @@ async fn tampered_fails<B: KeysBackend>(encryptor: &Enc<B>, bytes: &[u8], what: 
 pub async fn every_bit_flip_is_an_integrity_failure<B: KeysBackend>(backend: &B) {
     let (_db, _store, _keys, encryptor) = setup(backend, ring(&kek("kek-1"))).await;
     let envelope = encryptor
-        .encrypt(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            b"alice@example.com",
-        )
+        .encrypt(&super::subject("users", "alice"), "email", b"alice@example.com")
         .await
         .unwrap();
     let bytes = envelope.to_bytes();
@@ -54,10 +45,8 @@ pub async fn every_bit_flip_is_an_integrity_failure<B: KeysBackend>(backend: &B)
     let mut text = envelope.to_text();
     text.push('A');
     assert!(is_integrity(&Envelope::from_text(&text)), "extra text is refused");
-    let back = encryptor
-        .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &envelope)
-        .await
-        .unwrap();
+    let back =
+        encryptor.decrypt(&super::subject("users", "alice"), "email", &envelope).await.unwrap();
     assert_eq!(&back[..], b"alice@example.com", "the original still decrypts");
 }
 
@@ -78,48 +67,30 @@ fn crc32(bytes: &[u8]) -> u32 {
 pub async fn bound_fields_are_authenticated<B: KeysBackend>(backend: &B) {
     let (_db, _store, _keys, encryptor) = setup(backend, ring(&kek("kek-1"))).await;
     let envelope = encryptor
-        .encrypt(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            b"alice@example.com",
-        )
+        .encrypt(&super::subject("users", "alice"), "email", b"alice@example.com")
         .await
         .unwrap();
+    encryptor.encrypt(&super::subject("users", "bob"), "email", b"bob@example.com").await.unwrap();
     encryptor
-        .encrypt(&Subject::new("users", "bob").expect("valid subject"), "email", b"bob@example.com")
-        .await
-        .unwrap();
-    encryptor
-        .encrypt(
-            &Subject::new("admins", "alice").expect("valid subject"),
-            "email",
-            b"root@example.com",
-        )
+        .encrypt(&super::subject("admins", "alice"), "email", b"root@example.com")
         .await
         .unwrap();
 
     for (scope, subject, field) in
         [("users", "bob", "email"), ("admins", "alice", "email"), ("users", "alice", "phone")]
     {
-        let result = encryptor
-            .decrypt(&Subject::new(scope, subject).expect("valid subject"), field, &envelope)
-            .await;
+        let result = encryptor.decrypt(&super::subject(scope, subject), field, &envelope).await;
         assert!(is_integrity(&result), "{scope}/{subject}/{field}: {result:?}");
     }
 
-    assert_eq!(
-        encryptor.rotate(&Subject::new("users", "alice").expect("valid subject")).await.unwrap(),
-        2
-    );
+    assert_eq!(encryptor.rotate(&super::subject("users", "alice")).await.unwrap(), 2);
     let mut forged = envelope.to_bytes();
     forged[4..8].copy_from_slice(&2u32.to_be_bytes());
     let crc = crc32(&forged[..8]);
     forged[8..12].copy_from_slice(&crc.to_be_bytes());
     let forged = Envelope::from_bytes(&forged).expect("a well-formed header");
     assert_eq!(forged.key_version(), 2);
-    let result = encryptor
-        .decrypt(&Subject::new("users", "alice").expect("valid subject"), "email", &forged)
-        .await;
+    let result = encryptor.decrypt(&super::subject("users", "alice"), "email", &forged).await;
     assert!(is_integrity(&result), "another key version: {result:?}");
 }
 
@@ -129,15 +100,11 @@ pub async fn swapped_key_row_is_a_binding_mismatch<B: KeysBackend>(backend: &B) 
     let kek = kek("kek-1");
     let (db, _store, keys, encryptor) = setup(backend, ring(&kek)).await;
     encryptor
-        .encrypt(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            b"alice@example.com",
-        )
+        .encrypt(&super::subject("users", "alice"), "email", b"alice@example.com")
         .await
         .unwrap();
     let bobs = encryptor
-        .encrypt(&Subject::new("users", "bob").expect("valid subject"), "email", b"bob@example.com")
+        .encrypt(&super::subject("users", "bob"), "email", b"bob@example.com")
         .await
         .unwrap();
 
@@ -150,8 +117,7 @@ pub async fn swapped_key_row_is_a_binding_mismatch<B: KeysBackend>(backend: &B) 
     db.commit(tx).await.unwrap();
 
     let fresh = process::<B>(&db, &keys, ring(&kek), EncryptorConfig::default());
-    let result =
-        fresh.decrypt(&Subject::new("users", "bob").expect("valid subject"), "email", &bobs).await;
+    let result = fresh.decrypt(&super::subject("users", "bob"), "email", &bobs).await;
     assert!(
         matches!(&result, Err(EncryptionError::KeyBindingMismatch { expected, found })
             if expected.contains("users/bob/v1") && found.contains("users/alice/v1")),
@@ -168,11 +134,7 @@ pub async fn missing_kek_is_unavailable_not_shredded<B: KeysBackend>(backend: &B
         AgeWrapper::from_identities("kek-age", service.expose_secret(), &[&escrow_public]).unwrap();
     let (db, _store, keys, encryptor) = setup(backend, Keyring::new(age)).await;
     let sealed = encryptor
-        .seal(
-            &Subject::new("users", "alice").expect("valid subject"),
-            "email",
-            &"alice@example.com".to_owned(),
-        )
+        .seal(&super::subject("users", "alice"), "email", &"alice@example.com".to_owned())
         .await;
     let sealed = sealed.unwrap();
 
@@ -180,29 +142,20 @@ pub async fn missing_kek_is_unavailable_not_shredded<B: KeysBackend>(backend: &B
     let public_only = AgeWrapper::recipients_only("kek-age", &[&service_public]).unwrap();
     let public_only = process::<B>(&db, &keys, Keyring::new(public_only), Default::default());
     for unable in [&other, &public_only] {
-        let result = unable
-            .decrypt(
-                &Subject::new("users", "alice").expect("valid subject"),
-                "email",
-                sealed.envelope(),
-            )
-            .await;
+        let result =
+            unable.decrypt(&super::subject("users", "alice"), "email", sealed.envelope()).await;
         assert!(
             matches!(&result, Err(EncryptionError::KekUnavailable { kek_id }) if kek_id == "kek-age"),
             "{result:?}"
         );
-        let revealed = unable
-            .reveal(&Subject::new("users", "alice").expect("valid subject"), "email", &sealed)
-            .await;
+        let revealed = unable.reveal(&super::subject("users", "alice"), "email", &sealed).await;
         assert!(matches!(revealed, Err(EncryptionError::KekUnavailable { .. })), "{revealed:?}");
     }
 
     let escrow = AgeWrapper::from_identities("kek-age", escrow.expose_secret(), &[]).unwrap();
     let by_escrow = process::<B>(&db, &keys, Keyring::new(escrow), EncryptorConfig::default());
-    let revealed = by_escrow
-        .reveal(&Subject::new("users", "alice").expect("valid subject"), "email", &sealed)
-        .await
-        .unwrap();
+    let revealed =
+        by_escrow.reveal(&super::subject("users", "alice"), "email", &sealed).await.unwrap();
     assert_eq!(
         revealed,
         Revealed::Plain("alice@example.com".to_owned()),

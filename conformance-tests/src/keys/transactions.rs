@@ -1,10 +1,10 @@
 //! Key creation inside the caller's transaction.
 
-use pupsourcing::encryption::{EncryptorConfig, Subject};
+use pupsourcing::encryption::EncryptorConfig;
 use pupsourcing::spi::{KeyLookup, KeyStore};
 use pupsourcing::{Database, EncryptionError, Event, EventStore, ExpectedVersion};
 
-use super::{kek, process, ring, setup};
+use super::{kek, process, ring, setup, subject};
 use crate::KeysBackend;
 use crate::support::{read, unique_stream};
 
@@ -19,30 +19,18 @@ pub async fn key_creation_commits_and_rolls_back_with_the_caller<B: KeysBackend>
     let mut tx = db.begin().await.unwrap();
     let first = encryptor
         .within(&mut tx)
-        .encrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            b"first",
-        )
+        .encrypt(&subject("users", stream.aggregate_id()), "email", b"first")
         .await
         .unwrap();
     let again = encryptor
         .within(&mut tx)
-        .encrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "phone",
-            b"again",
-        )
+        .encrypt(&subject("users", stream.aggregate_id()), "phone", b"again")
         .await
         .unwrap();
     assert_eq!((first.key_version(), again.key_version()), (1, 1));
     let back = encryptor
         .within(&mut tx)
-        .decrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            &first,
-        )
+        .decrypt(&subject("users", stream.aggregate_id()), "email", &first)
         .await
         .unwrap();
     assert_eq!(&back[..], b"first", "the key is usable inside its transaction");
@@ -57,30 +45,14 @@ pub async fn key_creation_commits_and_rolls_back_with_the_caller<B: KeysBackend>
         KeyLookup::Missing
     );
     db.rollback(tx).await.unwrap();
-    let lost = encryptor
-        .decrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            &first,
-        )
-        .await;
+    let lost = encryptor.decrypt(&subject("users", stream.aggregate_id()), "email", &first).await;
     assert!(matches!(lost, Err(EncryptionError::KeyNotFound { version: 1, .. })), "{lost:?}");
 
     let other = process::<B>(&db, &keys, ring(&kek), EncryptorConfig::default());
-    let theirs = other
-        .encrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            b"theirs",
-        )
-        .await
-        .unwrap();
+    let theirs =
+        other.encrypt(&subject("users", stream.aggregate_id()), "email", b"theirs").await.unwrap();
     let back = encryptor
-        .decrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            &theirs,
-        )
+        .decrypt(&subject("users", stream.aggregate_id()), "email", &theirs)
         .await
         .unwrap();
     assert_eq!(&back[..], b"theirs", "no stale key survives the rollback");
@@ -88,25 +60,14 @@ pub async fn key_creation_commits_and_rolls_back_with_the_caller<B: KeysBackend>
     let mut tx = db.begin().await.unwrap();
     let mine = encryptor
         .within(&mut tx)
-        .encrypt(
-            &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-            "email",
-            b"mine",
-        )
+        .encrypt(&subject("users", stream.aggregate_id()), "email", b"mine")
         .await
         .unwrap();
     let event = Event::new(&stream, "Registered", mine.to_bytes());
     store.append(&mut tx, ExpectedVersion::NoStream, vec![event]).await.unwrap();
     db.commit(tx).await.unwrap();
     assert_eq!(
-        &other
-            .decrypt(
-                &Subject::new("users", stream.aggregate_id()).expect("valid subject"),
-                "email",
-                &mine
-            )
-            .await
-            .unwrap()[..],
+        &other.decrypt(&subject("users", stream.aggregate_id()), "email", &mine).await.unwrap()[..],
         b"mine"
     );
 
@@ -114,32 +75,17 @@ pub async fn key_creation_commits_and_rolls_back_with_the_caller<B: KeysBackend>
     let mut tx = db.begin().await.unwrap();
     let sealed = encryptor
         .within(&mut tx)
-        .encrypt(
-            &Subject::new("users", fresh.aggregate_id()).expect("valid subject"),
-            "email",
-            b"kept",
-        )
+        .encrypt(&subject("users", fresh.aggregate_id()), "email", b"kept")
         .await
         .unwrap();
     db.commit(tx).await.unwrap();
     assert_eq!(
-        &other
-            .decrypt(
-                &Subject::new("users", fresh.aggregate_id()).expect("valid subject"),
-                "email",
-                &sealed
-            )
-            .await
-            .unwrap()[..],
+        &other.decrypt(&subject("users", fresh.aggregate_id()), "email", &sealed).await.unwrap()[..],
         b"kept"
     );
     assert_eq!(
         &encryptor
-            .decrypt(
-                &Subject::new("users", fresh.aggregate_id()).expect("valid subject"),
-                "email",
-                &sealed
-            )
+            .decrypt(&subject("users", fresh.aggregate_id()), "email", &sealed)
             .await
             .unwrap()[..],
         b"kept"
@@ -151,31 +97,15 @@ pub async fn key_creation_commits_and_rolls_back_with_the_caller<B: KeysBackend>
 pub async fn explicit_creation_refuses_an_existing_key<B: KeysBackend>(backend: &B) {
     let (db, _store, _keys, encryptor) = setup(backend, ring(&kek("kek-1"))).await;
     let mut tx = db.begin().await.unwrap();
-    assert_eq!(
-        encryptor
-            .within(&mut tx)
-            .create_key(&Subject::new("users", "alice").expect("valid subject"))
-            .await
-            .unwrap(),
-        1
-    );
-    let twice = encryptor
-        .within(&mut tx)
-        .create_key(&Subject::new("users", "alice").expect("valid subject"))
-        .await;
+    assert_eq!(encryptor.within(&mut tx).create_key(&subject("users", "alice")).await.unwrap(), 1);
+    let twice = encryptor.within(&mut tx).create_key(&subject("users", "alice")).await;
     assert!(matches!(twice, Err(EncryptionError::KeyExists { .. })), "{twice:?}");
     db.commit(tx).await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
-    let exists = encryptor
-        .within(&mut tx)
-        .create_key(&Subject::new("users", "alice").expect("valid subject"))
-        .await;
+    let exists = encryptor.within(&mut tx).create_key(&subject("users", "alice")).await;
     assert!(matches!(exists, Err(EncryptionError::KeyExists { .. })), "{exists:?}");
     db.rollback(tx).await.unwrap();
-    let envelope = encryptor
-        .encrypt(&Subject::new("users", "alice").expect("valid subject"), "email", b"x")
-        .await
-        .unwrap();
+    let envelope = encryptor.encrypt(&subject("users", "alice"), "email", b"x").await.unwrap();
     assert_eq!(envelope.key_version(), 1);
 }
