@@ -25,7 +25,8 @@ pub use edges::{reads_take_any_limit_and_bound, unreadable_event_is_reported_wit
 pub use frontier::{
     late_commit_is_not_skipped, open_transaction_holds_the_frontier_back,
     racing_advancers_never_go_backwards, read_events_until_filters_and_bounds,
-    rolled_back_hole_is_passed, torture_readers_never_skip,
+    read_events_until_filters_by_event_type, rolled_back_hole_is_passed,
+    torture_readers_never_skip,
 };
 pub use global_log::global_log_is_ordered_and_pages;
 pub use idempotency::{

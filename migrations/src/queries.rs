@@ -40,6 +40,8 @@ pub struct EventsUntil<'a> {
     pub aggregate_types: &'a [String],
     /// Bounded contexts to keep; empty keeps all.
     pub bounded_contexts: &'a [String],
+    /// Event types to keep; empty keeps all.
+    pub event_types: &'a [String],
     /// Only streams whose `stream_hash % count == index`, as `(index, count)`.
     pub partition: Option<(u32, u32)>,
     /// Row limit (non-negative: sea-query binds it unsigned).
@@ -63,6 +65,9 @@ pub fn events_until(tables: &Tables, query: &EventsUntil<'_>) -> SelectStatement
         select
             .and_where(Expr::col(C::BoundedContext).is_in(query.bounded_contexts.iter().cloned()));
     }
+    if !query.event_types.is_empty() {
+        select.and_where(Expr::col(C::EventType).is_in(query.event_types.iter().cloned()));
+    }
     if let Some((index, count)) = query.partition.filter(|(_, count)| *count > 1) {
         select.and_where(Expr::col(C::StreamHash).modulo(i64::from(count)).eq(i64::from(index)));
     }
@@ -84,15 +89,17 @@ mod tests {
             frontier: 9,
             aggregate_types: &types,
             bounded_contexts: &[],
+            event_types: &["Placed".to_owned()],
             partition: Some((2, 4)),
             limit: 100,
         };
         let (sql, values) = events_until(&Tables::new(), &query).build(PostgresQueryBuilder);
         assert!(sql.contains("\"global_position\" > $1 AND \"global_position\" <= $2"), "{sql}");
         assert!(sql.contains("\"aggregate_type\" IN ($3, $4)"), "{sql}");
-        assert!(sql.contains("\"stream_hash\" % $5 = $6"), "{sql}");
-        assert!(sql.ends_with("ORDER BY \"global_position\" ASC LIMIT $7"), "{sql}");
-        assert_eq!(values.0.len(), 7);
+        assert!(sql.contains("\"event_type\" IN ($5)"), "{sql}");
+        assert!(sql.contains("\"stream_hash\" % $6 = $7"), "{sql}");
+        assert!(sql.ends_with("ORDER BY \"global_position\" ASC LIMIT $8"), "{sql}");
+        assert_eq!(values.0.len(), 8);
         let (sql, _) = events_until(&Tables::new(), &query).build(SqliteQueryBuilder);
         assert!(sql.starts_with(&format!("SELECT \"{}\"", "global_position")), "{sql}");
         assert!(!sql.contains("order'"), "values must not be inlined: {sql}");

@@ -414,3 +414,48 @@ pub async fn read_events_until_filters_and_bounds<B: StoreBackend>(backend: &B) 
     assert_eq!(beyond.expect("an upper bound beyond every position"), all[..2].to_vec());
     db.rollback(tx).await.expect("rollback");
 }
+
+/// Event-type filters run in the database on their own and combined with aggregate types,
+/// bounded contexts, partitions and the limit; what they return is exactly what
+/// [`EventFilter::matches`] keeps, in position order.
+pub async fn read_events_until_filters_by_event_type<B: StoreBackend>(backend: &B) {
+    let (db, store) = backend.fresh_store().await;
+    let id = Uuid::new_v4().to_string();
+    let streams = [
+        pupsourcing::StreamId::new("order", id.clone()),
+        pupsourcing::StreamId::new("order", id.clone()).in_context("sales"),
+        pupsourcing::StreamId::new("invoice", id).in_context("sales"),
+    ];
+    for round in 0..4 {
+        for (i, stream) in streams.iter().enumerate() {
+            let kind = ["Placed", "Paid", "Cancelled"][(round + i) % 3];
+            let event = pupsourcing::Event::new(stream, kind, round.to_string().into_bytes());
+            append(&db, &store, ExpectedVersion::Any, vec![event]).await.expect("append");
+        }
+    }
+    store.advance_frontier().await.expect("advance");
+    let mut tx = db.begin_read().await.expect("begin_read");
+    let frontier = store.safe_frontier(&mut tx).await.expect("safe_frontier");
+    let all =
+        store.read_events_until(&mut tx, &LogQuery::up_to(frontier).limit(100)).await.expect("all");
+    assert_eq!(all.len(), 12);
+    let placed = || EventFilter::all().event_types(["Placed"]);
+    let filters = [
+        placed(),
+        EventFilter::all().event_types(["Paid", "Cancelled"]),
+        placed().aggregate_types(["order"]),
+        placed().bounded_contexts(["sales"]),
+        placed().aggregate_types(["invoice"]).bounded_contexts(["sales"]),
+        EventFilter::all().event_types(["Refunded"]),
+        placed().partition(streams[0].partition(2), 2),
+    ];
+    for filter in filters {
+        let expected: Vec<_> = all.iter().filter(|e| filter.matches(&e.event)).cloned().collect();
+        let query = LogQuery::up_to(frontier).filter(filter.clone());
+        let got = store.read_events_until(&mut tx, &query.clone().limit(100)).await.expect("read");
+        assert_eq!(got, expected, "{filter:?}");
+        let first = store.read_events_until(&mut tx, &query.limit(1)).await.expect("limited");
+        assert_eq!(first, expected.iter().take(1).cloned().collect::<Vec<_>>(), "{filter:?}");
+    }
+    db.rollback(tx).await.expect("rollback");
+}

@@ -131,8 +131,8 @@ impl LogQuery {
     }
 }
 
-/// Restricts a read of the global log to some aggregate types and bounded contexts. An empty list
-/// means "any".
+/// Restricts a read of the global log to some aggregate types, bounded contexts and event types
+/// (and, for the worker, one partition). An empty list means "any"; the lists combine with "and".
 ///
 /// ```
 /// use pupsourcing::EventFilter;
@@ -144,6 +144,7 @@ impl LogQuery {
 pub struct EventFilter {
     aggregate_types: Vec<String>,
     bounded_contexts: Vec<String>,
+    event_types: Vec<String>,
     partition: Option<(u32, u32)>,
 }
 
@@ -175,6 +176,18 @@ impl EventFilter {
         self
     }
 
+    /// Only events of these types (`Event::event_type`), in SQL: a consumer that handles a few
+    /// types of a busy aggregate never fetches the rest.
+    #[must_use]
+    pub fn event_types<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.event_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Only streams of partition `index` out of `count` (see [`StreamId::partition`](crate::StreamId::partition)).
     /// A count of 0 or 1 means every stream.
     #[must_use]
@@ -198,10 +211,16 @@ impl EventFilter {
         &self.bounded_contexts
     }
 
+    /// The event types (empty: any).
+    pub fn event_type_list(&self) -> &[String] {
+        &self.event_types
+    }
+
     /// Whether the filter lets every event through.
     pub fn is_all(&self) -> bool {
         self.aggregate_types.is_empty()
             && self.bounded_contexts.is_empty()
+            && self.event_types.is_empty()
             && self.partition.is_none()
     }
 
@@ -215,6 +234,8 @@ impl EventFilter {
                 || stream
                     .bounded_context()
                     .is_some_and(|c| self.bounded_contexts.iter().any(|b| b == c)))
+            && (self.event_types.is_empty()
+                || self.event_types.iter().any(|t| *t == event.event_type))
             && self.partition.is_none_or(|(index, count)| stream.partition(count) == index)
     }
 }
@@ -252,6 +273,10 @@ mod tests {
         let other = EventFilter::all().partition((sales.stream.partition(3) + 1) % 3, 3);
         assert!(!other.matches(&sales));
         assert!(EventFilter::all().partition(0, 1).is_all());
+        let placed = EventFilter::all().event_types(["Placed"]);
+        let mut order_placed = sales.clone();
+        order_placed.event_type = "Placed".into();
+        assert!(placed.matches(&order_placed) && !placed.matches(&sales) && !placed.is_all());
         let both = orders.bounded_contexts(["sales"]);
         assert!(both.matches(&sales) && !both.matches(&plain) && !both.matches(&invoice));
     }

@@ -120,6 +120,7 @@ pub(crate) async fn read_events_until(
         frontier: upper_bound(query.up_to_position()),
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
+        event_types: filter.event_type_list(),
         partition: filter.partition_of(),
         limit: row_limit(query.row_limit()),
     };
