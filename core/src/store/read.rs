@@ -234,8 +234,7 @@ impl EventFilter {
                 || stream
                     .bounded_context()
                     .is_some_and(|c| self.bounded_contexts.iter().any(|b| b == c)))
-            && (self.event_types.is_empty()
-                || self.event_types.iter().any(|t| *t == event.event_type))
+            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
             && self.partition.is_none_or(|(index, count)| stream.partition(count) == index)
     }
 }
