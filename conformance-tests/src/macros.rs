@@ -78,6 +78,7 @@ macro_rules! worker_suite {
             unreadable_event_pauses_its_unit_and_can_be_skipped,
             transient_failures_never_pause_and_show_in_status,
             pause_waits_for_both_attempts_and_time,
+            waiting_for_a_consumer_sees_its_writes_or_says_why,
             restart_resumes_and_rewind_and_rebuild_replay,
             scaling_up_and_down_keeps_exactly_once,
             killed_node_is_replaced_without_loss_or_duplicates,

@@ -21,6 +21,7 @@ pub use failures::{
     transient_failures_never_pause_and_show_in_status,
     unplaced_failure_is_found_one_event_at_a_time,
     unreadable_event_pauses_its_unit_and_can_be_skipped,
+    waiting_for_a_consumer_sees_its_writes_or_says_why,
 };
 pub use partitions::{
     partitioned_consumer_repartitions_without_skip_or_duplicate,

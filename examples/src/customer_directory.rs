@@ -16,6 +16,9 @@ use pupsourcing::{BoxError, Consumer, EventFilter, HandlerError, PersistedEvent}
 use crate::customers::{self, CustomerEvent, normalize_email};
 use crate::sql::{SqlDatabase, Value};
 
+/// The consumer's name.
+pub const NAME: &str = "customer-directory";
+
 /// What an erased customer's personal fields read as.
 pub const REDACTED: &str = "[erased]";
 
@@ -124,7 +127,7 @@ fn customer_row(row: Vec<Option<String>>) -> Result<CustomerRow, BoxError> {
 #[async_trait]
 impl<D: SqlDatabase, K: KeyStore<D>> Consumer<D> for CustomerDirectory<D, K> {
     fn name(&self) -> &str {
-        "customer-directory"
+        NAME
     }
 
     fn filter(&self) -> EventFilter {

@@ -1,11 +1,14 @@
 //! A unit that cannot make progress stops right before the cause, shows why in its status, and
 //! can be moved past it by an operator; transient failures never pause it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pupsourcing::spi::{Coordinator, FailureReport};
-use pupsourcing::{Admin, PauseRule, PersistedEvent};
+use pupsourcing::{
+    Admin, Event, EventStoreExt, ExpectedVersion, PauseRule, PersistedEvent, WorkerError,
+};
 
 use crate::WorkerBackend;
 use crate::worker::support::{
@@ -208,4 +211,57 @@ pub async fn pause_waits_for_both_attempts_and_time<B: WorkerBackend>(backend: &
     let status = units_of(&env.coordinator_status().await, "stubborn").remove(0);
     assert!(status.paused && status.attempts == unit.attempts + 4, "{status:?}");
     assert_eq!(status.failing_since, unit.failing_since, "the run of failures began once");
+}
+
+/// [`Admin::wait_for`] returns once the consumer has handled everything up to a position, so a
+/// caller reads its own writes without polling; a wait that cannot end says why at once (a
+/// paused unit) or after its timeout (how far the consumer got, or that it has no units);
+/// [`Admin::rebuild`] returns the position to wait for.
+pub async fn waiting_for_a_consumer_sees_its_writes_or_says_why<B: WorkerBackend>(backend: &B) {
+    let env = backend.fresh_worker().await;
+    let pool = streams("wait", 2);
+    let consumer = Recorder::new("waited", &env.projection);
+    let behaviour = Arc::clone(&consumer.behaviour);
+    let node = Node::start::<B>(&env, "solo", vec![shared(consumer)]);
+    let admin = Admin::new(&env.backend());
+
+    let mut written = write_events(&env.db, &env.store, &pool, 10).await;
+    let last = written.last().map(|e| e.global_position).expect("written");
+    admin.wait_for("waited", last, PATIENCE).await.expect("the consumer got there");
+    let recorded: HashSet<_> = env.projection_ids("waited").await.into_iter().collect();
+    let expected: HashSet<_> = written.iter().map(|e| e.event.event_id).collect();
+    assert_eq!(recorded, expected, "everything up to the position is handled when the wait ends");
+    let caught_up = admin.wait_caught_up("waited", PATIENCE).await.expect("caught up");
+    assert!(caught_up >= last);
+
+    let nobody = admin.wait_for("nobody", last, Duration::from_millis(50)).await;
+    assert!(
+        matches!(nobody, Err(WorkerError::WaitTimedOut { reached: None, .. })),
+        "a consumer without units: {nobody:?}"
+    );
+
+    let doomed = Event::new(&pool[0], "Happened", b"doomed".to_vec());
+    behaviour.poison(doomed.event_id);
+    let appended = env
+        .store
+        .append_committed(&env.db, ExpectedVersion::Any, vec![doomed])
+        .await
+        .expect("append");
+    let paused = admin.wait_for("waited", appended.last_position(), PATIENCE).await;
+    match paused {
+        Err(WorkerError::ConsumerPaused { error: Some(error), .. }) => {
+            assert!(error.contains("poisoned event"), "{error}")
+        }
+        other => panic!("a paused consumer must end the wait: {other:?}"),
+    }
+    behaviour.heal(appended.events()[0].event.event_id);
+    admin.resume("waited", None).await.expect("resume");
+    admin.wait_for("waited", appended.last_position(), PATIENCE).await.expect("resumed");
+    written.extend(appended.into_events());
+
+    let up_to = admin.rebuild(&Recorder::new("waited", &env.projection)).await.expect("rebuild");
+    assert!(up_to >= written.last().map_or(0, |e| e.global_position));
+    admin.wait_for("waited", up_to, PATIENCE).await.expect("rebuilt");
+    assert_exactly_once(&env.db, &env.projection, "waited", &written, Duration::ZERO).await;
+    node.shutdown().await;
 }

@@ -1,6 +1,8 @@
 //! Operating consumers: inspect, pause, resume, skip, rewind, rebuild.
 
 use crate::spi::Coordinator;
+use std::time::{Duration, Instant};
+
 use crate::worker::coordinator::UnitStatus;
 use crate::{Backend, Consumer, Database, EventStore, WorkerError};
 
@@ -94,14 +96,81 @@ where
 
     /// Clears the consumer's read model with its [`reset`](Consumer::reset) hook and replays it
     /// from the beginning, both in one transaction: the read model is never half cleared.
-    pub async fn rebuild(&self, consumer: &dyn Consumer<D>) -> Result<(), WorkerError> {
+    /// Returns the safe frontier at that moment: once the consumer is back there
+    /// ([`wait_for`](Self::wait_for)), the rebuilt read model holds everything it held before.
+    pub async fn rebuild(&self, consumer: &dyn Consumer<D>) -> Result<u64, WorkerError> {
         let mut tx = self.db.begin().await?;
         self.coordinator.reset_checkpoints(&mut tx, consumer.name(), 0).await?;
         if let Err(source) = consumer.reset(&mut tx).await {
             self.db.rollback(tx).await?;
             return Err(WorkerError::ResetFailed { consumer: consumer.name().to_owned(), source });
         }
-        Ok(self.db.commit(tx).await?)
+        let frontier = self.store.safe_frontier(&mut tx).await?;
+        self.db.commit(tx).await?;
+        Ok(frontier)
+    }
+
+    /// Waits until `consumer` has processed every matching event up to `position` (for
+    /// read-your-writes: the `last_position()` of an append; in tests: the end of what they
+    /// wrote), checking its units' checkpoints with a back-off from 5 ms to 250 ms.
+    ///
+    /// Fails at once with [`WorkerError::ConsumerPaused`] if a unit that has not got there is
+    /// paused (it would never get there), and with [`WorkerError::WaitTimedOut`] after `timeout`,
+    /// saying how far the consumer got (or that it has no units yet: no worker runs it).
+    pub async fn wait_for(
+        &self,
+        consumer: &str,
+        position: u64,
+        timeout: Duration,
+    ) -> Result<(), WorkerError> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let units: Vec<UnitStatus> = self
+                .coordinator
+                .status()
+                .await?
+                .into_iter()
+                .filter(|unit| unit.unit.consumer == consumer)
+                // A unit draining below `position` is being repartitioned away; its successors
+                // cover the rest.
+                .filter(|unit| unit.upto.is_none_or(|upto| upto >= position))
+                .collect();
+            let behind: Vec<&UnitStatus> =
+                units.iter().filter(|unit| unit.checkpoint < position).collect();
+            if !units.is_empty() && behind.is_empty() {
+                return Ok(());
+            }
+            if let Some(stuck) = behind.iter().find(|unit| unit.paused) {
+                return Err(WorkerError::ConsumerPaused {
+                    consumer: consumer.to_owned(),
+                    checkpoint: stuck.checkpoint,
+                    error: stuck.last_error.clone(),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(WorkerError::WaitTimedOut {
+                    consumer: consumer.to_owned(),
+                    position,
+                    reached: behind.iter().map(|unit| unit.checkpoint).min(),
+                });
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits until `consumer` has caught up with the log as it is now: advances the safe
+    /// frontier, then [`wait_for`](Self::wait_for)s it. Returns the position waited for.
+    pub async fn wait_caught_up(
+        &self,
+        consumer: &str,
+        timeout: Duration,
+    ) -> Result<u64, WorkerError> {
+        let position = self.store.advance_frontier().await?.safe_position;
+        self.wait_for(consumer, position, timeout).await?;
+        Ok(position)
     }
 
     fn known(&self, changed: usize, consumer: &str) -> Result<usize, WorkerError> {

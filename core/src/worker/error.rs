@@ -30,6 +30,32 @@ pub enum WorkerError {
     /// An admin operation that needs a stable partitioning hit a consumer being repartitioned.
     #[error("consumer {0:?} is being repartitioned; retry once its old partitions have drained")]
     Repartitioning(String),
+    /// A wait for a consumer ended before it got there.
+    #[error(
+        "consumer {consumer:?} did not reach position {position} in time ({})",
+        .reached.map_or_else(|| "it has no units yet: is a worker running it?".to_owned(), |p| format!("it is at {p}"))
+    )]
+    WaitTimedOut {
+        /// The consumer.
+        consumer: String,
+        /// The position waited for.
+        position: u64,
+        /// The lowest checkpoint of its units still behind, if it has units.
+        reached: Option<u64>,
+    },
+    /// A wait for a consumer cannot end: a unit that has not got there is paused.
+    #[error(
+        "consumer {consumer:?} is paused at {checkpoint}{}",
+        .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+    )]
+    ConsumerPaused {
+        /// The consumer.
+        consumer: String,
+        /// The paused unit's checkpoint.
+        checkpoint: u64,
+        /// Its last error, if it was paused by failures.
+        error: Option<String>,
+    },
     /// A consumer's reset hook failed during a rebuild (nothing was changed).
     #[error("reset hook of consumer {consumer:?} failed")]
     ResetFailed {
@@ -47,10 +73,11 @@ impl WorkerError {
         match self {
             Self::Backend(err) => err.is_retryable(),
             Self::Store(err) => err.is_retryable(),
-            Self::Repartitioning(_) => true,
+            Self::Repartitioning(_) | Self::WaitTimedOut { .. } => true,
             Self::InvalidInput(_)
             | Self::InvalidConsumer { .. }
             | Self::UnknownConsumer(_)
+            | Self::ConsumerPaused { .. }
             | Self::ResetFailed { .. } => false,
         }
     }

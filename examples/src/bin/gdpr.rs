@@ -9,12 +9,12 @@
 #![allow(clippy::print_stdout)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pupsourcing::encryption::{AgeWrapper, BlindIndex, Encryptor, ExposeSecret, Keyring};
 use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{Admin, Backend, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
-use pupsourcing_examples::customer_directory::{CustomerDirectory, CustomerRow, REDACTED};
+use pupsourcing_examples::customer_directory::{self, CustomerDirectory, CustomerRow, REDACTED};
 use pupsourcing_examples::customers::{self, CustomerEvent};
 use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
@@ -22,6 +22,8 @@ use pupsourcing_postgres::{PostgresStoreConfig, Tables};
 use tokio::sync::oneshot;
 
 const SCHEMA: &str = "pupsourcing_gdpr";
+/// How long the walkthrough waits for its projection.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -118,7 +120,7 @@ where
     let admin = Admin::new(&backend);
 
     println!("\n3. The worker projects them into {prefix}customer_directory");
-    caught_up(db, store, &admin).await?;
+    admin.wait_caught_up(customer_directory::NAME, PATIENCE).await?;
     print_rows(&directory.rows(db).await?);
     let found = directory.find_by_email(db, "  BOB.KELLER@example.org ").await?;
     println!(
@@ -139,7 +141,7 @@ where
     println!("\n5. Erasing c-002 (a CustomerErased event and the key destruction, in one commit)");
     let destroyed = customers::erase(db, store, &encryptor, "c-002").await?;
     println!("   destroyed {destroyed} key version(s) of c-002; its events are untouched");
-    caught_up(db, store, &admin).await?;
+    admin.wait_caught_up(customer_directory::NAME, PATIENCE).await?;
     print_rows(&directory.rows(db).await?);
     let found = directory.find_by_email(db, "bob.keller@example.org").await?;
     println!(
@@ -156,8 +158,8 @@ where
     }
 
     println!("\n6. Rebuilding the projection from the whole event log");
-    admin.rebuild(&directory).await?;
-    caught_up(db, store, &admin).await?;
+    let rebuilt_up_to = admin.rebuild(&directory).await?;
+    admin.wait_for(customer_directory::NAME, rebuilt_up_to, PATIENCE).await?;
     let rows = directory.rows(db).await?;
     print_rows(&rows);
     let erased = rows.iter().filter(|row| row.name == REDACTED);
@@ -167,27 +169,4 @@ where
     running.await??;
     println!("\nworker stopped");
     Ok(())
-}
-
-/// Waits until the directory's checkpoint reaches the end of the log.
-async fn caught_up<D, S, C>(db: &D, store: &S, admin: &Admin<D, S, C>) -> Result<(), BoxError>
-where
-    D: SqlDatabase,
-    S: EventStore<D>,
-    C: Coordinator<D>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut tx = db.begin_read().await?;
-        let latest = store.latest_position(&mut tx).await?;
-        db.rollback(tx).await?;
-        let status = admin.status().await?;
-        if !status.is_empty() && status.iter().all(|unit| unit.unit.checkpoint >= latest) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err("the projection did not catch up within 30 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
