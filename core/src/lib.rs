@@ -159,6 +159,7 @@ pub mod mock;
 pub mod spi;
 mod store;
 mod stream;
+pub mod typed;
 pub mod worker;
 
 pub use async_trait::async_trait;
@@ -173,6 +174,16 @@ pub use store::{
     OpenHole, StoreError, Versions,
 };
 pub use stream::{Stream, StreamId};
+pub use typed::DomainEvent;
+
+/// What generated code names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+}
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use pupsourcing_macros::DomainEvent;
 pub use worker::{
     Admin, BatchError, Consumer, ConsumerStatus, HandlerError, PauseRule, RetryPolicy, UnitId,
     UnitStatus, Worker, WorkerBuilder, WorkerConfig, WorkerError,

@@ -1,0 +1,110 @@
+//! The trait `#[derive(DomainEvent)]` implements, and what it gives for free.
+
+use std::fmt::Display;
+
+use crate::typed::{DecodeError, DecodeFailure, EncodeError};
+use crate::{Event, EventFilter, PersistedEvent, StreamId};
+
+/// One event type an enum knows: what the derive's type table lists for filters and tooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventTypeInfo {
+    /// The stored name.
+    pub name: &'static str,
+    /// The version new events are written with.
+    pub version: u32,
+    /// Earlier names that still decode into this type.
+    pub aliases: &'static [&'static str],
+    /// Older versions that are upcast, ascending.
+    pub upcasts_from: &'static [u32],
+}
+
+/// An enum of typed events, with the stable names and versions they are stored under.
+///
+/// Implemented by `#[derive(DomainEvent)]` (feature `derive`); the provided methods turn values
+/// into [`Event`]s and [`PersistedEvent`]s back into values.
+pub trait DomainEvent: Sized {
+    /// The aggregate type every event of the enum belongs to, when declared with
+    /// `#[event(aggregate_type = "...")]`: encoding to and decoding from another refuses.
+    const AGGREGATE_TYPE: Option<&'static str>;
+
+    /// Every event type of the enum.
+    const TYPES: &'static [EventTypeInfo];
+
+    /// The stored name of this event.
+    fn event_type(&self) -> &'static str;
+
+    /// The version this event is written with.
+    fn event_version(&self) -> u32;
+
+    /// The payload bytes of this event.
+    fn encode_payload(&self) -> Result<Vec<u8>, EncodeError>;
+
+    /// Decodes a payload stored as `event_type` (a name or an alias) at `version`, upcasting
+    /// older versions.
+    fn decode_payload(
+        event_type: &str,
+        version: u32,
+        payload: &[u8],
+    ) -> Result<Self, DecodeFailure>;
+
+    /// This event as an [`Event`] of `stream` (a fresh event id, created now).
+    fn to_event(&self, stream: &StreamId) -> Result<Event, EncodeError> {
+        if let Some(expected) = Self::AGGREGATE_TYPE
+            && stream.aggregate_type() != expected
+        {
+            return Err(EncodeError::WrongAggregateType { stream: stream.clone(), expected });
+        }
+        let payload = self.encode_payload()?;
+        Ok(Event::new(stream, self.event_type(), payload).with_event_version(self.event_version()))
+    }
+
+    /// Decodes a stored event: its exact type and version, an alias, or an older version
+    /// upcast. Every failure names the event (type, version, stream, position).
+    fn decode(event: &PersistedEvent) -> Result<Self, DecodeError> {
+        if let Some(expected) = Self::AGGREGATE_TYPE
+            && event.stream().aggregate_type() != expected
+        {
+            return Err(DecodeError::wrong_aggregate(event, expected));
+        }
+        Self::decode_payload(
+            &event.event.event_type,
+            event.event.event_version,
+            &event.event.payload,
+        )
+        .map_err(|failure| DecodeError::new(event, failure))
+    }
+
+    /// Like [`decode`](Self::decode), with `None` for an event type the enum does not know (a
+    /// consumer that handles a subset of a stream's events). Every other failure, a version
+    /// newer than the code above all, is still an error.
+    fn decode_known(event: &PersistedEvent) -> Result<Option<Self>, DecodeError> {
+        match Self::decode(event) {
+            Ok(decoded) => Ok(Some(decoded)),
+            Err(err) if err.kind() == crate::typed::DecodeErrorKind::UnknownType => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A filter that reads only the enum's event types (names and aliases), of its aggregate
+    /// type when declared: what a typed consumer reads.
+    fn filter() -> EventFilter {
+        let names = Self::TYPES
+            .iter()
+            .flat_map(|info| std::iter::once(info.name).chain(info.aliases.iter().copied()));
+        let filter = EventFilter::all().event_types(names);
+        match Self::AGGREGATE_TYPE {
+            Some(aggregate_type) => filter.aggregate_types([aggregate_type]),
+            None => filter,
+        }
+    }
+}
+
+/// One upcast step of generated code: the application's own `TryFrom` (every `From` is one),
+/// its error kept as the failure's source.
+pub fn upcast<A, B>(old: A) -> Result<B, DecodeFailure>
+where
+    B: TryFrom<A>,
+    B::Error: Display,
+{
+    B::try_from(old).map_err(|err| DecodeFailure::Upcast(err.to_string().into()))
+}

@@ -1,0 +1,8 @@
+use pupsourcing::DomainEvent;
+
+#[derive(DomainEvent)]
+enum Events {
+    Closed,
+}
+
+fn main() {}
