@@ -40,6 +40,7 @@ macro_rules! store_suite {
             racing_advancers_never_go_backwards,
             read_events_until_filters_and_bounds,
             read_events_until_filters_by_event_type,
+            concurrent_commands_on_one_aggregate_apply_exactly_once,
             arbitrary_metadata_round_trips_exactly,
             awkward_numbers_keep_their_form,
             too_deep_metadata_is_refused_and_changes_nothing,

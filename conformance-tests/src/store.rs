@@ -2,6 +2,7 @@
 
 mod atomicity;
 mod bad_input;
+mod commands;
 mod concurrency;
 mod edges;
 mod frontier;
@@ -17,6 +18,7 @@ pub use atomicity::{
     uncommitted_writes_are_private,
 };
 pub use bad_input::bad_input_is_typed_and_changes_nothing;
+pub use commands::concurrent_commands_on_one_aggregate_apply_exactly_once;
 pub use concurrency::{
     concurrent_any_writers_all_succeed_without_gaps,
     concurrent_exact_writers_have_one_winner_per_version,

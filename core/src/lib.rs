@@ -145,6 +145,9 @@ assert_eq!(encryptor.reveal(&ann, "email", &registered.email).await?, Revealed::
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub mod aggregate;
 mod backend;
 mod database;
 #[cfg(feature = "encryption")]

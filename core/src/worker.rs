@@ -12,7 +12,7 @@
 mod admin;
 mod config;
 mod consumer;
-mod context;
+pub(crate) mod context;
 mod coordinator;
 mod error;
 mod failure;

@@ -1,0 +1,115 @@
+//! Commands through the aggregate repository under real concurrency.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use pupsourcing::aggregate::{CommandError, CommandRetry, Repository, decider};
+use pupsourcing::{Backend, DomainEvent, StreamId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Barrier;
+use uuid::Uuid;
+
+use crate::StoreBackend;
+use crate::support::{read, unique_stream};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Added {
+    command: Uuid,
+    total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, DomainEvent)]
+#[event(aggregate_type = "tally")]
+enum TallyEvent {
+    #[event(name = "Added")]
+    Added(Added),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the tally is full")]
+struct Full;
+
+const TASKS: usize = 16;
+const COMMANDS: usize = 5;
+
+/// 16 tasks issue 5 commands each on one aggregate at once: every command is applied exactly
+/// once (its id appears once), no update is lost (each event's running total is one more than
+/// the previous one), conflicts are retried in fresh transactions, domain errors are not
+/// retried, and an idempotent command that already committed is not applied again.
+pub async fn concurrent_commands_on_one_aggregate_apply_exactly_once<B: StoreBackend>(backend: &B) {
+    let (db, store) = backend.fresh_store().await;
+    let tally = decider(
+        || 0u64,
+        |total, TallyEvent::Added(added): &TallyEvent| total.max(added.total),
+        |total: &u64, command: &Uuid| {
+            if *total >= 1000 {
+                return Err(Full);
+            }
+            Ok(vec![TallyEvent::Added(Added { command: *command, total: total + 1 })])
+        },
+    );
+    let retry = CommandRetry { attempts: 200, ..CommandRetry::default() };
+    let repository = Arc::new(
+        Repository::new(&Backend::from_parts(db.clone(), store.clone(), (), ()), tally)
+            .with_retry(retry),
+    );
+    let stream = StreamId::new("tally", unique_stream("tally").aggregate_id());
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let (repository, stream, barrier) =
+                (Arc::clone(&repository), stream.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let (mut issued, mut most_attempts) = (Vec::new(), 0);
+                for _ in 0..COMMANDS {
+                    let command = Uuid::new_v4();
+                    let executed = repository.execute(&stream, &command).await;
+                    let executed = executed.unwrap_or_else(|err| panic!("command failed: {err}"));
+                    assert!(executed.appended.is_some() && !executed.already_applied);
+                    most_attempts = most_attempts.max(executed.attempts);
+                    issued.push(command);
+                }
+                (issued, most_attempts)
+            })
+        })
+        .collect();
+    let (mut issued, mut most_attempts) = (HashSet::new(), 0);
+    for task in tasks {
+        let (commands, attempts) = task.await.expect("task");
+        issued.extend(commands);
+        most_attempts = most_attempts.max(attempts);
+    }
+    assert_eq!(issued.len(), TASKS * COMMANDS);
+    if !backend.capabilities().single_writer {
+        assert!(most_attempts > 1, "16 concurrent writers never conflicted: nothing was retried");
+    }
+
+    let stored = read(&db, &store, &stream).await;
+    assert_eq!(stored.len(), TASKS * COMMANDS, "every command appended once");
+    let mut seen = HashSet::new();
+    for (index, event) in stored.iter().enumerate() {
+        let TallyEvent::Added(added) = TallyEvent::decode(event).expect("decode");
+        assert_eq!(added.total, u64::try_from(index).expect("small") + 1, "a lost update");
+        assert!(seen.insert(added.command), "command {} applied twice", added.command);
+    }
+    assert_eq!(seen, issued);
+
+    let retried = Uuid::new_v4();
+    let first = repository.execute_idempotent(&stream, retried, &retried).await.expect("first");
+    assert!(first.appended.is_some());
+    let again = repository.execute_idempotent(&stream, retried, &retried).await.expect("again");
+    assert!(again.already_applied && again.appended.is_none(), "{again:?}");
+    assert_eq!(read(&db, &store, &stream).await.len(), TASKS * COMMANDS + 1);
+
+    let full = Repository::new(
+        &Backend::from_parts(db.clone(), store.clone(), (), ()),
+        decider(
+            || 0u64,
+            |total, _: &TallyEvent| total + 1,
+            |_: &u64, _: &Uuid| Err::<Vec<TallyEvent>, _>(Full),
+        ),
+    );
+    let refused = full.execute(&stream, &Uuid::new_v4()).await;
+    assert!(matches!(refused, Err(CommandError::Domain(Full))), "{refused:?}");
+}

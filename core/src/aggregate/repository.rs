@@ -1,0 +1,319 @@
+//! Load, decide, append, retry.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::aggregate::Decider;
+use crate::typed::{TypedError, TypedStoreExt};
+use crate::worker::context::random;
+use crate::{
+    AppendResult, Backend, Database, DomainEvent, EventStore, ExpectedVersion, StoreError,
+    StreamId, Versions,
+};
+
+/// How often and how patiently a command is tried again after another writer won the race (or
+/// the database failed transiently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandRetry {
+    /// Attempts in all, the first included. Default 10.
+    pub attempts: u32,
+    /// Delay before the second attempt, doubling up to `max_backoff`, with jitter (between half
+    /// and all of it). Default 2 ms.
+    pub initial_backoff: Duration,
+    /// Longest delay. Default 100 ms.
+    pub max_backoff: Duration,
+}
+
+impl Default for CommandRetry {
+    fn default() -> Self {
+        Self {
+            attempts: 10,
+            initial_backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+impl CommandRetry {
+    fn delay(&self, retry: u32) -> Duration {
+        let full = self
+            .initial_backoff
+            .saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX))
+            .min(self.max_backoff);
+        let half = full / 2;
+        let spread = u64::try_from(half.as_micros()).unwrap_or(u64::MAX);
+        half + Duration::from_micros(if spread == 0 { 0 } else { random() % (spread + 1) })
+    }
+}
+
+/// An aggregate's state as loaded, with the stream version it reflects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded<S> {
+    /// The state folded from every event.
+    pub state: S,
+    /// The stream's version (0: no event yet).
+    pub version: u64,
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The append, `None` when the decision produced no event.
+    pub appended: Option<AppendResult>,
+    /// The stream version after the command.
+    pub version: u64,
+    /// How many attempts it took (1: no conflict).
+    pub attempts: u32,
+    /// Whether an idempotent command had already been applied (its event ids were stored).
+    pub already_applied: bool,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError<E: std::error::Error + 'static> {
+    /// The aggregate refused the command.
+    #[error("the command was refused: {0}")]
+    Domain(#[source] E),
+    /// Other writers kept winning the race for every attempt.
+    #[error("the stream kept changing: gave up after {attempts} attempts")]
+    Contended {
+        /// Attempts made.
+        attempts: u32,
+        /// The last conflict.
+        #[source]
+        last: StoreError,
+    },
+    /// Loading, decoding, encoding or appending failed.
+    #[error(transparent)]
+    Store(#[from] TypedError),
+}
+
+/// The event id of the `index`-th event a command decides: the same command id gives the same
+/// ids, so a command retried after its commit (an unknown outcome, a client retry) is refused
+/// as a duplicate by the store instead of applied twice. Version-5 UUIDs in the command id's
+/// namespace.
+pub fn event_id_for(command_id: Uuid, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, &u64::try_from(index).unwrap_or(u64::MAX).to_be_bytes())
+}
+
+/// Runs commands on the aggregates of one [`Decider`].
+///
+/// ```
+/// use pupsourcing::aggregate::{Repository, decider};
+/// use pupsourcing::{DomainEvent, StreamId};
+///
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// struct Deposited { cents: u64 }
+///
+/// #[derive(Debug, PartialEq, DomainEvent)]
+/// #[event(aggregate_type = "account")]
+/// enum AccountEvent {
+///     #[event(name = "MoneyDeposited")]
+///     Deposited(Deposited),
+/// }
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("deposits must be positive")]
+/// struct NotPositive;
+///
+/// let account = decider(
+///     || 0u64,
+///     |balance, AccountEvent::Deposited(d): &AccountEvent| balance + d.cents,
+///     |_balance: &u64, cents: &u64| match cents {
+///         0 => Err(NotPositive),
+///         &cents => Ok(vec![AccountEvent::Deposited(Deposited { cents })]),
+///     },
+/// );
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let backend = pupsourcing_memory::open();
+/// let accounts = Repository::new(&backend, account);
+/// let id = StreamId::new("account", "a-1");
+/// accounts.execute(&id, &250).await?;
+/// accounts.execute(&id, &100).await?;
+/// assert!(accounts.execute(&id, &0).await.is_err());
+/// assert_eq!(accounts.load_committed(&id).await?.state, 350);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Repository<D, S, Dc> {
+    db: D,
+    store: S,
+    decider: Dc,
+    retry: CommandRetry,
+}
+
+impl<D, S, Dc> Repository<D, S, Dc>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    Dc: Decider,
+{
+    /// A repository over the database and store of `backend`.
+    pub fn new<C, K>(backend: &Backend<D, S, C, K>, decider: Dc) -> Self {
+        Self {
+            db: backend.database().clone(),
+            store: backend.store().clone(),
+            decider,
+            retry: CommandRetry::default(),
+        }
+    }
+
+    /// Replaces the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: CommandRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Folds `stream` inside `tx`.
+    pub async fn load(
+        &self,
+        tx: &mut D::Tx,
+        stream: &StreamId,
+    ) -> Result<Loaded<Dc::State>, TypedError> {
+        let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
+        let version = events.last().map_or(0, |typed| typed.persisted.aggregate_version);
+        let state = events.iter().fold(self.decider.initial_state(), |state, typed| {
+            self.decider.evolve(state, &typed.event)
+        });
+        Ok(Loaded { state, version })
+    }
+
+    /// Folds `stream` in a read transaction of its own.
+    pub async fn load_committed(&self, stream: &StreamId) -> Result<Loaded<Dc::State>, TypedError> {
+        let mut tx = self.db.begin_read().await.map_err(StoreError::from)?;
+        let loaded = self.load(&mut tx, stream).await;
+        self.db.rollback(tx).await.map_err(StoreError::from)?;
+        loaded
+    }
+
+    /// Runs `command` on `stream` in transactions of its own: load, decide, append, commit; on
+    /// a conflict or a retryable failure, again from the load, within the retry policy.
+    pub async fn execute(
+        &self,
+        stream: &StreamId,
+        command: &Dc::Command,
+    ) -> Result<Executed, CommandError<Dc::Error>> {
+        self.run(stream, command, None).await
+    }
+
+    /// Like [`execute`](Self::execute), with event ids derived from `command_id`
+    /// ([`event_id_for`]): a command that already committed (say, retried by a client after a
+    /// lost response) reports `already_applied` instead of appending again.
+    pub async fn execute_idempotent(
+        &self,
+        stream: &StreamId,
+        command_id: Uuid,
+        command: &Dc::Command,
+    ) -> Result<Executed, CommandError<Dc::Error>> {
+        self.run(stream, command, Some(command_id)).await
+    }
+
+    /// Runs `command` inside the caller's `tx`, once: a conflict is returned (the caller's
+    /// transaction must be rolled back), nothing is retried.
+    pub async fn execute_in(
+        &self,
+        tx: &mut D::Tx,
+        stream: &StreamId,
+        command: &Dc::Command,
+    ) -> Result<Executed, CommandError<Dc::Error>> {
+        self.attempt(tx, stream, command, None, 1).await
+    }
+
+    async fn run(
+        &self,
+        stream: &StreamId,
+        command: &Dc::Command,
+        command_id: Option<Uuid>,
+    ) -> Result<Executed, CommandError<Dc::Error>> {
+        let attempts = self.retry.attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let mut tx = self.db.begin().await.map_err(store_error)?;
+            let outcome = match self.attempt(&mut tx, stream, command, command_id, attempt).await {
+                Ok(executed) => match self.db.commit(tx).await {
+                    Ok(()) => return Ok(executed),
+                    Err(err) => Err(store_error(err)),
+                },
+                Err(err) => {
+                    // The attempt's error is what matters; a failed rollback means the
+                    // connection is gone, which the next attempt reports.
+                    let _ = self.db.rollback(tx).await;
+                    Err(err)
+                }
+            };
+            match outcome {
+                Err(CommandError::Store(TypedError::Store(err)))
+                    if retryable(&err) && attempt < attempts =>
+                {
+                    tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(CommandError::Store(TypedError::Store(last @ StoreError::Conflict { .. }))) => {
+                    return Err(CommandError::Contended { attempts: attempt, last });
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        tx: &mut D::Tx,
+        stream: &StreamId,
+        command: &Dc::Command,
+        command_id: Option<Uuid>,
+        attempts: u32,
+    ) -> Result<Executed, CommandError<Dc::Error>> {
+        let loaded = self.load(tx, stream).await?;
+        let decided = self.decider.decide(&loaded.state, command).map_err(CommandError::Domain)?;
+        if decided.is_empty() {
+            return Ok(Executed {
+                appended: None,
+                version: loaded.version,
+                attempts,
+                already_applied: false,
+            });
+        }
+        let expected = match loaded.version {
+            0 => ExpectedVersion::NoStream,
+            version => ExpectedVersion::Exact(version),
+        };
+        let mut events = decided
+            .iter()
+            .map(|event| event.to_event(stream))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TypedError::from)?;
+        if let Some(command_id) = command_id {
+            for (index, event) in events.iter_mut().enumerate() {
+                event.event_id = event_id_for(command_id, index);
+            }
+        }
+        match self.store.append(tx, expected, events).await {
+            Ok(appended) => Ok(Executed {
+                version: appended.to_version(),
+                appended: Some(appended),
+                attempts,
+                already_applied: false,
+            }),
+            Err(StoreError::DuplicateEventId { .. }) if command_id.is_some() => Ok(Executed {
+                appended: None,
+                version: loaded.version,
+                attempts,
+                already_applied: true,
+            }),
+            Err(err) => Err(CommandError::Store(TypedError::Store(err))),
+        }
+    }
+}
+
+fn retryable(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict { .. }) || err.is_retryable()
+}
+
+fn store_error<E: std::error::Error>(err: crate::BackendError) -> CommandError<E> {
+    CommandError::Store(TypedError::Store(StoreError::from(err)))
+}
