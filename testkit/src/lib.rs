@@ -5,9 +5,18 @@
 //! - [`postgres`]: a fresh PostgreSQL database per test, on `DATABASE_URL`'s server or on a
 //!   throwaway cluster the harness starts itself (no setup beyond the server binaries);
 //! - [`strategies`]: proptest strategies for stream ids, events and JSON metadata;
-//! - [`mock`]: mockall mocks of the ports, for unit tests of logic above them.
+//! - [`mock`]: mockall mocks of the ports, for unit tests of logic above them;
+//! - [`given`]: given/when/then for deciders, pure;
+//! - [`inline`]: a consumer run over given events on the memory backend, then the read model
+//!   asserted;
+//! - [`encryption`]: an encryptor with a made-up key, for aggregates whose events hold `Pii<T>`;
+//! - [`events`]: round-trip and upcast assertions for a `DomainEvent` enum.
 
+pub mod encryption;
 mod error;
+pub mod events;
+pub mod given;
+pub mod inline;
 pub mod postgres;
 pub mod strategies;
 
