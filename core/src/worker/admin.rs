@@ -96,8 +96,9 @@ where
 
     /// Clears the consumer's read model with its [`reset`](Consumer::reset) hook and replays it
     /// from the beginning, both in one transaction: the read model is never half cleared.
-    /// Returns the safe frontier at that moment: once the consumer is back there
-    /// ([`wait_for`](Self::wait_for)), the rebuilt read model holds everything it held before.
+    /// Returns the highest position committed at that moment: once the consumer is back there
+    /// ([`wait_for`](Self::wait_for)), the rebuilt read model holds everything it held before,
+    /// and every event committed before the rebuild.
     pub async fn rebuild(&self, consumer: &dyn Consumer<D>) -> Result<u64, WorkerError> {
         let mut tx = self.db.begin().await?;
         self.coordinator.reset_checkpoints(&mut tx, consumer.name(), 0).await?;
@@ -105,9 +106,9 @@ where
             self.db.rollback(tx).await?;
             return Err(WorkerError::ResetFailed { consumer: consumer.name().to_owned(), source });
         }
-        let frontier = self.store.safe_frontier(&mut tx).await?;
+        let latest = self.store.latest_position(&mut tx).await?;
         self.db.commit(tx).await?;
-        Ok(frontier)
+        Ok(latest)
     }
 
     /// Waits until `consumer` has processed every matching event up to `position` (for
@@ -161,14 +162,17 @@ where
         }
     }
 
-    /// Waits until `consumer` has caught up with the log as it is now: advances the safe
-    /// frontier, then [`wait_for`](Self::wait_for)s it. Returns the position waited for.
+    /// Waits until `consumer` has caught up with everything committed when the call began (the
+    /// highest visible position, then [`wait_for`](Self::wait_for)). Returns that position.
     pub async fn wait_caught_up(
         &self,
         consumer: &str,
         timeout: Duration,
     ) -> Result<u64, WorkerError> {
-        let position = self.store.advance_frontier().await?.safe_position;
+        let mut tx = self.db.begin_read().await?;
+        let latest = self.store.latest_position(&mut tx).await;
+        self.db.rollback(tx).await?;
+        let position = latest?;
         self.wait_for(consumer, position, timeout).await?;
         Ok(position)
     }
