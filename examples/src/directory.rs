@@ -2,10 +2,10 @@
 //! worker's batch transaction with plain SQL.
 
 use pupsourcing::async_trait;
-use pupsourcing::{Consumer, EventFilter, HandlerError, PersistedEvent};
+use pupsourcing::{Consumer, DomainEvent, EventFilter, HandlerError, PersistedEvent};
 
 use crate::sql::{SqlDatabase, Value};
-use crate::users::UserEvent;
+use crate::users::{EmailChanged, Registered, UserEvent};
 
 /// Maintains `<prefix>user_directory (user_id, name, email, version, handled_by)`.
 #[derive(Debug, Clone)]
@@ -44,8 +44,8 @@ impl Directory {
         let user = Value::Text(event.stream().aggregate_id().to_owned());
         let version = Value::Int(i64::try_from(event.aggregate_version)?);
         let node = Value::Text(self.node.clone());
-        Ok(match event.decode_json::<UserEvent>()? {
-            UserEvent::UserRegistered { name, email } => (
+        Ok(match UserEvent::decode(event)? {
+            UserEvent::Registered(Registered { name, email }) => (
                 format!(
                     "INSERT INTO {} (user_id, name, email, version, handled_by) VALUES ({}, {}, {}, {}, {})",
                     self.table,
@@ -57,7 +57,7 @@ impl Directory {
                 ),
                 vec![user, Value::Text(name), Value::Text(email), version, node],
             ),
-            UserEvent::EmailChanged { new, .. } => (
+            UserEvent::EmailChanged(EmailChanged { new, .. }) => (
                 format!(
                     "UPDATE {} SET email = {}, version = {}, handled_by = {} WHERE user_id = {}",
                     self.table,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::aggregate::Decider;
-use crate::typed::{TypedError, TypedStoreExt};
+use crate::typed::{Typed, TypedError, TypedStoreExt};
 use crate::worker::context::random;
 use crate::{
     AppendResult, Backend, Database, DomainEvent, EventStore, ExpectedVersion, StoreError,
@@ -175,11 +175,15 @@ where
         stream: &StreamId,
     ) -> Result<Loaded<Dc::State>, TypedError> {
         let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
+        Ok(self.fold(&events))
+    }
+
+    fn fold(&self, events: &[Typed<Dc::Event>]) -> Loaded<Dc::State> {
         let version = events.last().map_or(0, |typed| typed.persisted.aggregate_version);
         let state = events.iter().fold(self.decider.initial_state(), |state, typed| {
             self.decider.evolve(state, &typed.event)
         });
-        Ok(Loaded { state, version })
+        Loaded { state, version }
     }
 
     /// Folds `stream` in a read transaction of its own.
@@ -202,7 +206,9 @@ where
 
     /// Like [`execute`](Self::execute), with event ids derived from `command_id`
     /// ([`event_id_for`]): a command that already committed (say, retried by a client after a
-    /// lost response) reports `already_applied` instead of appending again.
+    /// lost response) reports `already_applied` instead of deciding and appending again. It is
+    /// recognised by its first event id in the stream, or by the store refusing the ids as
+    /// duplicates when the earlier run committed concurrently.
     pub async fn execute_idempotent(
         &self,
         stream: &StreamId,
@@ -268,7 +274,20 @@ where
         command_id: Option<Uuid>,
         attempts: u32,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        let loaded = self.load(tx, stream).await?;
+        let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
+        let loaded = self.fold(&events);
+        // An idempotent command that committed before is recognised by its first event id,
+        // before deciding again (a second decision could refuse, or decide something else).
+        if let Some(first) = command_id.map(|id| event_id_for(id, 0))
+            && events.iter().any(|typed| typed.persisted.event.event_id == first)
+        {
+            return Ok(Executed {
+                appended: None,
+                version: loaded.version,
+                attempts,
+                already_applied: true,
+            });
+        }
         let decided = self.decider.decide(&loaded.state, command).map_err(CommandError::Domain)?;
         if decided.is_empty() {
             return Ok(Executed {

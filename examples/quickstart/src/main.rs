@@ -1,5 +1,6 @@
-//! The pupsourcing quickstart: users registered, an email changed, a stream shown with its
-//! versions, an optimistic-concurrency conflict resolved, an idempotent retry refused.
+//! The pupsourcing quickstart, on the typed API: users registered and changed through a
+//! repository of commands, the stream read back as typed events, an optimistic-concurrency
+//! conflict shown and then resolved by the repository's retry, an idempotent command retried.
 //!
 //! Runs on a fresh SQLite database (in the temporary directory, or at the path given as the first
 //! argument). Built with the `postgres` feature, it runs on PostgreSQL when
@@ -9,8 +10,10 @@
 
 use std::error::Error;
 
-use pupsourcing::{Database, EventStore, EventStoreExt, ExpectedVersion, StoreError};
-use pupsourcing_quickstart::users::{CommandError, User, save};
+use pupsourcing::aggregate::{Decider, Repository};
+use pupsourcing::typed::{TypedError, TypedStoreExt};
+use pupsourcing::{Backend, Database, EventStore, ExpectedVersion, StoreError, Versions};
+use pupsourcing_quickstart::users::{User, UserCommand, UserEvent, Users};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -19,7 +22,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(&url));
         let backend = pupsourcing_postgres::connect(&url, 4).await?;
         backend.store().migrate().await?;
-        return run(backend.database(), backend.store()).await;
+        return run(&backend).await;
     }
     let path = std::env::args_os()
         .nth(1)
@@ -30,10 +33,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("pupsourcing quickstart on SQLite ({})\n", path.display());
     let backend = pupsourcing_sqlite::open(path).await?;
     backend.store().migrate().await?;
-    run(backend.database(), backend.store()).await
+    run(&backend).await
 }
 
-async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box<dyn Error>> {
+async fn run<D, S, C, K>(backend: &Backend<D, S, C, K>) -> Result<(), Box<dyn Error>>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+{
+    let (db, store) = (backend.database(), backend.store());
+    let users = Repository::new(backend, Users);
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let alice = format!("alice-{}", &run_id[..8]);
     let bob = format!("bob-{}", &run_id[..8]);
@@ -42,8 +51,9 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     for (id, name, email) in
         [(&alice, "Alice", "alice@example.com"), (&bob, "Bob", "bob@example.com")]
     {
-        let user = User::load(db, store, id).await?;
-        let appended = save(db, store, id, &user, &user.register(name, email)?).await?;
+        let register = UserCommand::Register { name: name.into(), email: email.into() };
+        let appended = users.execute(&User::stream(id), &register).await?.appended;
+        let appended = appended.ok_or("a registration appends an event")?;
         println!(
             "   {name:<5} registered as {id}: version {}, global position {}",
             appended.to_version(),
@@ -52,77 +62,68 @@ async fn run<D: Database, S: EventStore<D>>(db: &D, store: &S) -> Result<(), Box
     }
 
     println!("\n2. Alice changes her email");
-    let user = User::load(db, store, &alice).await?;
-    let appended =
-        save(db, store, &alice, &user, &user.change_email("alice@work.example")?).await?;
+    let change = UserCommand::ChangeEmail { email: "alice@work.example".into() };
+    let executed = users.execute(&User::stream(&alice), &change).await?;
+    println!("   -> alice@work.example: stream now at version {}", executed.version);
+    let refused = users.execute(&User::stream(&alice), &change).await;
     println!(
-        "   {} -> alice@work.example: stream now at version {}",
-        user.email,
-        appended.to_version()
+        "   the same change again is refused by the domain: {}",
+        refused.map_or_else(|e| e.to_string(), |_| "accepted?".into())
     );
 
-    println!("\n3. Alice's stream");
+    println!("\n3. Alice's stream, typed");
     let mut tx = db.begin_read().await?;
-    let stream = store.read_full_stream(&mut tx, &User::stream(&alice)).await?;
+    let stream =
+        store.read_typed::<UserEvent>(&mut tx, &User::stream(&alice), Versions::all()).await?;
     db.rollback(tx).await?;
-    println!(
-        "   {} at version {} ({} events)",
-        stream.id(),
-        stream.last_read_version(),
-        stream.len()
-    );
-    for event in &stream {
+    for typed in &stream {
+        let stored = &typed.persisted;
         println!(
-            "   v{} pos {:<3} {:<15} {}",
-            event.aggregate_version,
-            event.global_position,
-            event.event_type(),
-            String::from_utf8_lossy(&event.event.payload)
+            "   v{} pos {:<3} {:<15} {:?}",
+            stored.aggregate_version,
+            stored.global_position,
+            stored.event_type(),
+            typed.event
         );
     }
 
     println!("\n4. Two clerks edit Bob at the same time");
-    let clerk_a = User::load(db, store, &bob).await?;
-    let clerk_b = User::load(db, store, &bob).await?;
+    let clerk_a = users.load_committed(&User::stream(&bob)).await?;
+    let clerk_b = users.load_committed(&User::stream(&bob)).await?;
     println!("   both clerks loaded Bob at version {}", clerk_a.version);
-    save(db, store, &bob, &clerk_a, &clerk_a.change_email("bob@home.example")?).await?;
+    let home = UserCommand::ChangeEmail { email: "bob@home.example".into() };
+    users.execute(&User::stream(&bob), &home).await?;
     println!("   clerk A saved bob@home.example");
-    let mut decided_on = clerk_b;
-    let email = "bob@office.example";
-    loop {
-        match save(db, store, &bob, &decided_on, &decided_on.change_email(email)?).await {
-            Ok(appended) => {
-                println!("   clerk B saved {email} at version {}", appended.to_version());
-                break;
-            }
-            Err(CommandError::Store(conflict @ StoreError::Conflict { .. })) => {
-                println!("   clerk B was refused: {conflict}");
-                decided_on = User::load(db, store, &bob).await?;
-                println!(
-                    "   clerk B reloads Bob (version {}, {}) and decides again",
-                    decided_on.version, decided_on.email
-                );
-            }
-            Err(other) => return Err(other.into()),
+    let office = UserCommand::ChangeEmail { email: "bob@office.example".into() };
+    let stale = Users.decide(&clerk_b.state, &office)?;
+    let mut tx = db.begin().await?;
+    let expected = ExpectedVersion::Exact(clerk_b.version);
+    match store.append_typed(&mut tx, &User::stream(&bob), expected, &stale).await {
+        Err(TypedError::Store(conflict @ StoreError::Conflict { .. })) => {
+            db.rollback(tx).await?;
+            println!("   clerk B was refused: {conflict}");
         }
+        other => return Err(format!("expected a conflict, got {other:?}").into()),
     }
+    let executed = users.execute(&User::stream(&bob), &office).await?;
+    println!(
+        "   clerk B saved bob@office.example at version {}: the repository reloads and decides again on a conflict",
+        executed.version
+    );
 
-    println!("\n5. A retried append is recognised by its event id");
-    let mut tx = db.begin_read().await?;
-    let first = store.read_stream(&mut tx, &User::stream(&alice), (1..=1).into()).await?;
-    db.rollback(tx).await?;
-    let replay = first.events().iter().map(|e| e.event.clone()).collect();
-    let start = first.events().first().map_or(0, |e| e.global_position - 1);
-    match store.append_committed(db, ExpectedVersion::Any, replay).await {
-        Err(err @ StoreError::DuplicateEventId { .. }) => {
-            println!("   {err}\n   nothing was stored twice")
-        }
-        other => return Err(format!("expected a duplicate, got {other:?}").into()),
+    println!("\n5. A retried command is recognised by its event ids");
+    let command_id = uuid::Uuid::new_v4();
+    let rename = UserCommand::ChangeEmail { email: "bob@new.example".into() };
+    users.execute_idempotent(&User::stream(&bob), command_id, &rename).await?;
+    let retried = users.execute_idempotent(&User::stream(&bob), command_id, &rename).await?;
+    if !retried.already_applied {
+        return Err("the retried command was applied twice".into());
     }
+    println!("   the same command id again: already applied, nothing was stored twice");
 
     println!("\n6. The global log (every stream, in position order)");
     let mut tx = db.begin_read().await?;
-    let log = store.read_events(&mut tx, start, 100).await?;
+    let log = store.read_events(&mut tx, 0, usize::MAX).await?;
     db.rollback(tx).await?;
     for event in log.iter().filter(|e| e.stream().aggregate_id().ends_with(&run_id[..8])) {
         println!(

@@ -1,93 +1,70 @@
-//! A tiny user domain: events, the state they fold into, and the decisions commands make.
+//! A tiny user domain: the payloads of its events, the state they fold into, and the decisions
+//! its commands make — plain types and functions, with no pupsourcing trait on them.
 //!
-//! Nothing here knows about pupsourcing's storage; only [`User::load`] and the command helpers
-//! below touch the store, the way an application's infrastructure layer would.
+//! The infrastructure part is the last two items: the [`UserEvent`] enum that gives each payload
+//! its stable name (`#[derive(DomainEvent)]`), and the [`Users`] decider that tells the
+//! repository how to fold and decide.
 
-use pupsourcing::{
-    Database, Event, EventStore, EventStoreExt, ExpectedVersion, PersistedEvent, StoreError,
-    StreamId,
-};
+use pupsourcing::aggregate::Decider;
+use pupsourcing::{DomainEvent, StreamId};
 use serde::{Deserialize, Serialize};
 
-/// The facts about a user.
+/// A user signed up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum UserEvent {
-    /// A user signed up.
-    UserRegistered {
-        /// Display name.
-        name: String,
-        /// Contact address.
-        email: String,
-    },
-    /// A user changed their address.
-    EmailChanged {
-        /// The previous address.
-        old: String,
-        /// The new address.
-        new: String,
-    },
+pub struct Registered {
+    /// Display name.
+    pub name: String,
+    /// Contact address.
+    pub email: String,
 }
 
-impl UserEvent {
-    /// The event type stored with the event.
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::UserRegistered { .. } => "UserRegistered",
-            Self::EmailChanged { .. } => "EmailChanged",
-        }
-    }
-
-    /// As an event of `stream`, JSON-encoded.
-    pub fn to_event(&self, stream: &StreamId) -> Result<Event, serde_json::Error> {
-        Event::json(stream, self.event_type(), self)
-    }
+/// A user changed their address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailChanged {
+    /// The previous address.
+    pub old: String,
+    /// The new address.
+    pub new: String,
 }
 
 /// A user, rebuilt from its events.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct User {
-    /// Display name.
+    /// Display name; empty until registered.
     pub name: String,
     /// Current address.
     pub email: String,
-    /// The stream version the state reflects: what the next append expects.
-    pub version: u64,
+}
+
+/// What a user can be asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserCommand {
+    /// Sign up.
+    Register {
+        /// Display name.
+        name: String,
+        /// Contact address.
+        email: String,
+    },
+    /// Change the address.
+    ChangeEmail {
+        /// The new address.
+        email: String,
+    },
 }
 
 /// Why a command was refused.
-#[derive(Debug)]
-pub enum CommandError {
-    /// The domain said no.
-    Rejected(String),
-    /// Storage failed.
-    Store(StoreError),
-    /// An event could not be encoded or decoded.
-    Json(serde_json::Error),
-}
-
-impl std::fmt::Display for CommandError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Rejected(reason) => write!(f, "rejected: {reason}"),
-            Self::Store(err) => write!(f, "{err}"),
-            Self::Json(err) => write!(f, "event encoding: {err}"),
-        }
-    }
-}
-
-impl std::error::Error for CommandError {}
-
-impl From<StoreError> for CommandError {
-    fn from(err: StoreError) -> Self {
-        Self::Store(err)
-    }
-}
-
-impl From<serde_json::Error> for CommandError {
-    fn from(err: serde_json::Error) -> Self {
-        Self::Json(err)
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UserError {
+    /// Registering twice.
+    #[error("user {0} already exists")]
+    AlreadyRegistered(String),
+    /// Changing a user that was never registered.
+    #[error("no such user")]
+    Unknown,
+    /// Changing the address to itself.
+    #[error("the email is already {0}")]
+    Unchanged(String),
 }
 
 impl User {
@@ -96,91 +73,101 @@ impl User {
         StreamId::new("user", id)
     }
 
-    /// Folds one event into the state.
-    pub fn apply(&mut self, event: &PersistedEvent) -> Result<(), serde_json::Error> {
-        match event.decode_json::<UserEvent>()? {
-            UserEvent::UserRegistered { name, email } => {
-                self.name = name;
-                self.email = email;
-            }
-            UserEvent::EmailChanged { new, .. } => self.email = new,
-        }
-        self.version = event.aggregate_version;
-        Ok(())
-    }
-
-    /// Reads and folds the user's stream.
-    pub async fn load<D: Database, S: EventStore<D>>(
-        db: &D,
-        store: &S,
-        id: &str,
-    ) -> Result<User, CommandError> {
-        let mut tx = db.begin_read().await.map_err(StoreError::from)?;
-        let stream = store.read_full_stream(&mut tx, &Self::stream(id)).await?;
-        db.rollback(tx).await.map_err(StoreError::from)?;
-        let mut user = User::default();
-        for event in &stream {
-            user.apply(event)?;
-        }
-        Ok(user)
-    }
-
-    /// Decides a registration.
-    pub fn register(&self, name: &str, email: &str) -> Result<UserEvent, CommandError> {
-        if self.version > 0 {
-            return Err(CommandError::Rejected(format!("user {} already exists", self.name)));
-        }
-        Ok(UserEvent::UserRegistered { name: name.into(), email: email.into() })
-    }
-
-    /// Decides an email change.
-    pub fn change_email(&self, email: &str) -> Result<UserEvent, CommandError> {
-        if self.version == 0 {
-            return Err(CommandError::Rejected("no such user".into()));
-        }
-        if self.email == email {
-            return Err(CommandError::Rejected(format!("email is already {email}")));
-        }
-        Ok(UserEvent::EmailChanged { old: self.email.clone(), new: email.into() })
+    fn registered(&self) -> bool {
+        !self.name.is_empty()
     }
 }
 
-/// Appends `decision` to user `id`'s stream, expecting the version the decision was made on.
-pub async fn save<D: Database, S: EventStore<D>>(
-    db: &D,
-    store: &S,
-    id: &str,
-    decided_on: &User,
-    decision: &UserEvent,
-) -> Result<pupsourcing::AppendResult, CommandError> {
-    let event = decision.to_event(&User::stream(id))?;
-    let expected = match decided_on.version {
-        0 => ExpectedVersion::NoStream,
-        version => ExpectedVersion::Exact(version),
-    };
-    Ok(store.append_committed(db, expected, vec![event]).await?)
+/// The user events as stored: explicit names, never derived from the Rust identifiers.
+#[derive(Debug, Clone, PartialEq, DomainEvent)]
+#[event(aggregate_type = "user")]
+pub enum UserEvent {
+    /// See [`Registered`].
+    #[event(name = "UserRegistered")]
+    Registered(Registered),
+    /// See [`EmailChanged`].
+    #[event(name = "EmailChanged")]
+    EmailChanged(EmailChanged),
+}
+
+/// How users fold and decide, for the repository.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Users;
+
+impl Decider for Users {
+    type State = User;
+    type Event = UserEvent;
+    type Command = UserCommand;
+    type Error = UserError;
+
+    fn initial_state(&self) -> User {
+        User::default()
+    }
+
+    fn evolve(&self, mut user: User, event: &UserEvent) -> User {
+        match event {
+            UserEvent::Registered(Registered { name, email }) => {
+                user.name.clone_from(name);
+                user.email.clone_from(email);
+            }
+            UserEvent::EmailChanged(EmailChanged { new, .. }) => user.email.clone_from(new),
+        }
+        user
+    }
+
+    fn decide(&self, user: &User, command: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
+        match command {
+            UserCommand::Register { .. } if user.registered() => {
+                Err(UserError::AlreadyRegistered(user.name.clone()))
+            }
+            UserCommand::Register { name, email } => Ok(vec![UserEvent::Registered(Registered {
+                name: name.clone(),
+                email: email.clone(),
+            })]),
+            UserCommand::ChangeEmail { .. } if !user.registered() => Err(UserError::Unknown),
+            UserCommand::ChangeEmail { email } if *email == user.email => {
+                Err(UserError::Unchanged(email.clone()))
+            }
+            UserCommand::ChangeEmail { email } => Ok(vec![UserEvent::EmailChanged(EmailChanged {
+                old: user.email.clone(),
+                new: email.clone(),
+            })]),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use pupsourcing_memory::{MemoryDatabase, MemoryStore};
+    use pupsourcing_testkit::events::assert_round_trips;
+    use pupsourcing_testkit::given::given;
 
     use super::*;
 
-    #[tokio::test]
-    async fn commands_fold_back_into_state_and_stale_decisions_conflict() {
-        let db = MemoryDatabase::new();
-        let store = MemoryStore::new(&db);
-        let fresh = User::load(&db, &store, "u1").await.unwrap();
-        let registered = fresh.register("Ann", "ann@a.example").unwrap();
-        save(&db, &store, "u1", &fresh, &registered).await.unwrap();
-        let ann = User::load(&db, &store, "u1").await.unwrap();
-        assert_eq!((ann.email.as_str(), ann.version), ("ann@a.example", 1));
+    fn registered() -> UserEvent {
+        UserEvent::Registered(Registered { name: "Ann".into(), email: "ann@a.example".into() })
+    }
 
-        save(&db, &store, "u1", &ann, &ann.change_email("ann@b.example").unwrap()).await.unwrap();
-        let stale = ann.change_email("ann@c.example").unwrap();
-        let err = save(&db, &store, "u1", &ann, &stale).await.unwrap_err();
-        assert!(matches!(err, CommandError::Store(StoreError::Conflict { actual: 2, .. })));
-        assert!(matches!(fresh.change_email("x"), Err(CommandError::Rejected(_))));
+    #[test]
+    fn commands_decide_from_the_folded_state() {
+        let change = UserCommand::ChangeEmail { email: "ann@b.example".into() };
+        given(Users, [registered()]).when(&change).then([UserEvent::EmailChanged(EmailChanged {
+            old: "ann@a.example".into(),
+            new: "ann@b.example".into(),
+        })]);
+        given(Users, []).when(&change).then_error(UserError::Unknown);
+        let again = UserCommand::Register { name: "Ann".into(), email: "x".into() };
+        given(Users, [registered()])
+            .when(&again)
+            .then_error(UserError::AlreadyRegistered("Ann".into()));
+        let same = UserCommand::ChangeEmail { email: "ann@a.example".into() };
+        given(Users, [registered()])
+            .when(&same)
+            .then_error(UserError::Unchanged("ann@a.example".into()));
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        let changed = UserEvent::EmailChanged(EmailChanged { old: "a".into(), new: "b".into() });
+        assert_round_trips(&User::stream("u1"), &[registered(), changed]);
     }
 }

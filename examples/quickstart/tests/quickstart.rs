@@ -17,6 +17,7 @@ fn run(command: &mut Command) -> String {
     for step in [
         "clerk B was refused: version conflict",
         "clerk B saved",
+        "refused by the domain: the command was refused: the email is already",
         "nothing was stored twice",
         "EmailChanged",
     ] {

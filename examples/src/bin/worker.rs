@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    Admin, Backend, Consumer, Database, EventStore, EventStoreExt, ExpectedVersion, Worker,
-    WorkerConfig,
+    Admin, Backend, Consumer, Database, DomainEvent, EventStore, EventStoreExt, ExpectedVersion,
+    Worker, WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
 use pupsourcing_examples::sql::SqlDatabase;
-use pupsourcing_examples::users::{User, UserEvent};
+use pupsourcing_examples::users::{EmailChanged, Registered, User, UserEvent};
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
 use pupsourcing_postgres::{PostgresBackend, PostgresStoreConfig, Tables};
 
@@ -169,7 +169,7 @@ async fn write<D: Database, S: EventStore<D>>(
     for i in start..start + new {
         let id = format!("user-{i:04}");
         let email = format!("{id}@example.com");
-        let event = UserEvent::UserRegistered { name: id.clone(), email: email.clone() };
+        let event = UserEvent::Registered(Registered { name: id.clone(), email: email.clone() });
         store
             .append_committed(
                 db,
@@ -184,7 +184,7 @@ async fn write<D: Database, S: EventStore<D>>(
     for id in ids.into_iter().step_by(step) {
         let (old, version) = expected[&id].clone();
         let new = format!("{id}.v{}@example.com", version + 1);
-        let event = UserEvent::EmailChanged { old, new: new.clone() };
+        let event = UserEvent::EmailChanged(EmailChanged { old, new: new.clone() });
         store
             .append_committed(
                 db,
