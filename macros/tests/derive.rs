@@ -184,3 +184,40 @@ fn decode_known_skips_unknown_types_only() {
 fn compile_errors_point_at_the_mistake() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
+
+/// A codec of its own: JSON behind a one-byte tag, to see that the derive uses it.
+struct Tagged;
+
+impl pupsourcing::typed::PayloadCodec for Tagged {
+    fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, pupsourcing::BoxError> {
+        let mut bytes = vec![b'#'];
+        bytes.extend(serde_json::to_vec(value)?);
+        Ok(bytes)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, pupsourcing::BoxError> {
+        let json = bytes.strip_prefix(b"#").ok_or("untagged payload")?;
+        Ok(serde_json::from_slice(json)?)
+    }
+}
+
+#[derive(Debug, PartialEq, DomainEvent)]
+#[event(codec = Tagged)]
+enum TaggedEvent {
+    #[event(name = "Deposited")]
+    Deposited(Deposited),
+}
+
+#[test]
+fn a_codec_of_its_own_encodes_and_decodes() {
+    let event = TaggedEvent::Deposited(Deposited { cents: 3 });
+    let stored = event.to_event(&account()).unwrap();
+    assert_eq!(stored.payload, br#"#{"cents":3}"#);
+    assert_eq!(TaggedEvent::decode(&persisted(stored)).unwrap(), event);
+    let untagged = stored_json_as_tagged();
+    assert_eq!(TaggedEvent::decode(&untagged).unwrap_err().kind(), DecodeErrorKind::Payload);
+}
+
+fn stored_json_as_tagged() -> PersistedEvent {
+    persisted(Event::new(&account(), "Deposited", br#"{"cents":3}"#.to_vec()))
+}
