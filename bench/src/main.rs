@@ -19,6 +19,7 @@ mod latency;
 mod read;
 mod sqlite;
 mod stats;
+mod typed;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -41,6 +42,7 @@ Cases:
   crypto     encrypt+decrypt of a 200-byte field (warm cache), age unwrap, blind-index hash
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   sqlite     the append and read cases on a SQLite file (also part of append, read and all)
+  typed      building and decoding typed events (derive) against Event::json and decode_json
   all        every case
 
 Options:
@@ -217,6 +219,9 @@ async fn run(args: Args) -> Result<Report, BenchError> {
     if all || args.case == "crypto" {
         crypto::run(&mut report).await?;
     }
+    if all || args.case == "typed" {
+        typed::run(&mut report)?;
+    }
     if all || args.case == "catchup" {
         let (_database, db, store) = fresh("bench_catchup").await?;
         catchup::run(&db, &store, args.events, false, &mut report).await?;
@@ -230,8 +235,11 @@ async fn run(args: Args) -> Result<Report, BenchError> {
 async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args)
-            if ["append", "read", "latency", "catchup", "crypto", "frontier", "sqlite", "all"]
-                .contains(&args.case.as_str()) =>
+            if [
+                "append", "read", "latency", "catchup", "crypto", "frontier", "sqlite", "typed",
+                "all",
+            ]
+            .contains(&args.case.as_str()) =>
         {
             args
         }
