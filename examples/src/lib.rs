@@ -3,7 +3,9 @@
 pub mod customer_directory;
 pub mod customers;
 pub mod directory;
+pub mod setup;
 pub mod sql;
+pub mod tally;
 
 pub use pupsourcing_quickstart::users;
 

@@ -100,27 +100,7 @@ const OPERATIONS: u64 = 10;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    match std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()) {
-        Some(url) => {
-            println!("bank-account on PostgreSQL");
-            let backend = pupsourcing_postgres::connect(&url, 16).await?;
-            backend.store().migrate().await?;
-            run(&backend).await
-        }
-        None => {
-            let path = std::env::args_os().nth(1).map_or_else(
-                || std::env::temp_dir().join("pupsourcing-bank-account.sqlite3"),
-                Into::into,
-            );
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            println!("bank-account on SQLite ({})", path.display());
-            let backend = pupsourcing_sqlite::open(path).await?;
-            backend.store().migrate().await?;
-            run(&backend).await
-        }
-    }
+    pupsourcing_examples::on_any_backend!("bank-account", run)
 }
 
 async fn run<D, S, C, K>(backend: &Backend<D, S, C, K>) -> Result<(), BoxError>

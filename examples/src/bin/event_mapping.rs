@@ -51,27 +51,7 @@ enum AccountEvent {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    match std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()) {
-        Some(url) => {
-            println!("event-mapping on PostgreSQL");
-            let backend = pupsourcing_postgres::connect(&url, 4).await?;
-            backend.store().migrate().await?;
-            run(&backend).await
-        }
-        None => {
-            let path = std::env::args_os().nth(1).map_or_else(
-                || std::env::temp_dir().join("pupsourcing-event-mapping.sqlite3"),
-                Into::into,
-            );
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            println!("event-mapping on SQLite ({})", path.display());
-            let backend = pupsourcing_sqlite::open(path).await?;
-            backend.store().migrate().await?;
-            run(&backend).await
-        }
-    }
+    pupsourcing_examples::on_any_backend!("event-mapping", run)
 }
 
 async fn run<D, S, C, K>(backend: &Backend<D, S, C, K>) -> Result<(), BoxError>

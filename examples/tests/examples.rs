@@ -1,0 +1,67 @@
+//! Every small example runs to completion on SQLite without setup and on PostgreSQL with
+//! `DATABASE_URL`, and prints what it promises (each also checks itself and fails otherwise).
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
+
+use std::process::Command;
+
+use pupsourcing_testkit::postgres::TestDatabase;
+
+fn run(binary: &str, command: &mut Command, promises: &[&str]) {
+    let output = command.output().expect("run the example");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{binary} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for promise in promises {
+        assert!(stdout.contains(promise), "{binary}: missing {promise:?} in:\n{stdout}");
+    }
+}
+
+fn on_sqlite(binary: &str, path: &str, promises: &[&str]) {
+    let dir = std::env::temp_dir()
+        .join(format!("pupsourcing-{binary}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut command = Command::new(path);
+    command.arg(dir.join("example.sqlite3")).env_remove("DATABASE_URL");
+    run(binary, &mut command, &[&["on SQLite"], promises].concat());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn on_postgres(binary: &str, path: &str, promises: &[&str]) {
+    let database = TestDatabase::new(&binary.replace('-', "_")).await;
+    let mut command = Command::new(path);
+    command.env("DATABASE_URL", database.url());
+    run(binary, &mut command, &[&["on PostgreSQL"], promises].concat());
+}
+
+macro_rules! example_tests {
+    ($($sqlite:ident, $postgres:ident: $binary:literal => [$($promise:literal),* $(,)?];)*) => {
+        $(
+            #[test]
+            fn $sqlite() {
+                on_sqlite($binary, env!(concat!("CARGO_BIN_EXE_", $binary)), &[$($promise),*]);
+            }
+
+            #[tokio::test]
+            async fn $postgres() {
+                on_postgres($binary, env!(concat!("CARGO_BIN_EXE_", $binary)), &[$($promise),*]).await;
+            }
+        )*
+    };
+}
+
+example_tests! {
+    single_worker_on_sqlite, single_worker_on_postgres: "single-worker" =>
+        ["30 events counted, each once"];
+    multiple_projections_on_sqlite, multiple_projections_on_postgres: "multiple-projections" =>
+        ["both projections counted all 30 events"];
+    scoped_projections_on_sqlite, scoped_projections_on_postgres: "scoped-projections" =>
+        ["payments [(\"order\", 10)]: 10 of 30 events in scope", "every projection saw exactly its scope"];
+    stop_resume_on_sqlite, stop_resume_on_postgres: "stop-resume" =>
+        ["21 events counted in all, none twice"];
+    scaling_on_sqlite, scaling_on_postgres: "scaling" =>
+        ["3 nodes: {\"node-a\": 2, \"node-b\": 2, \"node-c\": 2}", "60 of 60 events counted"];
+}
