@@ -62,6 +62,8 @@ example_tests! {
         ["payments [(\"order\", 10)]: 10 of 30 events in scope", "every projection saw exactly its scope"];
     stop_resume_on_sqlite, stop_resume_on_postgres: "stop-resume" =>
         ["21 events counted in all, none twice"];
+    with_logging_on_sqlite, with_logging_on_postgres: "with-logging" =>
+        ["pupsourcing_events_handled_total", "pupsourcing_consumer_lag", "adds up to"];
     scaling_on_sqlite, scaling_on_postgres: "scaling" =>
         ["3 nodes: {\"node-a\": 2, \"node-b\": 2, \"node-c\": 2}", "60 of 60 events counted"];
 }
