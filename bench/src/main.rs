@@ -14,6 +14,7 @@
 mod append;
 mod catchup;
 mod crypto;
+mod filter;
 mod frontier;
 mod latency;
 mod read;
@@ -42,6 +43,7 @@ Cases:
   crypto     encrypt+decrypt of a 200-byte field (warm cache), age unwrap, blind-index hash
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   sqlite     the append and read cases on a SQLite file (also part of append, read and all)
+  filter     reading one event type out of the log, with and without an index on it
   typed      building and decoding typed events (derive) against Event::json and decode_json
   all        every case
 
@@ -219,6 +221,10 @@ async fn run(args: Args) -> Result<Report, BenchError> {
     if all || args.case == "crypto" {
         crypto::run(&mut report).await?;
     }
+    if all || args.case == "filter" {
+        let (_database, db, store) = fresh("bench_filter").await?;
+        filter::run(&db, &store, args.events, &mut report).await?;
+    }
     if all || args.case == "typed" {
         typed::run(&mut report)?;
     }
@@ -236,8 +242,8 @@ async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args)
             if [
-                "append", "read", "latency", "catchup", "crypto", "frontier", "sqlite", "typed",
-                "all",
+                "append", "read", "latency", "catchup", "crypto", "frontier", "filter", "sqlite",
+                "typed", "all",
             ]
             .contains(&args.case.as_str()) =>
         {
