@@ -197,27 +197,29 @@ async fn write<D: Database, S: EventStore<D>>(
     Ok(())
 }
 
-/// Waits until the directory holds exactly `expected`; returns the rows.
-async fn converged<D: SqlDatabase>(
+/// Waits until the directory has handled everything written so far, then checks that it holds
+/// exactly `expected`; returns the rows.
+async fn converged<D, S, C>(
     db: &D,
+    admin: &Admin<D, S, C>,
     table: &str,
     expected: &HashMap<String, (String, u64)>,
-) -> Result<Rows> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let current = rows(db, table).await?;
-        let matches = current.len() == expected.len()
-            && expected.iter().all(|(id, (email, version))| {
-                current.get(id).is_some_and(|(e, v, _)| e == email && v == version)
-            });
-        if matches {
-            return Ok(current);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("the directory did not converge within {PATIENCE:?}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+) -> Result<Rows>
+where
+    D: SqlDatabase,
+    S: EventStore<D>,
+    C: Coordinator<D>,
+{
+    admin.wait_caught_up("user-directory", PATIENCE).await?;
+    let current = rows(db, table).await?;
+    let matches = current.len() == expected.len()
+        && expected.iter().all(|(id, (email, version))| {
+            current.get(id).is_some_and(|(e, v, _)| e == email && v == version)
+        });
+    if !matches {
+        return Err("the directory differs from what was written".into());
     }
+    Ok(current)
 }
 
 fn written_by(rows: &Rows) -> String {
@@ -250,10 +252,10 @@ where
     let mut expected = HashMap::new();
     write(db, store, &mut expected, 150, 2).await?;
     println!("phase 1: 150 users registered, 75 emails changed");
-    let first = converged(db, &table, &expected).await?;
+    let admin = Admin::new(&backend);
+    let first = converged(db, &admin, &table, &expected).await?;
     println!("  the directory converged: {} users; {}", first.len(), written_by(&first));
 
-    let admin = Admin::new(&backend);
     let killed = Instant::now();
     a.kill()?;
     a.wait()?;
@@ -275,7 +277,7 @@ where
         "  node b owns every unit {:.2} s after the kill (heartbeat timeout 1.5 s)",
         killed.elapsed().as_secs_f64()
     );
-    let second = converged(db, &table, &expected).await?;
+    let second = converged(db, &admin, &table, &expected).await?;
     println!(
         "  the directory converged {:.2} s after the kill: {} users, every email and version as written; {}",
         killed.elapsed().as_secs_f64(),
