@@ -54,6 +54,14 @@ macro_rules! example_tests {
 }
 
 example_tests! {
+    bank_account_on_sqlite, bank_account_on_postgres: "bank-account" =>
+        ["is refused: insufficient funds", "balance 176.00 at version 90", "no update lost: true"];
+    event_mapping_on_sqlite, event_mapping_on_postgres: "event-mapping" => [
+        r#"AccountOpened   v1 -> Opened(Opened { owner: "ann", currency: "EUR" })"#,
+        "Deposited       v1 -> Deposited(Deposited { cents: 2500 })",
+        "MoneyDeposited  v1 -> Deposited(Deposited { cents: 1000 })",
+        "AccountOpened   current v2, aliases [], upcast from [1]",
+    ];
     single_worker_on_sqlite, single_worker_on_postgres: "single-worker" =>
         ["30 events counted, each once"];
     multiple_projections_on_sqlite, multiple_projections_on_postgres: "multiple-projections" =>
