@@ -22,6 +22,50 @@ pub struct EventTypeInfo {
 ///
 /// Implemented by `#[derive(DomainEvent)]` (feature `derive`); the provided methods turn values
 /// into [`Event`]s and [`PersistedEvent`]s back into values.
+///
+/// ```
+/// # #[cfg(feature = "derive")] {
+/// use pupsourcing::{DomainEvent, PersistedEvent, StreamId};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// struct Opened { owner: String, currency: String }
+///
+/// /// What version 1 of `AccountOpened` held.
+/// #[derive(Deserialize)]
+/// struct OpenedV1 { owner: String }
+///
+/// impl From<OpenedV1> for Opened {
+///     fn from(old: OpenedV1) -> Self { Opened { owner: old.owner, currency: "EUR".into() } }
+/// }
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// struct Deposited { cents: u64 }
+///
+/// #[derive(Debug, PartialEq, DomainEvent)]
+/// #[event(aggregate_type = "account")]
+/// enum AccountEvent {
+///     #[event(name = "AccountOpened", version = 2, upcast(from = 1, via = OpenedV1))]
+///     Opened(Opened),
+///     #[event(name = "MoneyDeposited", aliases = ["Deposited"])]
+///     Deposited(Deposited),
+///     #[event(name = "AccountClosed")]
+///     Closed,
+/// }
+///
+/// let account = StreamId::new("account", "a-1");
+/// let event = AccountEvent::Deposited(Deposited { cents: 500 }).to_event(&account)?;
+/// assert_eq!((event.event_type.as_str(), event.event_version), ("MoneyDeposited", 1));
+///
+/// // An event an older deployment wrote: version 1, without a currency.
+/// let old = pupsourcing::Event::new(&account, "AccountOpened", br#"{"owner":"ann"}"#.to_vec());
+/// let stored = PersistedEvent { event: old, global_position: 1, aggregate_version: 1 };
+/// let opened = AccountEvent::decode(&stored)?;
+/// assert_eq!(opened, AccountEvent::Opened(Opened { owner: "ann".into(), currency: "EUR".into() }));
+/// assert_eq!(AccountEvent::filter().event_type_list().len(), 4); // three names, one alias
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait DomainEvent: Sized {
     /// The aggregate type every event of the enum belongs to, when declared with
     /// `#[event(aggregate_type = "...")]`: encoding to and decoding from another refuses.
