@@ -56,7 +56,7 @@
 //! database; [`Admin`] shows and steers them.
 //!
 //! ```
-//! use std::time::{Duration, Instant};
+//! use std::time::Duration;
 //!
 //! use pupsourcing::{Consumer, EventFilter, EventStoreExt, ExpectedVersion, HandlerError, PersistedEvent};
 //! use pupsourcing::{Event, StreamId, Worker, WorkerConfig};
@@ -88,11 +88,9 @@
 //! let events = ["OrderPlaced", "OrderPaid"].map(|t| Event::new(&order, t, b"{}".to_vec()));
 //! backend.store().append_committed(backend.database(), ExpectedVersion::NoStream, events.into()).await?;
 //!
-//! let deadline = Instant::now() + Duration::from_secs(10);
-//! while backend.database().rows("totals") != [("o-17".to_owned(), 2.into())] {
-//!     assert!(Instant::now() < deadline, "the projection caught up");
-//!     tokio::time::sleep(Duration::from_millis(10)).await;
-//! }
+//! // Read your writes: wait until the consumer has handled everything committed so far.
+//! pupsourcing::Admin::new(&backend).wait_caught_up("order-totals", Duration::from_secs(10)).await?;
+//! assert_eq!(backend.database().rows("totals"), [("o-17".to_owned(), 2.into())]);
 //! let _ = stop.send(());
 //! running.await??; // a clean shutdown: in-flight batches finish, units are released
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -145,8 +143,6 @@ assert_eq!(encryptor.reveal(&ann, "email", &registered.email).await?, Revealed::
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "derive")]
-#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub mod aggregate;
 mod backend;
 mod database;

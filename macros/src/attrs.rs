@@ -54,10 +54,27 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<EnumSpec> {
             Ok(())
         })?;
     }
+    if data.variants.is_empty() {
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "a DomainEvent enum needs at least one event",
+        ));
+    }
     for variant in &data.variants {
         spec.variants.push(variant_spec(variant)?);
     }
     check_unique_names(&spec.variants)?;
+    if let Some(codec) = &spec.codec
+        && spec
+            .variants
+            .iter()
+            .any(|v| v.upcasts.values().any(|step| matches!(step, Step::Json(_))))
+    {
+        return Err(syn::Error::new(
+            codec.span(),
+            "`json` upcasts rewrite JSON payloads: they cannot be combined with another codec",
+        ));
+    }
     Ok(spec)
 }
 

@@ -48,6 +48,10 @@ impl TypedHandler<MemoryDatabase, AccountEvent> for Balances {
         };
         Ok(tx.upsert("balances", id, balance.into()).await?)
     }
+
+    async fn reset(&self, tx: &mut MemoryTx) -> Result<(), HandlerError> {
+        Ok(tx.clear("balances").await?)
+    }
 }
 
 fn config() -> WorkerConfig {
@@ -109,6 +113,14 @@ async fn typed_appends_reads_and_consumers_see_decoded_events() {
         .unwrap()
         .last_position();
     admin.wait_for("balances", last, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(db.rows("balances"), [("a-1".to_owned(), 500.into())]);
+
+    // A rebuild goes through the typed handler's reset: the stray row is cleared, the rest replayed.
+    let mut tx = db.begin().await.unwrap();
+    tx.upsert("balances", "stray".to_owned(), 1.into()).await.unwrap();
+    db.commit(tx).await.unwrap();
+    let latest = admin.rebuild(&TypedConsumer::new(Balances)).await.unwrap();
+    admin.wait_for("balances", latest, Duration::from_secs(10)).await.unwrap();
     assert_eq!(db.rows("balances"), [("a-1".to_owned(), 500.into())]);
 
     // A version newer than the code: the consumer stops on it, it never skips it.

@@ -9,7 +9,10 @@ use pupsourcing_migrations::{Ident, NameError, Tables};
 ///
 /// Appends NOTIFY by default, on a channel derived from the table names (so stores with other
 /// tables in one database do not wake each other): idle consumers then wake within milliseconds
-/// of a commit instead of at their next poll.
+/// of a commit instead of at their next poll. The price: PostgreSQL queues notifications under
+/// one database-wide lock taken at commit, so committing appends that notified is serialized
+/// for that short moment; [`without_notify`](Self::without_notify) gives it back to write-heavy
+/// deployments whose consumers can wait for a poll.
 ///
 /// ```
 /// use pupsourcing_postgres::{PostgresStoreConfig, Tables};

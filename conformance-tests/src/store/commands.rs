@@ -35,7 +35,8 @@ const COMMANDS: usize = 5;
 /// 16 tasks issue 5 commands each on one aggregate at once: every command is applied exactly
 /// once (its id appears once), no update is lost (each event's running total is one more than
 /// the previous one), conflicts are retried in fresh transactions, domain errors are not
-/// retried, and an idempotent command that already committed is not applied again.
+/// retried, and an idempotent command that already committed is not applied again on its stream
+/// while the same command id still drives a command on another stream.
 pub async fn concurrent_commands_on_one_aggregate_apply_exactly_once<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let tally = decider(
@@ -100,7 +101,16 @@ pub async fn concurrent_commands_on_one_aggregate_apply_exactly_once<B: StoreBac
     assert!(first.appended.is_some());
     let again = repository.execute_idempotent(&stream, retried, &retried).await.expect("again");
     assert!(again.already_applied && again.appended.is_none(), "{again:?}");
+    assert_eq!(again.version, first.version, "an already applied command reports the version");
     assert_eq!(read(&db, &store, &stream).await.len(), TASKS * COMMANDS + 1);
+
+    let other = StreamId::new("tally", unique_stream("tally").aggregate_id());
+    let elsewhere = repository.execute_idempotent(&other, retried, &retried).await.expect("other");
+    assert!(
+        elsewhere.appended.is_some() && !elsewhere.already_applied,
+        "one command id drives commands on several streams: {elsewhere:?}"
+    );
+    assert_eq!(read(&db, &store, &other).await.len(), 1);
 
     let full = Repository::new(
         &Backend::from_parts(db.clone(), store.clone(), (), ()),

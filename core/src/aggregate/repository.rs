@@ -43,7 +43,7 @@ impl CommandRetry {
             .min(self.max_backoff);
         let half = full / 2;
         let spread = u64::try_from(half.as_micros()).unwrap_or(u64::MAX);
-        half + Duration::from_micros(if spread == 0 { 0 } else { random() % (spread + 1) })
+        half + Duration::from_micros(random() % spread.saturating_add(1))
     }
 }
 
@@ -65,7 +65,8 @@ pub struct Executed {
     pub version: u64,
     /// How many attempts it took (1: no conflict).
     pub attempts: u32,
-    /// Whether an idempotent command had already been applied (its event ids were stored).
+    /// Whether the command had already been applied (its event ids were stored): an idempotent
+    /// command run again, or an attempt whose commit's outcome was unknown and had committed.
     pub already_applied: bool,
 }
 
@@ -90,17 +91,19 @@ pub enum CommandError<E: std::error::Error + 'static> {
     Store(#[from] TypedError),
 }
 
-/// The event id of the `index`-th event a command decides: the same command id gives the same
-/// ids, so a command retried after its commit (an unknown outcome, a client retry) is refused
-/// as a duplicate by the store instead of applied twice. Version-5 UUIDs in the command id's
-/// namespace.
-pub fn event_id_for(command_id: Uuid, index: usize) -> Uuid {
-    Uuid::new_v5(&command_id, &u64::try_from(index).unwrap_or(u64::MAX).to_be_bytes())
+/// The event id of the `index`-th event a command decides for `stream`: the same command id on
+/// the same stream gives the same ids, so a command retried after its commit (an unknown
+/// outcome, a client retry) is recognised instead of applied twice, while one command id may
+/// still drive commands on several streams (a transfer's withdrawal and deposit). Version-5
+/// UUIDs in the command id's namespace, over the stream and the index.
+pub fn event_id_for(command_id: Uuid, stream: &StreamId, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, format!("{stream}#{index}").as_bytes())
 }
 
 /// Runs commands on the aggregates of one [`Decider`].
 ///
 /// ```
+/// # #[cfg(feature = "derive")] {
 /// use pupsourcing::aggregate::{Repository, decider};
 /// use pupsourcing::{DomainEvent, StreamId};
 ///
@@ -137,6 +140,7 @@ pub fn event_id_for(command_id: Uuid, index: usize) -> Uuid {
 /// assert_eq!(accounts.load_committed(&id).await?.state, 350);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
+/// # }
 /// ```
 pub struct Repository<D, S, Dc> {
     db: D,
@@ -196,12 +200,17 @@ where
 
     /// Runs `command` on `stream` in transactions of its own: load, decide, append, commit; on
     /// a conflict or a retryable failure, again from the load, within the retry policy.
+    ///
+    /// Every attempt writes the same event ids (from a command id made for the call), so when a
+    /// commit's outcome was unknown (the connection dropped during it) and it had in fact
+    /// committed, the next attempt finds its events and reports `already_applied` instead of
+    /// applying the command twice.
     pub async fn execute(
         &self,
         stream: &StreamId,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.run(stream, command, None).await
+        self.run(stream, command, Uuid::new_v4()).await
     }
 
     /// Like [`execute`](Self::execute), with event ids derived from `command_id`
@@ -215,7 +224,7 @@ where
         command_id: Uuid,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.run(stream, command, Some(command_id)).await
+        self.run(stream, command, command_id).await
     }
 
     /// Runs `command` inside the caller's `tx`, once: a conflict is returned (the caller's
@@ -226,32 +235,49 @@ where
         stream: &StreamId,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.attempt(tx, stream, command, None, 1).await
+        self.attempt(tx, stream, command, Uuid::new_v4(), 1).await
     }
 
     async fn run(
         &self,
         stream: &StreamId,
         command: &Dc::Command,
-        command_id: Option<Uuid>,
+        command_id: Uuid,
     ) -> Result<Executed, CommandError<Dc::Error>> {
         let attempts = self.retry.attempts.max(1);
         let mut attempt = 1;
         loop {
-            let mut tx = self.db.begin().await.map_err(store_error)?;
-            let outcome = match self.attempt(&mut tx, stream, command, command_id, attempt).await {
-                Ok(executed) => match self.db.commit(tx).await {
-                    Ok(()) => return Ok(executed),
-                    Err(err) => Err(store_error(err)),
-                },
-                Err(err) => {
-                    // The attempt's error is what matters; a failed rollback means the
-                    // connection is gone, which the next attempt reports.
-                    let _ = self.db.rollback(tx).await;
-                    Err(err)
+            let outcome = match self.db.begin().await {
+                Ok(mut tx) => {
+                    match self.attempt(&mut tx, stream, command, command_id, attempt).await {
+                        Ok(executed) => match self.db.commit(tx).await {
+                            Ok(()) => return Ok(executed),
+                            Err(err) => Err(store_error(err)),
+                        },
+                        Err(err) => {
+                            // The attempt's error is what matters; a failed rollback means the
+                            // connection is gone, which the next attempt reports.
+                            let _ = self.db.rollback(tx).await;
+                            Err(err)
+                        }
+                    }
                 }
+                Err(err) => Err(store_error(err)),
             };
             match outcome {
+                // The same ids committed concurrently (a client retry racing the first run):
+                // applied once; the version is read again, since it moved on.
+                Err(CommandError::Store(TypedError::Store(StoreError::DuplicateEventId {
+                    ..
+                }))) => {
+                    let loaded = self.load_committed(stream).await?;
+                    return Ok(Executed {
+                        appended: None,
+                        version: loaded.version,
+                        attempts: attempt,
+                        already_applied: true,
+                    });
+                }
                 Err(CommandError::Store(TypedError::Store(err)))
                     if retryable(&err) && attempt < attempts =>
                 {
@@ -271,16 +297,15 @@ where
         tx: &mut D::Tx,
         stream: &StreamId,
         command: &Dc::Command,
-        command_id: Option<Uuid>,
+        command_id: Uuid,
         attempts: u32,
     ) -> Result<Executed, CommandError<Dc::Error>> {
         let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
         let loaded = self.fold(&events);
         // An idempotent command that committed before is recognised by its first event id,
         // before deciding again (a second decision could refuse, or decide something else).
-        if let Some(first) = command_id.map(|id| event_id_for(id, 0))
-            && events.iter().any(|typed| typed.persisted.event.event_id == first)
-        {
+        let first = event_id_for(command_id, stream, 0);
+        if events.iter().any(|typed| typed.persisted.event.event_id == first) {
             return Ok(Executed {
                 appended: None,
                 version: loaded.version,
@@ -306,10 +331,8 @@ where
             .map(|event| event.to_event(stream))
             .collect::<Result<Vec<_>, _>>()
             .map_err(TypedError::from)?;
-        if let Some(command_id) = command_id {
-            for (index, event) in events.iter_mut().enumerate() {
-                event.event_id = event_id_for(command_id, index);
-            }
+        for (index, event) in events.iter_mut().enumerate() {
+            event.event_id = event_id_for(command_id, stream, index);
         }
         match self.store.append(tx, expected, events).await {
             Ok(appended) => Ok(Executed {
@@ -317,12 +340,6 @@ where
                 appended: Some(appended),
                 attempts,
                 already_applied: false,
-            }),
-            Err(StoreError::DuplicateEventId { .. }) if command_id.is_some() => Ok(Executed {
-                appended: None,
-                version: loaded.version,
-                attempts,
-                already_applied: true,
             }),
             Err(err) => Err(CommandError::Store(TypedError::Store(err))),
         }

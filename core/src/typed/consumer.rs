@@ -20,6 +20,11 @@ pub trait TypedHandler<D: Database, E>: Send + Sync + 'static {
 
     /// Handles one decoded event inside the batch transaction.
     async fn handle(&self, tx: &mut D::Tx, event: Typed<E>) -> Result<(), HandlerError>;
+
+    /// Clears the read model before a rebuild (see [`Consumer::reset`]). Default: nothing.
+    async fn reset(&self, _tx: &mut D::Tx) -> Result<(), HandlerError> {
+        Ok(())
+    }
 }
 
 /// Runs a [`TypedHandler`] as a [`Consumer`]: it reads only the enum's event types (in SQL,
@@ -39,11 +44,15 @@ impl<E: DomainEvent, H> TypedConsumer<E, H> {
         Self { handler, filter: E::filter(), _events: PhantomData }
     }
 
-    /// Narrows the reads further (bounded contexts, say); the event types stay those of `E`.
+    /// Reads only the events of streams in these bounded contexts; the event and aggregate
+    /// types stay those of `E`.
     #[must_use]
-    pub fn with_filter(mut self, filter: EventFilter) -> Self {
-        let names = self.filter.event_type_list().to_vec();
-        self.filter = filter.event_types(names);
+    pub fn in_contexts<I, S>(mut self, contexts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.filter = self.filter.bounded_contexts(contexts);
         self
     }
 }
@@ -70,5 +79,9 @@ where
     async fn handle(&self, tx: &mut D::Tx, event: &PersistedEvent) -> Result<(), HandlerError> {
         let decoded = E::decode(event)?;
         self.handler.handle(tx, Typed { event: decoded, persisted: event.clone() }).await
+    }
+
+    async fn reset(&self, tx: &mut D::Tx) -> Result<(), HandlerError> {
+        self.handler.reset(tx).await
     }
 }

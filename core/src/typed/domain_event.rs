@@ -1,7 +1,5 @@
 //! The trait `#[derive(DomainEvent)]` implements, and what it gives for free.
 
-use std::fmt::Display;
-
 use crate::typed::{DecodeError, DecodeFailure, EncodeError};
 use crate::{Event, EventFilter, PersistedEvent, StreamId};
 
@@ -148,7 +146,7 @@ pub trait DomainEvent: Sized {
 pub fn upcast<A, B>(old: A) -> Result<B, DecodeFailure>
 where
     B: TryFrom<A>,
-    B::Error: Display,
+    B::Error: Into<crate::BoxError>,
 {
-    B::try_from(old).map_err(|err| DecodeFailure::Upcast(err.to_string().into()))
+    B::try_from(old).map_err(|err| DecodeFailure::Upcast(err.into()))
 }

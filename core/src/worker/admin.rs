@@ -124,7 +124,8 @@ where
         position: u64,
         timeout: Duration,
     ) -> Result<(), WorkerError> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to add to the clock waits for ever.
+        let deadline = Instant::now().checked_add(timeout);
         let mut pause = Duration::from_millis(5);
         loop {
             let units: Vec<UnitStatus> = self
@@ -150,14 +151,15 @@ where
                 });
             }
             let now = Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|deadline| now >= deadline) {
                 return Err(WorkerError::WaitTimedOut {
                     consumer: consumer.to_owned(),
                     position,
                     reached: behind.iter().map(|unit| unit.checkpoint).min(),
                 });
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            let left = deadline.map_or(pause, |deadline| deadline - now);
+            tokio::time::sleep(pause.min(left)).await;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
     }

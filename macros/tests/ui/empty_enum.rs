@@ -1,0 +1,6 @@
+use pupsourcing::DomainEvent;
+
+#[derive(DomainEvent)]
+enum Events {}
+
+fn main() {}
