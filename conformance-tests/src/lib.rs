@@ -13,6 +13,7 @@
 mod backend;
 pub mod keys;
 mod macros;
+pub mod snapshots;
 pub mod store;
 mod support;
 pub mod worker;

@@ -155,6 +155,7 @@ mod keys;
 #[cfg(any(test, feature = "mock"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
+pub mod snapshot;
 pub mod spi;
 mod store;
 mod stream;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use pupsourcing::snapshot::Snapshot;
 use pupsourcing::spi::{KeyId, NodeInfo, StoredKey, Transition};
 use pupsourcing::{PersistedEvent, StreamId, UnitId};
 use uuid::Uuid;
@@ -19,6 +20,8 @@ pub(crate) struct State {
     pub(crate) worker: WorkerState,
     pub(crate) keys: KeyState,
     pub(crate) tables: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Snapshots by stream, then stream version.
+    pub(crate) snapshots: BTreeMap<StreamId, BTreeMap<u64, Arc<Snapshot>>>,
     /// Positions marked with [`MemoryStore::make_unreadable`](crate::MemoryStore::make_unreadable).
     pub(crate) unreadable: HashSet<u64>,
 }

@@ -8,7 +8,7 @@ use pupsourcing_conformance::{
     Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
 };
 use pupsourcing_memory::{
-    MemoryCoordinator, MemoryDatabase, MemoryKeyStore, MemoryStore, MemoryTx,
+    MemoryCoordinator, MemoryDatabase, MemoryKeyStore, MemorySnapshotStore, MemoryStore, MemoryTx,
 };
 use serde_json::json;
 
@@ -113,3 +113,11 @@ async fn backend(_test_name: &'static str) -> Memory {
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
+
+#[tokio::test]
+async fn snapshots_save_load_latest_and_delete() {
+    let (db, store) = Memory.fresh_store().await;
+    let snapshots = MemorySnapshotStore::new(&store);
+    pupsourcing_conformance::snapshots::snapshots_save_load_latest_and_delete(&db, &snapshots)
+        .await;
+}
