@@ -4,7 +4,7 @@ use sea_query::{
     IndexCreateStatement, PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement,
 };
 
-use crate::{Backend, NameError, Tables, frontier, keys, postgres, store, worker};
+use crate::{Backend, NameError, Tables, frontier, keys, postgres, snapshots, store, worker};
 
 /// Every statement that creates the schema for `backend`, in order. Each is idempotent
 /// (`IF NOT EXISTS` / `OR REPLACE`), so applying them to an up-to-date database changes nothing.
@@ -18,6 +18,7 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
     }
     creates.extend(worker::tables(backend, tables));
     creates.extend(keys::tables(backend, tables));
+    creates.push(snapshots::snapshots_table(backend, tables));
     let mut out = Vec::new();
     if backend == Backend::Postgres {
         out.extend(postgres::before_tables(tables));
@@ -96,6 +97,7 @@ mod tests {
         let sql = script(Backend::Postgres, &tables).unwrap();
         assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"es\""));
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"es\".\"app_events\""));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"es\".\"app_snapshots\""), "{sql}");
         assert!(sql.contains("nextval('\"es\".\"app_events_pos_seq\"')"));
         assert!(!sql.contains("\"events\""));
     }
@@ -110,6 +112,8 @@ mod tests {
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"worker_assignments\""));
         assert!(sql.contains("\"heartbeat_at\" integer NOT NULL"), "SQLite clocks are integers");
         assert!(sql.contains("\"wrapped_key\" blob NOT NULL"), "{sql}");
+        assert!(sql.contains("\"state\" blob NOT NULL"), "{sql}");
+        assert!(sql.contains("\"taken_at\" integer NOT NULL"), "{sql}");
         let schema = Tables::new().with_schema("es").unwrap();
         assert!(matches!(
             statements(Backend::Sqlite, &schema),

@@ -8,7 +8,8 @@ use crate::{Ident, NameError};
 ///
 /// Defaults: `events`, `stream_heads`, `event_frontier` and `event_holes` (the last two on
 /// PostgreSQL only), the worker's `worker_*`, `consumer_checkpoints` and `consumer_status`, and
-/// the key store's `data_keys` and `key_tombstones`, in the connection's default schema.
+/// the key store's `data_keys` and `key_tombstones`, and `snapshots`, in the connection's
+/// default schema.
 ///
 /// ```
 /// use pupsourcing_migrations::Tables;
@@ -32,6 +33,7 @@ pub struct Tables {
     consumer_status: Ident,
     data_keys: Ident,
     key_tombstones: Ident,
+    snapshots: Ident,
 }
 
 impl Default for Tables {
@@ -50,6 +52,7 @@ impl Default for Tables {
             consumer_status: Ident::new_static("consumer_status"),
             data_keys: Ident::new_static("data_keys"),
             key_tombstones: Ident::new_static("key_tombstones"),
+            snapshots: Ident::new_static("snapshots"),
         }
     }
 }
@@ -82,6 +85,7 @@ impl Tables {
             consumer_status: self.consumer_status.prefixed(prefix)?,
             data_keys: self.data_keys.prefixed(prefix)?,
             key_tombstones: self.key_tombstones.prefixed(prefix)?,
+            snapshots: self.snapshots.prefixed(prefix)?,
         })
     }
 
@@ -201,6 +205,17 @@ impl Tables {
     /// Renames the key tombstones table.
     pub fn with_key_tombstones(mut self, name: &str) -> Result<Self, NameError> {
         self.key_tombstones = Ident::new(name)?;
+        Ok(self)
+    }
+
+    /// The snapshot store's table (folded stream states at a stream version).
+    pub fn snapshots(&self) -> &Ident {
+        &self.snapshots
+    }
+
+    /// Renames the snapshots table.
+    pub fn with_snapshots(mut self, name: &str) -> Result<Self, NameError> {
+        self.snapshots = Ident::new(name)?;
         Ok(self)
     }
 
