@@ -8,7 +8,8 @@ fn stream(aggregate_type: &str) -> StreamId {
     StreamId::new(aggregate_type, Uuid::new_v4().to_string())
 }
 
-/// Saves, finds the newest at or below a version, replaces, refuses versions out of range,
+/// Saves, finds the newest at or below a version, replaces, refuses versions out of range and
+/// stream names no append accepts,
 /// forgets a rolled back save, counts and deletes by stream and by aggregate type (in every
 /// bounded context), leaving other types alone.
 pub async fn snapshots_save_load_latest_and_delete<D, S>(db: &D, snapshots: &S)
@@ -32,6 +33,17 @@ where
         let refused = snapshots.save(&mut tx, &Snapshot::new(device.clone(), bad, 1, vec![])).await;
         assert!(
             matches!(refused, Err(SnapshotError::OutOfRange { stream_version }) if stream_version == bad),
+            "{refused:?}"
+        );
+    }
+    for (field, bad) in [
+        ("aggregate_type", StreamId::new("", "x")),
+        ("aggregate_id", StreamId::new(kind.as_str(), "nul\0")),
+        ("bounded_context", StreamId::new(kind.as_str(), "x").in_context("")),
+    ] {
+        let refused = snapshots.save(&mut tx, &Snapshot::new(bad, 1, 1, vec![])).await;
+        assert!(
+            matches!(&refused, Err(SnapshotError::InvalidInput(input)) if input.to_string().contains(field)),
             "{refused:?}"
         );
     }

@@ -20,7 +20,8 @@ use crate::{Database, StreamId};
 /// # Contract
 /// - [`save`](SnapshotStore::save) stores one snapshot per stream and stream version; saving the
 ///   same version again replaces it. A version of 0 or beyond
-///   [`MAX_POSITION`](crate::MAX_POSITION) is refused with [`SnapshotError::OutOfRange`].
+///   [`MAX_POSITION`](crate::MAX_POSITION) is refused with [`SnapshotError::OutOfRange`], a
+///   stream name no append accepts with [`SnapshotError::InvalidInput`], before any write.
 /// - [`latest`](SnapshotStore::latest) returns the snapshot with the highest stream version at
 ///   or below `at_or_below` (any value; beyond the largest storable version means "the newest"),
 ///   whatever its state version: the caller decides whether it can use it.

@@ -14,6 +14,7 @@ mod version;
 
 use async_trait::async_trait;
 
+pub(crate) use append::check_name;
 pub use append::{
     AppendLimits, AppendResult, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION,
     check_position, prepare_append,

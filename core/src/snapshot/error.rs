@@ -1,4 +1,4 @@
-use crate::BackendError;
+use crate::{BackendError, InputError};
 
 /// Why a snapshot operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +10,9 @@ pub enum SnapshotError {
         /// The version given.
         stream_version: u64,
     },
+    /// The snapshot's stream has a name no append accepts.
+    #[error("invalid snapshot: {0}")]
+    InvalidInput(#[from] InputError),
     /// The database failed; see [`BackendError::kind`] for the adapter's classification.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -20,7 +23,7 @@ impl SnapshotError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Backend(backend) => backend.is_retryable(),
-            Self::OutOfRange { .. } => false,
+            Self::OutOfRange { .. } | Self::InvalidInput(_) => false,
         }
     }
 }

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
 use super::SnapshotError;
-use crate::{MAX_POSITION, StreamId};
+use crate::store::check_name;
+use crate::{AppendLimits, MAX_POSITION, StreamId};
 
 /// A stream's state after its events up to `stream_version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,15 @@ impl Snapshot {
         Self { stream, stream_version, state_version, state, taken_at: Utc::now() }
     }
 
-    /// Checks what every adapter refuses before writing.
+    /// Checks what every adapter refuses before writing: a stream name no append would accept
+    /// (empty, with a NUL character, too long) and a version outside `1..=MAX_POSITION`.
     pub fn check(&self) -> Result<(), SnapshotError> {
+        let limits = AppendLimits::default();
+        check_name("aggregate_type", self.stream.aggregate_type(), 0, &limits)?;
+        check_name("aggregate_id", self.stream.aggregate_id(), 0, &limits)?;
+        if let Some(context) = self.stream.bounded_context() {
+            check_name("bounded_context", context, 0, &limits)?;
+        }
         if self.stream_version == 0 || self.stream_version > MAX_POSITION {
             return Err(SnapshotError::OutOfRange { stream_version: self.stream_version });
         }

@@ -205,7 +205,7 @@ pub fn check_position(what: &'static str, value: u64) -> Result<(), InputError> 
     Ok(())
 }
 
-fn check_name(
+pub(crate) fn check_name(
     field: &'static str,
     value: &str,
     index: usize,
