@@ -18,6 +18,7 @@ mod filter;
 mod frontier;
 mod latency;
 mod read;
+mod snapshots;
 mod sqlite;
 mod stats;
 mod typed;
@@ -44,6 +45,8 @@ Cases:
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   sqlite     the append and read cases on a SQLite file (also part of append, read and all)
   filter     reading one event type out of the log, with and without an index on it
+  snapshots  load-and-decide on a 10 000-event stream with and without a snapshot every 100
+             events, against a 100-event stream; a command with and without a snapshot write
   typed      building and decoding typed events (derive) against Event::json and decode_json
   all        every case
 
@@ -62,6 +65,8 @@ pub(crate) enum BenchError {
     Encryption(pupsourcing::EncryptionError),
     Sqlite(rusqlite::Error),
     Stuck(&'static str),
+    /// A command, typed read or snapshot failed (its message).
+    Command(String),
 }
 
 impl std::fmt::Display for BenchError {
@@ -75,7 +80,14 @@ impl std::fmt::Display for BenchError {
             Self::Encryption(err) => write!(f, "encryption: {err}"),
             Self::Sqlite(err) => write!(f, "sqlite: {err}"),
             Self::Stuck(what) => f.write_str(what),
+            Self::Command(err) => write!(f, "command: {err}"),
         }
+    }
+}
+
+impl BenchError {
+    pub(crate) fn command(err: impl std::error::Error) -> Self {
+        Self::Command(err.to_string())
     }
 }
 
@@ -225,6 +237,10 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_filter").await?;
         filter::run(&db, &store, args.events, &mut report).await?;
     }
+    if all || args.case == "snapshots" {
+        let (_database, db, store) = fresh("bench_snapshots").await?;
+        snapshots::run(&db, &store, &mut report).await?;
+    }
     if all || args.case == "typed" {
         typed::run(&mut report)?;
     }
@@ -242,8 +258,17 @@ async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args)
             if [
-                "append", "read", "latency", "catchup", "crypto", "frontier", "filter", "sqlite",
-                "typed", "all",
+                "append",
+                "read",
+                "latency",
+                "catchup",
+                "crypto",
+                "frontier",
+                "filter",
+                "sqlite",
+                "snapshots",
+                "typed",
+                "all",
             ]
             .contains(&args.case.as_str()) =>
         {

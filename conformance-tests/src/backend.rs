@@ -1,6 +1,7 @@
 //! What an adapter hands the suite: a way to make fresh, empty stores.
 
 use async_trait::async_trait;
+use pupsourcing::snapshot::SnapshotStore;
 use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{BoxError, Database, EventStore, PersistedEvent};
 use uuid::Uuid;
@@ -109,4 +110,14 @@ pub trait KeysBackend: StoreBackend {
 
     /// The key store beside `store` (same database, same table naming).
     fn key_store(&self, store: &Self::Store) -> Self::Keys;
+}
+
+/// A backend that can run the snapshot scenarios (which use its key store for shredding and
+/// its worker for deferred snapshots).
+pub trait SnapshotsBackend: WorkerBackend + KeysBackend {
+    /// The backend's snapshot store.
+    type Snapshots: SnapshotStore<Self::Db> + Clone;
+
+    /// The snapshot store beside `store` (same database, same table naming).
+    fn snapshot_store(&self, store: &Self::Store) -> Self::Snapshots;
 }

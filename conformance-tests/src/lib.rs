@@ -19,5 +19,6 @@ mod support;
 pub mod worker;
 
 pub use backend::{
-    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, SnapshotsBackend, StoreBackend, WorkerBackend,
+    WorkerEnv,
 };

@@ -118,3 +118,20 @@ macro_rules! keys_suite {
         );
     };
 }
+
+/// Generates one `#[tokio::test]` per snapshot scenario; `$backend` is as for [`store_suite!`]
+/// but must return a [`SnapshotsBackend`](crate::SnapshotsBackend).
+#[macro_export]
+macro_rules! snapshots_suite {
+    ($backend:path) => {
+        $crate::scenario_tests!($backend => snapshots:
+            snapshots_save_load_latest_and_delete,
+            stale_snapshots_are_ignored_never_misread,
+            snapshot_and_tail_equal_a_full_replay,
+            concurrent_commands_with_snapshots_lose_nothing,
+            idempotent_commands_are_recognised_behind_a_snapshot,
+            deferred_snapshots_follow_the_worker,
+            shredded_subjects_stay_erased_in_snapshots,
+        );
+    };
+}

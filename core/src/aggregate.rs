@@ -9,8 +9,20 @@
 //! again and decides again, in a fresh transaction, within a bounded, jittered
 //! [`CommandRetry`]. Domain errors are returned at once and never retried.
 
+//!
+//! With [`Repository::with_snapshots`], a load starts from the stream's newest snapshot and
+//! folds only the events after it; [`SnapshotPolicy`] says when snapshots are written, and
+//! whether in the command's transaction or later by a [`SnapshotConsumer`].
+
 mod decider;
 mod repository;
+mod snapshot_consumer;
+mod snapshotting;
 
 pub use decider::{Decider, FnDecider, decider};
 pub use repository::{CommandError, CommandRetry, Executed, Loaded, Repository, event_id_for};
+pub use snapshot_consumer::SnapshotConsumer;
+pub use snapshotting::{
+    SNAPSHOTS_SKIPPED, SNAPSHOTS_STALE, SNAPSHOTS_UNDECODABLE, SNAPSHOTS_WRITTEN,
+    SnapshotFrequency, SnapshotPolicy, SnapshotWrite,
+};

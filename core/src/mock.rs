@@ -1,7 +1,8 @@
 //! [mockall] mocks of the ports, for unit tests of code built on them (feature `mock`).
 //!
 //! The mocks share one transaction type, [`MockTx`], so a test can wire a [`MockDatabase`], a
-//! [`MockEventStore`], a [`MockCoordinator`] and a [`MockKeyStore`] together.
+//! [`MockEventStore`], a [`MockCoordinator`], a [`MockKeyStore`] and a [`MockSnapshotStore`]
+//! together.
 
 use std::time::Duration;
 
@@ -131,5 +132,40 @@ mockall::mock! {
             limit: usize,
         ) -> Result<Vec<StoredKey>, EncryptionError>;
         async fn rewrap(&self, tx: &mut MockTx, id: &KeyId, wrapped: &[u8], kek_id: &str) -> Result<bool, EncryptionError>;
+    }
+}
+
+mockall::mock! {
+    /// A mocked [`SnapshotStore`](crate::snapshot::SnapshotStore) over [`MockDatabase`].
+    pub SnapshotStore {}
+
+    #[async_trait]
+    impl crate::snapshot::SnapshotStore<MockDatabase> for SnapshotStore {
+        async fn save(
+            &self,
+            tx: &mut MockTx,
+            snapshot: &crate::snapshot::Snapshot,
+        ) -> Result<(), crate::snapshot::SnapshotError>;
+        async fn latest(
+            &self,
+            tx: &mut MockTx,
+            stream: &StreamId,
+            at_or_below: u64,
+        ) -> Result<Option<crate::snapshot::Snapshot>, crate::snapshot::SnapshotError>;
+        async fn delete_stream(
+            &self,
+            tx: &mut MockTx,
+            stream: &StreamId,
+        ) -> Result<u64, crate::snapshot::SnapshotError>;
+        async fn delete_aggregate_type(
+            &self,
+            tx: &mut MockTx,
+            aggregate_type: &str,
+        ) -> Result<u64, crate::snapshot::SnapshotError>;
+        async fn stats(
+            &self,
+            tx: &mut MockTx,
+            aggregate_type: &str,
+        ) -> Result<crate::snapshot::SnapshotStats, crate::snapshot::SnapshotError>;
     }
 }

@@ -56,6 +56,15 @@ macro_rules! example_tests {
 example_tests! {
     bank_account_on_sqlite, bank_account_on_postgres: "bank-account" =>
         ["is refused: insufficient funds", "balance 176.00 at version 90", "no update lost: true"];
+    snapshots_on_sqlite, snapshots_on_postgres: "snapshots" => [
+        "without snapshots: 20000 events replayed",
+        "with snapshots: 0 events replayed after the snapshot at version 20001",
+        "same state with and without snapshots: true",
+        "state version 2 ignores the version-1 snapshot: true",
+        "state version 2 loads from its own snapshot at version 20002",
+        "2 account snapshots",
+        "dropped 2 snapshots; loading replays all 20002 events again, balance",
+    ];
     event_mapping_on_sqlite, event_mapping_on_postgres: "event-mapping" => [
         r#"AccountOpened   v1 -> Opened(Opened { owner: "ann", currency: "EUR" })"#,
         "Deposited       v1 -> Deposited(Deposited { cents: 2500 })",

@@ -5,8 +5,9 @@
 //! validation), so application code can be unit-tested without a database. It passes the same
 //! conformance suite as the PostgreSQL and SQLite adapters.
 //!
-//! Data lives as long as the [`MemoryDatabase`] (and its clones). Besides the event store and the
-//! worker's [`MemoryCoordinator`] and the encryption [`MemoryKeyStore`], a memory database holds application tables of JSON rows
+//! Data lives as long as the [`MemoryDatabase`] (and its clones). Besides the event store, the
+//! worker's [`MemoryCoordinator`], the encryption [`MemoryKeyStore`] and the aggregate
+//! snapshots' [`MemorySnapshotStore`], a memory database holds application tables of JSON rows
 //! ([`MemoryTx::insert`], [`MemoryDatabase::rows`]) that share its transactions, so projections
 //! can be unit-tested with their real commit and rollback behaviour.
 

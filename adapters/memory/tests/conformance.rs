@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use pupsourcing::{BoxError, Database, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, SnapshotsBackend, StoreBackend, WorkerBackend,
+    WorkerEnv,
 };
 use pupsourcing_memory::{
     MemoryCoordinator, MemoryDatabase, MemoryKeyStore, MemorySnapshotStore, MemoryStore, MemoryTx,
@@ -106,6 +107,14 @@ impl KeysBackend for Memory {
     }
 }
 
+impl SnapshotsBackend for Memory {
+    type Snapshots = MemorySnapshotStore;
+
+    fn snapshot_store(&self, store: &MemoryStore) -> MemorySnapshotStore {
+        MemorySnapshotStore::new(store)
+    }
+}
+
 async fn backend(_test_name: &'static str) -> Memory {
     Memory
 }
@@ -113,11 +122,4 @@ async fn backend(_test_name: &'static str) -> Memory {
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
-
-#[tokio::test]
-async fn snapshots_save_load_latest_and_delete() {
-    let (db, store) = Memory.fresh_store().await;
-    let snapshots = MemorySnapshotStore::new(&store);
-    pupsourcing_conformance::snapshots::snapshots_save_load_latest_and_delete(&db, &snapshots)
-        .await;
-}
+pupsourcing_conformance::snapshots_suite!(backend);

@@ -10,6 +10,8 @@
 //! - [`PostgresCoordinator`]: the worker's coordination through the same database, woken by the
 //!   store's NOTIFY channel.
 //! - [`PostgresKeyStore`]: the encryption component's data keys and tombstones.
+//! - [`PostgresSnapshotStore`]: aggregate snapshots, for
+//!   [`Repository::with_snapshots`](pupsourcing::aggregate::Repository::with_snapshots).
 //!
 //! Errors are classified here, from SQLSTATEs: serialization failures (`40001`) and deadlocks
 //! (`40P01`) under any isolation level become retryable
@@ -24,6 +26,7 @@ mod error;
 pub mod frontier;
 mod keys;
 mod migrate;
+mod snapshots;
 mod store;
 
 pub use backend::{PostgresBackend, connect, from_pool, from_store};
@@ -32,5 +35,6 @@ pub use coordinator::PostgresCoordinator;
 pub use database::{IsolationLevel, PgDatabase, PgTx};
 pub use keys::PostgresKeyStore;
 pub use pupsourcing_migrations::{NameError, Tables};
+pub use snapshots::PostgresSnapshotStore;
 pub use sqlx;
 pub use store::PostgresStore;

@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use pupsourcing::{BoxError, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, SnapshotsBackend, StoreBackend, WorkerBackend,
+    WorkerEnv,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{
-    PgDatabase, PgTx, PostgresCoordinator, PostgresKeyStore, PostgresStore, PostgresStoreConfig,
+    PgDatabase, PgTx, PostgresCoordinator, PostgresKeyStore, PostgresSnapshotStore, PostgresStore,
+    PostgresStoreConfig,
 };
 use pupsourcing_testkit::postgres::TestDatabase;
 use sqlx::{AssertSqlSafe, Row};
@@ -156,6 +158,14 @@ impl KeysBackend for Postgres {
     }
 }
 
+impl SnapshotsBackend for Postgres {
+    type Snapshots = PostgresSnapshotStore;
+
+    fn snapshot_store(&self, store: &PostgresStore) -> PostgresSnapshotStore {
+        PostgresSnapshotStore::new(store)
+    }
+}
+
 async fn backend(test_name: &'static str) -> Postgres {
     let database = TestDatabase::new(test_name).await;
     let pool = database.pool(64).await.expect("connect");
@@ -165,3 +175,4 @@ async fn backend(test_name: &'static str) -> Postgres {
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
+pupsourcing_conformance::snapshots_suite!(backend);

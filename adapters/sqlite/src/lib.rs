@@ -11,6 +11,8 @@
 //!   included).
 //! - [`SqliteCoordinator`]: the worker's coordination through the same file.
 //! - [`SqliteKeyStore`]: the encryption component's data keys and tombstones.
+//! - [`SqliteSnapshotStore`]: aggregate snapshots, for
+//!   [`Repository::with_snapshots`](pupsourcing::aggregate::Repository::with_snapshots).
 //!
 //! Several connections and several processes may share one file: writers serialize on SQLite's
 //! write lock (in arrival order within a process), and a writer that waits longer than the busy
@@ -25,6 +27,7 @@ mod error;
 mod keys;
 mod migrate;
 mod pool;
+mod snapshots;
 mod store;
 
 pub use backend::{SqliteBackend, from_store, open, open_with};
@@ -34,4 +37,5 @@ pub use database::{SqliteDatabase, SqliteTx};
 pub use keys::SqliteKeyStore;
 pub use pupsourcing_migrations::{NameError, Tables};
 pub use rusqlite;
+pub use snapshots::SqliteSnapshotStore;
 pub use store::SqliteStore;

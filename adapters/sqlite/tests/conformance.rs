@@ -10,12 +10,13 @@ use async_trait::async_trait;
 use pupsourcing::Database;
 use pupsourcing::{BoxError, PersistedEvent};
 use pupsourcing_conformance::{
-    Capabilities, KeysBackend, Projection, Recorded, StoreBackend, WorkerBackend, WorkerEnv,
+    Capabilities, KeysBackend, Projection, Recorded, SnapshotsBackend, StoreBackend, WorkerBackend,
+    WorkerEnv,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_sqlite::{
-    SqliteCoordinator, SqliteDatabase, SqliteKeyStore, SqliteOptions, SqliteStore,
-    SqliteStoreConfig, SqliteTx,
+    SqliteCoordinator, SqliteDatabase, SqliteKeyStore, SqliteOptions, SqliteSnapshotStore,
+    SqliteStore, SqliteStoreConfig, SqliteTx,
 };
 
 /// A database file in a fresh directory, removed when the test passes.
@@ -226,6 +227,22 @@ impl KeysBackend for SqliteMemory {
     }
 }
 
+impl SnapshotsBackend for SqliteFile {
+    type Snapshots = SqliteSnapshotStore;
+
+    fn snapshot_store(&self, store: &SqliteStore) -> SqliteSnapshotStore {
+        SqliteSnapshotStore::new(store)
+    }
+}
+
+impl SnapshotsBackend for SqliteMemory {
+    type Snapshots = SqliteSnapshotStore;
+
+    fn snapshot_store(&self, store: &SqliteStore) -> SqliteSnapshotStore {
+        SqliteSnapshotStore::new(store)
+    }
+}
+
 mod file {
     use super::*;
 
@@ -236,6 +253,7 @@ mod file {
     pupsourcing_conformance::store_suite!(backend);
     pupsourcing_conformance::worker_suite!(backend);
     pupsourcing_conformance::keys_suite!(backend);
+    pupsourcing_conformance::snapshots_suite!(backend);
 }
 
 mod memory {
@@ -248,4 +266,5 @@ mod memory {
     pupsourcing_conformance::store_suite!(backend);
     pupsourcing_conformance::worker_suite!(backend);
     pupsourcing_conformance::keys_suite!(backend);
+    pupsourcing_conformance::snapshots_suite!(backend);
 }

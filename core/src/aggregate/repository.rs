@@ -1,10 +1,15 @@
 //! Load, decide, append, retry.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::aggregate::Decider;
+use crate::aggregate::snapshotting::{SnapshotPolicy, SnapshotWrite, Snapshotting};
+use crate::snapshot::SnapshotStore;
 use crate::typed::{Typed, TypedError, TypedStoreExt};
 use crate::worker::context::random;
 use crate::{
@@ -50,10 +55,19 @@ impl CommandRetry {
 /// An aggregate's state as loaded, with the stream version it reflects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded<S> {
-    /// The state folded from every event.
+    /// The state folded from every event (from a snapshot and the events after it).
     pub state: S,
     /// The stream's version (0: no event yet).
     pub version: u64,
+    /// The version of the snapshot the load started from, if it used one.
+    pub snapshot: Option<u64>,
+}
+
+impl<S> Loaded<S> {
+    /// How many events the load folded (those after the snapshot, if any).
+    pub fn replayed(&self) -> u64 {
+        self.version - self.snapshot.unwrap_or(0)
+    }
 }
 
 /// What a command did.
@@ -142,11 +156,24 @@ pub fn event_id_for(command_id: Uuid, stream: &StreamId, index: usize) -> Uuid {
 /// # }).unwrap();
 /// # }
 /// ```
-pub struct Repository<D, S, Dc> {
+pub struct Repository<D: Database, S, Dc: Decider> {
     db: D,
     store: S,
-    decider: Dc,
+    decider: Arc<Dc>,
     retry: CommandRetry,
+    pub(crate) snapshots: Option<Arc<Snapshotting<D, Dc::State>>>,
+}
+
+impl<D: Database, S: Clone, Dc: Decider> Clone for Repository<D, S, Dc> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            decider: Arc::clone(&self.decider),
+            retry: self.retry,
+            snapshots: self.snapshots.clone(),
+        }
+    }
 }
 
 impl<D, S, Dc> Repository<D, S, Dc>
@@ -160,9 +187,40 @@ where
         Self {
             db: backend.database().clone(),
             store: backend.store().clone(),
-            decider,
+            decider: Arc::new(decider),
             retry: CommandRetry::default(),
+            snapshots: None,
         }
+    }
+
+    /// Loads aggregates from snapshots in `snapshots` (the snapshot store of the same database)
+    /// and writes them as `policy` says.
+    ///
+    /// A load starts from the newest snapshot of the stream, deserialized with serde (JSON), and
+    /// folds the events after it; a snapshot of another
+    /// [`state_version`](SnapshotPolicy::state_version), or one that does not deserialize, is
+    /// ignored (a full replay, counted in the metric
+    /// [`SNAPSHOTS_STALE`](super::SNAPSHOTS_STALE) or
+    /// [`SNAPSHOTS_UNDECODABLE`](super::SNAPSHOTS_UNDECODABLE) and logged once per state
+    /// version). Snapshots written in the command's transaction commit or roll back with its
+    /// events, so none covers a version that was rolled back.
+    ///
+    /// An idempotent command whose events lie before the snapshot is still recognised: by the
+    /// store refusing its event ids when it decides them again, or, when it now decides nothing
+    /// or is refused, by a look at the events before the snapshot.
+    #[must_use]
+    pub fn with_snapshots<Sn>(mut self, snapshots: Sn, policy: SnapshotPolicy) -> Self
+    where
+        Sn: SnapshotStore<D>,
+        Dc::State: Serialize + DeserializeOwned,
+    {
+        self.snapshots = Some(Arc::new(Snapshotting::new(
+            Arc::new(snapshots),
+            policy,
+            serde_json::to_vec,
+            |bytes| serde_json::from_slice(bytes),
+        )));
+        self
     }
 
     /// Replaces the retry policy.
@@ -172,22 +230,38 @@ where
         self
     }
 
-    /// Folds `stream` inside `tx`.
+    /// Folds `stream` inside `tx` (from its newest usable snapshot, with snapshots).
     pub async fn load(
         &self,
         tx: &mut D::Tx,
         stream: &StreamId,
     ) -> Result<Loaded<Dc::State>, TypedError> {
-        let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
-        Ok(self.fold(&events))
+        Ok(self.load_events(tx, stream, u64::MAX).await?.0)
     }
 
-    fn fold(&self, events: &[Typed<Dc::Event>]) -> Loaded<Dc::State> {
-        let version = events.last().map_or(0, |typed| typed.persisted.aggregate_version);
-        let state = events.iter().fold(self.decider.initial_state(), |state, typed| {
-            self.decider.evolve(state, &typed.event)
-        });
-        Loaded { state, version }
+    /// Folds `stream` up to version `up_to` from the newest usable snapshot at or below it, and
+    /// returns the events it folded.
+    pub(crate) async fn load_events(
+        &self,
+        tx: &mut D::Tx,
+        stream: &StreamId,
+        up_to: u64,
+    ) -> Result<(Loaded<Dc::State>, Vec<Typed<Dc::Event>>), TypedError> {
+        let restored = match &self.snapshots {
+            Some(snapshots) => snapshots.restore(tx, stream, up_to).await?,
+            None => None,
+        };
+        let (snapshot, state) = match restored {
+            Some((version, state)) => (Some(version), state),
+            None => (None, self.decider.initial_state()),
+        };
+        let base = snapshot.unwrap_or(0);
+        let versions = Versions::from(base.saturating_add(1)..=up_to);
+        let events = self.store.read_typed::<Dc::Event>(tx, stream, versions).await?;
+        let version = events.last().map_or(base, |typed| typed.persisted.aggregate_version);
+        let state =
+            events.iter().fold(state, |state, typed| self.decider.evolve(state, &typed.event));
+        Ok((Loaded { state, version, snapshot }, events))
     }
 
     /// Folds `stream` in a read transaction of its own.
@@ -210,7 +284,7 @@ where
         stream: &StreamId,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.run(stream, command, Uuid::new_v4()).await
+        self.run(stream, command, Uuid::new_v4(), false).await
     }
 
     /// Like [`execute`](Self::execute), with event ids derived from `command_id`
@@ -224,7 +298,7 @@ where
         command_id: Uuid,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.run(stream, command, command_id).await
+        self.run(stream, command, command_id, true).await
     }
 
     /// Runs `command` inside the caller's `tx`, once: a conflict is returned (the caller's
@@ -235,7 +309,7 @@ where
         stream: &StreamId,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.attempt(tx, stream, command, Uuid::new_v4(), 1).await
+        self.attempt(tx, stream, command, Uuid::new_v4(), 1, false).await
     }
 
     async fn run(
@@ -243,13 +317,16 @@ where
         stream: &StreamId,
         command: &Dc::Command,
         command_id: Uuid,
+        idempotent: bool,
     ) -> Result<Executed, CommandError<Dc::Error>> {
         let attempts = self.retry.attempts.max(1);
         let mut attempt = 1;
         loop {
             let outcome = match self.db.begin().await {
                 Ok(mut tx) => {
-                    match self.attempt(&mut tx, stream, command, command_id, attempt).await {
+                    let recheck = idempotent || attempt > 1;
+                    match self.attempt(&mut tx, stream, command, command_id, attempt, recheck).await
+                    {
                         Ok(executed) => match self.db.commit(tx).await {
                             Ok(()) => return Ok(executed),
                             Err(err) => Err(store_error(err)),
@@ -278,9 +355,7 @@ where
                         already_applied: true,
                     });
                 }
-                Err(CommandError::Store(TypedError::Store(err)))
-                    if retryable(&err) && attempt < attempts =>
-                {
+                Err(CommandError::Store(err)) if retryable(&err) && attempt < attempts => {
                     tokio::time::sleep(self.retry.delay(attempt - 1)).await;
                     attempt += 1;
                 }
@@ -292,6 +367,9 @@ where
         }
     }
 
+    /// One attempt. With `recheck`, a command that decides nothing or is refused after a load
+    /// from a snapshot looks for its first event id before the snapshot too, since an earlier
+    /// run of it (same id) may lie there.
     async fn attempt(
         &self,
         tx: &mut D::Tx,
@@ -299,21 +377,30 @@ where
         command: &Dc::Command,
         command_id: Uuid,
         attempts: u32,
+        recheck: bool,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        let events = self.store.read_typed::<Dc::Event>(tx, stream, Versions::all()).await?;
-        let loaded = self.fold(&events);
+        let (loaded, events) = self.load_events(tx, stream, u64::MAX).await?;
+        let applied =
+            |version| Executed { appended: None, version, attempts, already_applied: true };
         // An idempotent command that committed before is recognised by its first event id,
         // before deciding again (a second decision could refuse, or decide something else).
         let first = event_id_for(command_id, stream, 0);
         if events.iter().any(|typed| typed.persisted.event.event_id == first) {
-            return Ok(Executed {
-                appended: None,
-                version: loaded.version,
-                attempts,
-                already_applied: true,
-            });
+            return Ok(applied(loaded.version));
         }
-        let decided = self.decider.decide(&loaded.state, command).map_err(CommandError::Domain)?;
+        let decision = self.decider.decide(&loaded.state, command);
+        let undecided = !matches!(&decision, Ok(decided) if !decided.is_empty());
+        if let Some(snapshot) = loaded.snapshot.filter(|_| recheck && undecided) {
+            let before = self
+                .store
+                .read_stream(tx, stream, Versions::from(..=snapshot))
+                .await
+                .map_err(TypedError::from)?;
+            if before.events().iter().any(|event| event.event.event_id == first) {
+                return Ok(applied(loaded.version));
+            }
+        }
+        let decided = decision.map_err(CommandError::Domain)?;
         if decided.is_empty() {
             return Ok(Executed {
                 appended: None,
@@ -334,20 +421,26 @@ where
         for (index, event) in events.iter_mut().enumerate() {
             event.event_id = event_id_for(command_id, stream, index);
         }
-        match self.store.append(tx, expected, events).await {
-            Ok(appended) => Ok(Executed {
-                version: appended.to_version(),
-                appended: Some(appended),
-                attempts,
-                already_applied: false,
-            }),
-            Err(err) => Err(CommandError::Store(TypedError::Store(err))),
+        let appended = self.store.append(tx, expected, events).await.map_err(TypedError::from)?;
+        let version = appended.to_version();
+        if let Some(snapshots) = &self.snapshots {
+            let policy = snapshots.policy;
+            let base = loaded.snapshot.unwrap_or(0);
+            if policy.write == SnapshotWrite::InCommand && policy.due(base, loaded.version, version)
+            {
+                let state = decided
+                    .iter()
+                    .fold(loaded.state, |state, event| self.decider.evolve(state, event));
+                let snapshot = snapshots.encode(stream, version, &state);
+                snapshots.save(tx, snapshot).await.map_err(TypedError::from)?;
+            }
         }
+        Ok(Executed { version, appended: Some(appended), attempts, already_applied: false })
     }
 }
 
-fn retryable(err: &StoreError) -> bool {
-    matches!(err, StoreError::Conflict { .. }) || err.is_retryable()
+fn retryable(err: &TypedError) -> bool {
+    matches!(err, TypedError::Store(StoreError::Conflict { .. })) || err.is_retryable()
 }
 
 fn store_error<E: std::error::Error>(err: crate::BackendError) -> CommandError<E> {

@@ -10,6 +10,14 @@ pub enum SnapshotError {
         /// The version given.
         stream_version: u64,
     },
+    /// The serialized state is larger than [`MAX_SNAPSHOT_BYTES`](super::MAX_SNAPSHOT_BYTES).
+    #[error("snapshot state of {bytes} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// The state's size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The snapshot's stream has a name no append accepts.
     #[error("invalid snapshot: {0}")]
     InvalidInput(#[from] InputError),
@@ -23,7 +31,7 @@ impl SnapshotError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Backend(backend) => backend.is_retryable(),
-            Self::OutOfRange { .. } | Self::InvalidInput(_) => false,
+            Self::OutOfRange { .. } | Self::TooLarge { .. } | Self::InvalidInput(_) => false,
         }
     }
 }

@@ -30,12 +30,19 @@ pub enum TypedError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The snapshot store failed (an aggregate repository with snapshots).
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
 }
 
 impl TypedError {
-    /// Whether retrying may succeed: only a retryable store failure.
+    /// Whether retrying may succeed: only a retryable store or snapshot-store failure.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Store(err) if err.is_retryable())
+        match self {
+            Self::Store(err) => err.is_retryable(),
+            Self::Snapshot(err) => err.is_retryable(),
+            Self::Encode(_) | Self::Decode(_) => false,
+        }
     }
 }
 

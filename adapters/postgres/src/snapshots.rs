@@ -1,0 +1,129 @@
+//! The [`SnapshotStore`] in PostgreSQL.
+
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pupsourcing::snapshot::{Snapshot, SnapshotError, SnapshotStats, SnapshotStore};
+use pupsourcing::{BackendError, StreamId};
+use sqlx::Row;
+
+use crate::convert::{from_bigint, from_int, to_bigint, to_int, upper_bound};
+use crate::error::{Context, Failure};
+use crate::{PgDatabase, PgTx, PostgresStore};
+use sql::Statements;
+
+/// A [`SnapshotStore`] in the same PostgreSQL database (and schema) as a [`PostgresStore`];
+/// create its table with [`PostgresStore::migrate`].
+#[derive(Debug, Clone)]
+pub struct PostgresSnapshotStore {
+    sql: Arc<Statements>,
+}
+
+impl PostgresSnapshotStore {
+    /// A snapshot store using `store`'s table names (and schema).
+    pub fn new(store: &PostgresStore) -> Self {
+        Self { sql: Arc::new(Statements::new(store.config().tables())) }
+    }
+}
+
+fn backend(failure: Failure) -> SnapshotError {
+    SnapshotError::Backend(BackendError::from(failure))
+}
+
+#[async_trait]
+impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
+    async fn save(&self, tx: &mut PgTx, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+        snapshot.check()?;
+        let version = to_bigint("stream version", snapshot.stream_version)
+            .map_err(|_| SnapshotError::OutOfRange { stream_version: snapshot.stream_version })?;
+        let state_version = to_int("state version", snapshot.state_version)?;
+        let stream = &snapshot.stream;
+        sqlx::query(self.sql.save.clone())
+            .bind(stream.bounded_context_column())
+            .bind(stream.aggregate_type())
+            .bind(stream.aggregate_id())
+            .bind(version)
+            .bind(state_version)
+            .bind(&snapshot.state)
+            .bind(snapshot.taken_at)
+            .execute(&mut **tx)
+            .await
+            .during("save_snapshot")
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn latest(
+        &self,
+        tx: &mut PgTx,
+        stream: &StreamId,
+        at_or_below: u64,
+    ) -> Result<Option<Snapshot>, SnapshotError> {
+        let row = sqlx::query(self.sql.latest.clone())
+            .bind(stream.bounded_context_column())
+            .bind(stream.aggregate_type())
+            .bind(stream.aggregate_id())
+            .bind(upper_bound(at_or_below))
+            .fetch_optional(&mut **tx)
+            .await
+            .during("latest_snapshot")
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let decode = |err| backend(crate::error::failure("latest_snapshot", err));
+        Ok(Some(Snapshot {
+            stream: stream.clone(),
+            stream_version: from_bigint("latest_snapshot", row.try_get(0).map_err(decode)?)
+                .map_err(backend)?,
+            state_version: from_int("latest_snapshot", row.try_get(1).map_err(decode)?)
+                .map_err(backend)?,
+            state: row.try_get(2).map_err(decode)?,
+            taken_at: row.try_get::<DateTime<Utc>, _>(3).map_err(decode)?,
+        }))
+    }
+
+    async fn delete_stream(&self, tx: &mut PgTx, stream: &StreamId) -> Result<u64, SnapshotError> {
+        let done = sqlx::query(self.sql.delete_stream.clone())
+            .bind(stream.bounded_context_column())
+            .bind(stream.aggregate_type())
+            .bind(stream.aggregate_id())
+            .execute(&mut **tx)
+            .await
+            .during("delete_snapshots")
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_aggregate_type(
+        &self,
+        tx: &mut PgTx,
+        aggregate_type: &str,
+    ) -> Result<u64, SnapshotError> {
+        let done = sqlx::query(self.sql.delete_aggregate_type.clone())
+            .bind(aggregate_type)
+            .execute(&mut **tx)
+            .await
+            .during("delete_snapshots")
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn stats(
+        &self,
+        tx: &mut PgTx,
+        aggregate_type: &str,
+    ) -> Result<SnapshotStats, SnapshotError> {
+        let (count, bytes): (i64, i64) = sqlx::query_as(self.sql.stats.clone())
+            .bind(aggregate_type)
+            .fetch_one(&mut **tx)
+            .await
+            .during("snapshot_stats")
+            .map_err(backend)?;
+        Ok(SnapshotStats {
+            count: from_bigint("snapshot_stats", count).map_err(backend)?,
+            state_bytes: from_bigint("snapshot_stats", bytes).map_err(backend)?,
+        })
+    }
+}
