@@ -1,7 +1,7 @@
 //! The [`SnapshotStore`] contract itself.
 
-use pupsourcing::snapshot::{Snapshot, SnapshotError, SnapshotStats, SnapshotStore};
-use pupsourcing::{Database, MAX_POSITION, StreamId};
+use pupsourcing::snapshot::{Snapshot, SnapshotAdmin, SnapshotError, SnapshotStats, SnapshotStore};
+use pupsourcing::{Backend, Database, MAX_POSITION, StreamId};
 use uuid::Uuid;
 
 use crate::SnapshotsBackend;
@@ -13,7 +13,8 @@ fn stream(aggregate_type: &str) -> StreamId {
 /// Saves, finds the newest at or below a version, replaces, reads every field back exactly,
 /// refuses versions out of range, oversized states and stream names no append accepts, forgets
 /// a rolled back save, counts and deletes by stream and by aggregate type (in every bounded
-/// context), leaving other types alone.
+/// context), leaving other types alone; and the same through `SnapshotAdmin`, in transactions of
+/// its own.
 pub async fn snapshots_save_load_latest_and_delete<B: SnapshotsBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let snapshots = backend.snapshot_store(&store);
@@ -100,4 +101,14 @@ pub async fn snapshots_save_load_latest_and_delete<B: SnapshotsBackend>(backend:
     assert_eq!(snapshots.stats(&mut tx, &kind).await.unwrap(), SnapshotStats::default());
     assert!(snapshots.latest(&mut tx, &unrelated, 1).await.unwrap().is_some(), "other types kept");
     db.commit(tx).await.expect("commit");
+
+    let admin = SnapshotAdmin::new(&Backend::from_parts(db.clone(), (), (), ()), snapshots);
+    let own = Snapshot::new(device.clone(), 7, 3, b"own transaction".to_vec());
+    admin.save(&own).await.expect("save in a transaction of its own");
+    assert_eq!(admin.latest(&device, u64::MAX).await.unwrap(), Some(own));
+    assert_eq!(admin.stats(&kind).await.unwrap().count, 1);
+    assert!(matches!(
+        admin.save(&Snapshot::new(device.clone(), 0, 1, vec![])).await,
+        Err(SnapshotError::OutOfRange { .. })
+    ));
 }

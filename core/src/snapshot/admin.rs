@@ -1,9 +1,10 @@
-use super::{SnapshotError, SnapshotStats, SnapshotStore};
+use super::{Snapshot, SnapshotError, SnapshotStats, SnapshotStore};
 use crate::{Backend, Database, StreamId};
 
-/// Operating snapshots, each call in a transaction of its own: how many an aggregate type has
-/// and how large they are, and dropping them (after a change of the state's shape, or to erase
-/// a stream's cached state).
+/// Snapshots outside any caller's transaction, each call in a transaction of its own: how many
+/// an aggregate type has and how large they are, dropping them (after a change of the state's
+/// shape, or to erase a stream's cached state), and saving or reading one (for tools that write
+/// snapshots themselves; inside a transaction, call the [`SnapshotStore`] directly).
 ///
 /// ```
 /// use pupsourcing::snapshot::{Snapshot, SnapshotAdmin, SnapshotStore};
@@ -13,14 +14,16 @@ use crate::{Backend, Database, StreamId};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let backend = pupsourcing_memory::open();
 /// let snapshots = MemorySnapshotStore::new(backend.store());
-/// let mut tx = backend.database().begin().await?;
 /// let account = StreamId::new("account", "a-1");
-/// snapshots.save(&mut tx, &Snapshot::new(account, 100, 1, b"{}".to_vec())).await?;
+/// let mut tx = backend.database().begin().await?;
+/// snapshots.save(&mut tx, &Snapshot::new(account.clone(), 100, 1, b"{}".to_vec())).await?;
 /// backend.database().commit(tx).await?;
 ///
 /// let admin = SnapshotAdmin::new(&backend, snapshots);
-/// assert_eq!(admin.stats("account").await?.count, 1);
-/// assert_eq!(admin.drop_aggregate_type("account").await?, 1);
+/// admin.save(&Snapshot::new(account.clone(), 200, 1, b"{}".to_vec())).await?;
+/// assert_eq!(admin.latest(&account, 150).await?.map(|s| s.stream_version), Some(100));
+/// assert_eq!(admin.stats("account").await?.count, 2);
+/// assert_eq!(admin.drop_aggregate_type("account").await?, 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
@@ -34,6 +37,26 @@ impl<D: Database, Sn: SnapshotStore<D>> SnapshotAdmin<D, Sn> {
     /// Admin over `snapshots`, the snapshot store in `backend`'s database.
     pub fn new<S, C, K>(backend: &Backend<D, S, C, K>, snapshots: Sn) -> Self {
         Self { db: backend.database().clone(), snapshots }
+    }
+
+    /// Saves `snapshot` and commits.
+    pub async fn save(&self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+        let mut tx = self.db.begin().await?;
+        self.snapshots.save(&mut tx, snapshot).await?;
+        self.db.commit(tx).await?;
+        Ok(())
+    }
+
+    /// The newest committed snapshot of `stream` at or below `at_or_below`.
+    pub async fn latest(
+        &self,
+        stream: &StreamId,
+        at_or_below: u64,
+    ) -> Result<Option<Snapshot>, SnapshotError> {
+        let mut tx = self.db.begin_read().await?;
+        let latest = self.snapshots.latest(&mut tx, stream, at_or_below).await;
+        self.db.rollback(tx).await?;
+        latest
     }
 
     /// How many snapshots the streams of `aggregate_type` have, and their state bytes.
