@@ -76,20 +76,32 @@ mockall::mock! {
 }
 
 mockall::mock! {
-    /// A mocked [`Coordinator`](crate::spi::Coordinator) over [`MockDatabase`].
+    /// A mocked [`Coordinator`](crate::spi::Coordinator) (its five roles) over [`MockDatabase`].
     pub Coordinator {}
 
     #[async_trait]
-    impl crate::spi::Coordinator<MockDatabase> for Coordinator {
+    impl crate::spi::Membership for Coordinator {
         async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError>;
         async fn leave(&self, node_id: &str) -> Result<(), WorkerError>;
         async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError>;
+    }
+
+    #[async_trait]
+    impl crate::spi::Leadership for Coordinator {
         async fn acquire_lease(&self, node_id: &str, duration: Duration) -> Result<Option<Lease>, WorkerError>;
         async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError>;
+    }
+
+    #[async_trait]
+    impl crate::spi::Assignments for Coordinator {
         async fn topology(&self) -> Result<Topology, WorkerError>;
         async fn apply_plan(&self, lease: &Lease, plan: &Plan) -> Result<bool, WorkerError>;
         async fn assignments_of(&self, node_id: &str) -> Result<Vec<Assignment>, WorkerError>;
         async fn release_units(&self, node_id: &str) -> Result<(), WorkerError>;
+    }
+
+    #[async_trait]
+    impl crate::spi::Batches<MockDatabase> for Coordinator {
         async fn begin_batch(&self, tx: &mut MockTx, unit: &UnitId, node_id: &str, epoch: u64) -> Result<Claim, WorkerError>;
         async fn commit_batch(
             &self,
@@ -105,11 +117,15 @@ mockall::mock! {
             failure: &FailureReport,
         ) -> Result<FailureRecord, WorkerError>;
         async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
+        fn wakeups(&self) -> Wakeups;
+    }
+
+    #[async_trait]
+    impl crate::spi::Operations<MockDatabase> for Coordinator {
         async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;
         async fn set_paused(&self, consumer: &str, partition: Option<u32>, paused: bool) -> Result<usize, WorkerError>;
         async fn skip_failed(&self, consumer: &str, partition: Option<u32>) -> Result<Vec<u64>, WorkerError>;
         async fn reset_checkpoints(&self, tx: &mut MockTx, consumer: &str, position: u64) -> Result<(), WorkerError>;
-        fn wakeups(&self) -> Wakeups;
     }
 }
 

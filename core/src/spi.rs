@@ -2,14 +2,15 @@
 //! pieces it implements it with. Applications do not need this module; they use the crate root.
 //!
 //! An adapter crate provides a [`Database`](crate::Database) and an
-//! [`EventStore`](crate::EventStore), and for the worker and encryption a [`Coordinator`] and a
-//! [`KeyStore`]. It validates appends with [`prepare_append`] (the same rules on every backend)
+//! [`EventStore`](crate::EventStore), and for the worker and encryption a [`Coordinator`] (its
+//! five role traits, one file each) and a [`KeyStore`]. It validates appends with
+//! [`prepare_append`] (the same rules on every backend)
 //! and proves its conformance by running the `pupsourcing-conformance` suite.
 
 pub use crate::keys::{KeyId, KeyLookup, KeyStore, MAX_KEY_VERSION, NewKey, StoredKey};
 pub use crate::store::{check_position, prepare_append};
 pub use crate::worker::{
-    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
-    FinishTransition, Lease, LiveNode, NodeInfo, Plan, StartTransition, Topology, Transition,
-    UnitRecord, Wakeups,
+    Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,
+    FailureRecord, FailureReport, FinishTransition, Leadership, Lease, LiveNode, Membership,
+    NodeInfo, Operations, Plan, StartTransition, Topology, Transition, UnitRecord, Wakeups,
 };

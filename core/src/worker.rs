@@ -28,9 +28,10 @@ pub use admin::{Admin, ConsumerStatus};
 pub use config::{PauseRule, RetryPolicy, WorkerConfig};
 pub use consumer::{BatchError, Consumer, HandlerError};
 pub use coordinator::{
-    Assignment, Claim, ConsumerRecord, ConsumerSpec, Coordinator, FailureRecord, FailureReport,
-    FinishTransition, Lease, LiveNode, NodeInfo, Plan, StartTransition, Topology, Transition,
-    UnitId, UnitRecord, UnitStatus, Wakeups,
+    Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,
+    FailureRecord, FailureReport, FinishTransition, Leadership, Lease, LiveNode, Membership,
+    NodeInfo, Operations, Plan, StartTransition, Topology, Transition, UnitId, UnitRecord,
+    UnitStatus, Wakeups,
 };
 pub use error::WorkerError;
 pub use plan::plan;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pupsourcing::spi::Coordinator;
+use pupsourcing::spi::{Assignments, Membership, Operations};
 use pupsourcing::{Consumer, Database, EventStore, PersistedEvent};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;

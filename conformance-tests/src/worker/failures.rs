@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pupsourcing::spi::{Coordinator, FailureReport};
+use pupsourcing::spi::{Batches, FailureReport};
 use pupsourcing::{
     Admin, Event, EventStoreExt, ExpectedVersion, PauseRule, PersistedEvent, WorkerError,
 };

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pupsourcing::spi::{Claim, ConsumerSpec, Coordinator, Plan, StartTransition};
+use pupsourcing::spi::{
+    Assignments, Batches, Claim, ConsumerSpec, Leadership, Operations, Plan, StartTransition,
+};
 use pupsourcing::{Database, UnitId};
 
 use crate::WorkerBackend;

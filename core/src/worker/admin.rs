@@ -1,6 +1,6 @@
 //! Operating consumers: inspect, pause, resume, skip, rewind, rebuild.
 
-use crate::spi::Coordinator;
+use crate::spi::Operations;
 use std::time::{Duration, Instant};
 
 use crate::worker::coordinator::UnitStatus;
@@ -27,7 +27,7 @@ impl<D, S, C> Admin<D, S, C>
 where
     D: Database,
     S: EventStore<D>,
-    C: Coordinator<D>,
+    C: Operations<D>,
 {
     /// Admin over the consumers of `backend`.
     pub fn new<K>(backend: &Backend<D, S, C, K>) -> Self

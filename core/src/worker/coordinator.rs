@@ -7,14 +7,28 @@
 //! assignment of units of work to nodes; every node runs the units assigned to it. Each
 //! assignment carries an epoch that the batch transaction checks before it commits, so a node
 //! that lost a unit can never commit a batch for it.
+//!
+//! The port is cut in roles, one trait and one file each, with the same file names in every
+//! adapter: [`Membership`] (nodes and heartbeats), [`Leadership`] (the lease), [`Assignments`]
+//! (consumers, units and plans), [`Batches`] (checkpoints and failures inside batch
+//! transactions) and [`Operations`] (status and admin changes). [`Coordinator`] is all five.
 
-use std::time::Duration;
+mod assignments;
+mod batches;
+mod leadership;
+mod membership;
+mod operations;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Database, PauseRule, WorkerError};
+use crate::{Database, PauseRule};
+
+pub use assignments::Assignments;
+pub use batches::Batches;
+pub use leadership::Leadership;
+pub use membership::Membership;
+pub use operations::Operations;
 
 /// One unit of work: partition `partition` of `partitions` of a consumer. An unpartitioned
 /// consumer has one unit, `0 of 1`.
@@ -202,7 +216,7 @@ pub enum Claim {
     Fenced,
 }
 
-/// A failed batch, as the worker reports it to [`Coordinator::record_failure`].
+/// A failed batch, as the worker reports it to [`Batches::record_failure`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureReport {
     /// The error and its sources, on one line.
@@ -254,128 +268,21 @@ pub struct UnitStatus {
 /// PostgreSQL, an in-process commit on SQLite and memory).
 pub type Wakeups = tokio::sync::watch::Receiver<u64>;
 
-/// Coordination state in the database, shared by every node.
+/// Coordination state in the database, shared by every node: all five roles. Implemented for
+/// every type that implements them.
 ///
 /// # Contract
-/// Every adapter passes the worker scenarios of `pupsourcing-conformance`. In particular:
-/// - Liveness and lease expiry are judged by the database's clock, never the node's.
-/// - [`acquire_lease`](Coordinator::acquire_lease) gives the lease to at most one node at a
-///   time; a new holder gets a higher epoch. [`apply_plan`](Coordinator::apply_plan) writes
-///   nothing unless the lease it is given is still held and unexpired, checked in the same
-///   transaction.
-/// - Every assignment change bumps the unit's epoch.
-/// - A repartitioning starts at a drain position no lower than any old unit's checkpoint at the
-///   moment the drain limit is set (see [`StartTransition`]), so no event is handled by both
-///   an old and a new partition.
-/// - [`begin_batch`](Coordinator::begin_batch) locks the unit's checkpoint for the rest of the
-///   caller's transaction (batches of one unit never overlap).
-///   [`commit_batch`](Coordinator::commit_batch) moves the checkpoint only if the caller still
-///   owns the unit with the same epoch, checked so that an assignment change cannot commit in
-///   between (the caller must then roll back).
-/// - Failures and admin changes take effect for the next batch.
-#[async_trait]
-pub trait Coordinator<D: Database>: Send + Sync + 'static {
-    /// Registers `node` or refreshes its heartbeat and advertised consumers.
-    async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError>;
+/// Every adapter passes the worker scenarios of `pupsourcing-conformance`. Liveness and lease
+/// expiry are judged by the database's clock, never the node's; each role's trait states the
+/// rest.
+pub trait Coordinator<D: Database>:
+    Membership + Leadership + Assignments + Batches<D> + Operations<D>
+{
+}
 
-    /// Removes a node (clean shutdown).
-    async fn leave(&self, node_id: &str) -> Result<(), WorkerError>;
-
-    /// Nodes whose last heartbeat is younger than `timeout`.
-    async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError>;
-
-    /// Takes the leader lease if it is free or expired, or renews it if `node_id` holds it.
-    /// Returns the lease when `node_id` holds it afterwards.
-    async fn acquire_lease(
-        &self,
-        node_id: &str,
-        duration: Duration,
-    ) -> Result<Option<Lease>, WorkerError>;
-
-    /// Gives the lease up at once, if still held.
-    async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError>;
-
-    /// Every consumer and unit.
-    async fn topology(&self) -> Result<Topology, WorkerError>;
-
-    /// Writes `plan` in one transaction if `lease` is still valid; `false` means it was not and
-    /// nothing was written.
-    async fn apply_plan(&self, lease: &Lease, plan: &Plan) -> Result<bool, WorkerError>;
-
-    /// The units assigned to `node_id`.
-    async fn assignments_of(&self, node_id: &str) -> Result<Vec<Assignment>, WorkerError>;
-
-    /// Unassigns every unit of `node_id` (bumping their epochs), so the leader can hand them
-    /// out at once.
-    async fn release_units(&self, node_id: &str) -> Result<(), WorkerError>;
-
-    /// Starts a batch inside `tx`: locks the unit's checkpoint and reports what the batch may do.
-    async fn begin_batch(
-        &self,
-        tx: &mut D::Tx,
-        unit: &UnitId,
-        node_id: &str,
-        epoch: u64,
-    ) -> Result<Claim, WorkerError>;
-
-    /// Ends a batch inside `tx`: moves the checkpoint to `checkpoint`, forgets a skip at or below
-    /// it and clears the unit's failure record (attempts, error, position, start of the failure
-    /// run), if `node_id` still owns `unit` at `epoch`. `false`: fenced, roll back.
-    async fn commit_batch(
-        &self,
-        tx: &mut D::Tx,
-        unit: &UnitId,
-        node_id: &str,
-        epoch: u64,
-        checkpoint: u64,
-    ) -> Result<bool, WorkerError>;
-
-    /// Records a failed batch: counts the attempt and keeps the error and the position. For a
-    /// failure that may pause (`failure.pause` set), notes when the run of such failures began
-    /// (the database's clock, at the first of them) and pauses the unit once both thresholds of
-    /// the rule are reached: at least `attempts` attempts (transient ones included) and at least
-    /// `failing_for` since that start. Returns the attempts so far and whether this failure
-    /// paused the unit (only the failure that paused it says so).
-    async fn record_failure(
-        &self,
-        unit: &UnitId,
-        failure: &FailureReport,
-    ) -> Result<FailureRecord, WorkerError>;
-
-    /// Clears the failure count, error, position and start of the failure run (a unit with
-    /// nothing to do after failures).
-    async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError>;
-
-    /// The state of every unit.
-    async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;
-
-    /// Pauses or resumes a consumer's current units (one partition, or all). Resuming also
-    /// clears the failure count. Returns how many units changed.
-    async fn set_paused(
-        &self,
-        consumer: &str,
-        partition: Option<u32>,
-        paused: bool,
-    ) -> Result<usize, WorkerError>;
-
-    /// Marks the failing event of each unit of `consumer` (one partition, or all) that is paused
-    /// with a failing position to be skipped, and resumes the unit; units that are only retrying
-    /// are left alone. Returns the positions that will be skipped.
-    async fn skip_failed(
-        &self,
-        consumer: &str,
-        partition: Option<u32>,
-    ) -> Result<Vec<u64>, WorkerError>;
-
-    /// Sets the checkpoint of every unit of `consumer` to `position` inside `tx` and clears
-    /// their failures; refused while the consumer is being repartitioned.
-    async fn reset_checkpoints(
-        &self,
-        tx: &mut D::Tx,
-        consumer: &str,
-        position: u64,
-    ) -> Result<(), WorkerError>;
-
-    /// Wake-up signals for idle consumers.
-    fn wakeups(&self) -> Wakeups;
+impl<D, C> Coordinator<D> for C
+where
+    D: Database,
+    C: Membership + Leadership + Assignments + Batches<D> + Operations<D>,
+{
 }

@@ -1,0 +1,58 @@
+//! [`Membership`] in PostgreSQL: nodes and their heartbeats.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pupsourcing::WorkerError;
+use pupsourcing::spi::{ConsumerSpec, LiveNode, Membership, NodeInfo};
+use sqlx::Row;
+use sqlx::types::Json;
+
+use super::{PostgresCoordinator, seconds};
+use crate::error::Context;
+
+#[async_trait]
+impl Membership for PostgresCoordinator {
+    async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError> {
+        sqlx::query(self.inner.sql.heartbeat.clone())
+            .bind(&node.node_id)
+            .bind(Json(&node.consumers))
+            .bind(&node.version)
+            .execute(self.pool())
+            .await
+            .during("heartbeat")?;
+        Ok(())
+    }
+
+    async fn leave(&self, node_id: &str) -> Result<(), WorkerError> {
+        sqlx::query(self.inner.sql.leave.clone())
+            .bind(node_id)
+            .execute(self.pool())
+            .await
+            .during("leave")?;
+        Ok(())
+    }
+
+    async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError> {
+        let rows = sqlx::query(self.inner.sql.live_nodes.clone())
+            .bind(seconds(timeout))
+            .fetch_all(self.pool())
+            .await
+            .during("live_nodes")?;
+        rows.iter()
+            .map(|row| {
+                let consumers: Json<Vec<ConsumerSpec>> = row.try_get(1).during("live_nodes")?;
+                let started_at: DateTime<Utc> = row.try_get(3).during("live_nodes")?;
+                Ok(LiveNode {
+                    info: NodeInfo {
+                        node_id: row.try_get(0).during("live_nodes")?,
+                        consumers: consumers.0,
+                        version: row.try_get(2).during("live_nodes")?,
+                    },
+                    started_at,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,99 @@
+//! [`Operations`] in PostgreSQL: status, pauses, skips and checkpoint resets.
+
+use async_trait::async_trait;
+use pupsourcing::spi::Operations;
+use pupsourcing::{UnitStatus, WorkerError};
+use sqlx::Row;
+
+use super::{PostgresCoordinator, position, unit_of};
+use crate::convert::{from_int, to_bigint, to_int};
+use crate::error::Context;
+use crate::{PgDatabase, PgTx};
+
+#[async_trait]
+impl Operations<PgDatabase> for PostgresCoordinator {
+    async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError> {
+        let rows = sqlx::query(self.inner.sql.status.clone())
+            .fetch_all(self.pool())
+            .await
+            .during("status")?;
+        rows.iter()
+            .map(|row| {
+                Ok(UnitStatus {
+                    unit: unit_of(row)?,
+                    owner: row.try_get(3).during("status")?,
+                    epoch: position(Some(row.try_get(4).during("status")?))?.unwrap_or_default(),
+                    checkpoint: position(Some(row.try_get(5).during("status")?))?
+                        .unwrap_or_default(),
+                    upto: position(row.try_get(6).during("status")?)?,
+                    paused: row.try_get(7).during("status")?,
+                    attempts: from_int("status", row.try_get(8).during("status")?)?,
+                    last_error: row.try_get(9).during("status")?,
+                    failed_position: position(row.try_get(10).during("status")?)?,
+                    skip_position: position(row.try_get(11).during("status")?)?,
+                    failing_since: row.try_get(12).during("status")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_paused(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+        paused: bool,
+    ) -> Result<usize, WorkerError> {
+        let done = sqlx::query(self.inner.sql.set_paused.clone())
+            .bind(consumer)
+            .bind(partition.map(|p| to_int("partition", p)).transpose()?)
+            .bind(paused)
+            .execute(self.pool())
+            .await
+            .during("set_paused")?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn skip_failed(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+    ) -> Result<Vec<u64>, WorkerError> {
+        let skipped: Vec<i64> = sqlx::query_scalar(self.inner.sql.skip_failed.clone())
+            .bind(consumer)
+            .bind(partition.map(|p| to_int("partition", p)).transpose()?)
+            .fetch_all(self.pool())
+            .await
+            .during("skip_failed")?;
+        skipped.into_iter().map(|p| Ok(position(Some(p))?.unwrap_or_default())).collect()
+    }
+
+    async fn reset_checkpoints(
+        &self,
+        tx: &mut PgTx,
+        consumer: &str,
+        position: u64,
+    ) -> Result<(), WorkerError> {
+        let sql = &self.inner.sql;
+        let previous: Option<Option<i32>> = sqlx::query_scalar(sql.lock_consumer.clone())
+            .bind(consumer)
+            .fetch_optional(&mut **tx)
+            .await
+            .during("reset_checkpoints")?;
+        match previous {
+            None => return Err(WorkerError::UnknownConsumer(consumer.to_owned())),
+            Some(Some(_)) => return Err(WorkerError::Repartitioning(consumer.to_owned())),
+            Some(None) => {}
+        }
+        let position = to_bigint("checkpoint", position)?;
+        for (statement, with_position) in
+            [(&sql.reset_checkpoints, true), (&sql.reset_status, false)]
+        {
+            let mut query = sqlx::query(statement.clone()).bind(consumer);
+            if with_position {
+                query = query.bind(position);
+            }
+            query.execute(&mut **tx).await.during("reset_checkpoints")?;
+        }
+        Ok(())
+    }
+}

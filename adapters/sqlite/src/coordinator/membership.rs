@@ -1,0 +1,65 @@
+//! [`Membership`] in SQLite: nodes and their heartbeats.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use pupsourcing::spi::{ConsumerSpec, LiveNode, Membership, NodeInfo};
+use pupsourcing::{BackendError, WorkerError};
+use rusqlite::params;
+
+use super::SqliteCoordinator;
+use crate::convert::micros;
+use crate::error::Context;
+
+#[async_trait]
+impl Membership for SqliteCoordinator {
+    async fn heartbeat(&self, node: &NodeInfo) -> Result<(), WorkerError> {
+        let consumers = serde_json::to_string(&node.consumers).map_err(|err| {
+            BackendError::new(pupsourcing::BackendErrorKind::Data, "heartbeat", err)
+        })?;
+        let (id, version) = (node.node_id.clone(), node.version.clone());
+        self.write("heartbeat", move |conn, sql| {
+            conn.execute(&sql.heartbeat, params![id, consumers, version]).during("heartbeat")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn leave(&self, node_id: &str) -> Result<(), WorkerError> {
+        let id = node_id.to_owned();
+        self.write("leave", move |conn, sql| {
+            conn.execute(&sql.leave, [id]).during("leave")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError> {
+        self.read("live_nodes", move |conn, sql| {
+            let mut select = conn.prepare_cached(&sql.live_nodes).during("live_nodes")?;
+            let rows = select
+                .query_map([micros(timeout)], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })
+                .during("live_nodes")?;
+            let mut nodes = Vec::new();
+            for row in rows {
+                let (node_id, consumers, version, started) = row.during("live_nodes")?;
+                let consumers: Vec<ConsumerSpec> =
+                    serde_json::from_str(&consumers).map_err(|err| {
+                        BackendError::new(pupsourcing::BackendErrorKind::Data, "live_nodes", err)
+                    })?;
+                let started_at = DateTime::from_timestamp_micros(started).unwrap_or_default();
+                nodes.push(LiveNode { info: NodeInfo { node_id, consumers, version }, started_at });
+            }
+            Ok(nodes)
+        })
+        .await
+    }
+}

@@ -1,0 +1,106 @@
+//! [`Operations`] in SQLite: status, pauses, skips and checkpoint resets.
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use pupsourcing::spi::Operations;
+use pupsourcing::{UnitStatus, WorkerError};
+use rusqlite::{OptionalExtension, params};
+
+use super::{SqliteCoordinator, int, small, unit_of, unsigned};
+use crate::convert::to_integer;
+use crate::error::Context;
+use crate::{SqliteDatabase, SqliteTx};
+
+#[async_trait]
+impl Operations<SqliteDatabase> for SqliteCoordinator {
+    async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError> {
+        self.read("status", |conn, sql| {
+            let mut select = conn.prepare_cached(&sql.status).during("status")?;
+            let mut rows = select.query([]).during("status")?;
+            let mut status = Vec::new();
+            while let Some(row) = rows.next().during("status")? {
+                let optional = |index: usize| -> Result<Option<u64>, WorkerError> {
+                    row.get::<_, Option<i64>>(index).during("status")?.map(unsigned).transpose()
+                };
+                status.push(UnitStatus {
+                    unit: unit_of(row)?,
+                    owner: row.get(3).during("status")?,
+                    epoch: unsigned(row.get(4).during("status")?)?,
+                    checkpoint: unsigned(row.get(5).during("status")?)?,
+                    upto: optional(6)?,
+                    paused: row.get(7).during("status")?,
+                    attempts: small(row.get(8).during("status")?)?,
+                    last_error: row.get(9).during("status")?,
+                    failed_position: optional(10)?,
+                    skip_position: optional(11)?,
+                    failing_since: row
+                        .get::<_, Option<i64>>(12)
+                        .during("status")?
+                        .and_then(DateTime::from_timestamp_micros),
+                });
+            }
+            Ok(status)
+        })
+        .await
+    }
+
+    async fn set_paused(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+        paused: bool,
+    ) -> Result<usize, WorkerError> {
+        let consumer = consumer.to_owned();
+        self.write("set_paused", move |conn, sql| {
+            Ok(conn
+                .execute(&sql.set_paused, params![consumer, partition.map(int), paused])
+                .during("set_paused")?)
+        })
+        .await
+    }
+
+    async fn skip_failed(
+        &self,
+        consumer: &str,
+        partition: Option<u32>,
+    ) -> Result<Vec<u64>, WorkerError> {
+        let consumer = consumer.to_owned();
+        self.write("skip_failed", move |conn, sql| {
+            let mut update = conn.prepare_cached(&sql.skip_failed).during("skip_failed")?;
+            let mut rows =
+                update.query(params![consumer, partition.map(int)]).during("skip_failed")?;
+            let mut skipped = Vec::new();
+            while let Some(row) = rows.next().during("skip_failed")? {
+                skipped.push(unsigned(row.get(0).during("skip_failed")?)?);
+            }
+            Ok(skipped)
+        })
+        .await
+    }
+
+    async fn reset_checkpoints(
+        &self,
+        tx: &mut SqliteTx,
+        consumer: &str,
+        position: u64,
+    ) -> Result<(), WorkerError> {
+        let name = consumer.to_owned();
+        let position = to_integer("checkpoint", position)?;
+        self.within(tx, "reset_checkpoints", move |conn, sql| {
+            let previous: Option<Option<i64>> = conn
+                .query_row(&sql.consumer_transition, [&name], |row| row.get(0))
+                .optional()
+                .during("reset_checkpoints")?;
+            match previous {
+                None => return Err(WorkerError::UnknownConsumer(name)),
+                Some(Some(_)) => return Err(WorkerError::Repartitioning(name)),
+                Some(None) => {}
+            }
+            conn.execute(&sql.reset_checkpoints, params![name, position])
+                .during("reset_checkpoints")?;
+            conn.execute(&sql.reset_status, [&name]).during("reset_checkpoints")?;
+            Ok(())
+        })
+        .await
+    }
+}
