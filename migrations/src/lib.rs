@@ -1,6 +1,7 @@
 //! # pupsourcing-migrations
 //!
-//! The database schema of pupsourcing, defined once with sea-query and rendered for each backend.
+//! The database schema of pupsourcing, defined once with sea-query and rendered for each backend,
+//! and the SQL statements every backend shares ([`Statement`], rendered per [`Dialect`]).
 //!
 //! Adapters apply it programmatically (`PostgresStore::migrate`, ...); operators who manage DDL
 //! themselves write it to a file with the `pupsourcing-migrate` binary:
@@ -33,7 +34,11 @@ pub use backend::{Backend, UnknownBackend};
 pub use frontier::{FrontierColumn, HoleColumn};
 pub use ident::{Ident, MAX_IDENT_LEN, NameError};
 pub use keys::KeyColumn;
-pub use queries::{EVENT_COLUMNS, EventsUntil, event_column_list, events_until};
+pub use queries::{
+    AssignmentStatements, BatchStatements, Dialect, EVENT_COLUMNS, EventStatements, EventsUntil,
+    LeadershipStatements, MembershipStatements, OperationStatements, SnapshotStatements, Statement,
+    event_column_list, events_until,
+};
 pub use script::{script, statements};
 pub use snapshots::SnapshotColumn;
 pub use store::{EVENT_ID_KEY_SUFFIX, EventColumn, STREAM_VERSION_KEY_SUFFIX, StreamHeadColumn};

@@ -1,115 +1,231 @@
-//! Queries whose shape depends on the caller, built with sea-query from the same column
-//! definitions as the tables, so every adapter reads the same columns in the same order.
+//! The SQL every backend shares, written once with sea-query and rendered for each dialect, one
+//! file per capability (the same names as the adapters' files).
+//!
+//! A shared statement is rendered once, when an adapter builds its statements, into a
+//! [`Statement`]: the text with the dialect's placeholders, and which argument each placeholder
+//! takes. Statements take their arguments by index ([`arg`]), so one argument may appear twice
+//! (MySQL has no numbered placeholders) and the adapter binds [`Statement::values`] in
+//! placeholder order. What means something backend-specific (appends, the frontier, fencing,
+//! conditional upserts, `RETURNING`, row locks) stays hand-written in the adapters.
 
-use sea_query::{Expr, ExprTrait, Iden, Order, Query, SelectStatement};
+mod assignments;
+mod batches;
+mod events;
+mod leadership;
+mod membership;
+mod operations;
+mod snapshots;
 
-use crate::{EventColumn, Tables};
+use std::fmt;
 
-/// The columns of an event row, in the order adapters decode them.
-pub const EVENT_COLUMNS: [EventColumn; 14] = [
-    EventColumn::GlobalPosition,
-    EventColumn::AggregateVersion,
-    EventColumn::BoundedContext,
-    EventColumn::AggregateType,
-    EventColumn::AggregateId,
-    EventColumn::EventId,
-    EventColumn::EventType,
-    EventColumn::EventVersion,
-    EventColumn::Payload,
-    EventColumn::Metadata,
-    EventColumn::CreatedAt,
-    EventColumn::TraceId,
-    EventColumn::CorrelationId,
-    EventColumn::CausationId,
-];
+use sea_query::{
+    Alias, Expr, ExprTrait, MysqlQueryBuilder, PostgresQueryBuilder, QueryStatementWriter,
+    SqliteQueryBuilder, Value, Values,
+};
 
-/// [`EVENT_COLUMNS`] as a select list for hand-written SQL.
-pub fn event_column_list() -> String {
-    EVENT_COLUMNS.iter().map(Iden::unquoted).collect::<Vec<_>>().join(", ")
+pub use assignments::AssignmentStatements;
+pub use batches::BatchStatements;
+pub use events::{EVENT_COLUMNS, EventStatements, EventsUntil, event_column_list, events_until};
+pub use leadership::LeadershipStatements;
+pub use membership::MembershipStatements;
+pub use operations::OperationStatements;
+pub use snapshots::SnapshotStatements;
+
+/// The SQL dialect a shared statement is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL: `$n` placeholders, `timestamptz` clock columns.
+    Postgres,
+    /// SQLite: `?` placeholders, clock columns in integer microseconds since the Unix epoch.
+    Sqlite,
+    /// MySQL and MariaDB: `?` placeholders, `DATETIME(6)` clock columns in UTC.
+    Mysql,
 }
 
-/// A consumer's read of the log: positions in `(after, frontier]`, optionally restricted to some
-/// aggregate types and bounded contexts (empty: any), oldest first, at most `limit` rows.
-#[derive(Debug, Clone, Copy)]
-pub struct EventsUntil<'a> {
-    /// Exclusive lower bound.
-    pub after: i64,
-    /// Inclusive upper bound: the safe frontier.
-    pub frontier: i64,
-    /// Aggregate types to keep; empty keeps all.
-    pub aggregate_types: &'a [String],
-    /// Bounded contexts to keep; empty keeps all.
-    pub bounded_contexts: &'a [String],
-    /// Event types to keep; empty keeps all.
-    pub event_types: &'a [String],
-    /// Only streams whose `stream_hash % count == index`, as `(index, count)`.
-    pub partition: Option<(u32, u32)>,
-    /// Row limit (non-negative: sea-query binds it unsigned).
-    pub limit: i64,
+impl Dialect {
+    /// Every dialect, for tests that render every statement.
+    pub const ALL: [Dialect; 3] = [Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql];
+
+    fn build(self, statement: &impl QueryStatementWriter) -> (String, Values) {
+        match self {
+            Self::Postgres => statement.build_any(&PostgresQueryBuilder),
+            Self::Sqlite => statement.build_any(&SqliteQueryBuilder),
+            Self::Mysql => statement.build_any(&MysqlQueryBuilder),
+        }
+    }
+
+    /// The database clock's current time, in the type of the dialect's clock columns.
+    pub(crate) fn now(self) -> Expr {
+        Expr::cust(match self {
+            Self::Postgres => "now()",
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            Self::Mysql => "UTC_TIMESTAMP(6)",
+        })
+    }
+
+    /// The database clock's time `duration` ago, the duration being argument `index` as
+    /// [`duration_value`](Dialect::duration_value) makes it.
+    pub(crate) fn ago(self, index: u8) -> Expr {
+        let template = match self {
+            Self::Postgres => "now() - make_interval(secs => ?)",
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) - ?",
+            Self::Mysql => "UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND",
+        };
+        self.custom(template, [index])
+    }
+
+    /// A point in time given as argument `index` in whole microseconds since the Unix epoch, as
+    /// a value of the dialect's clock columns (exact to the microsecond).
+    pub(crate) fn micros(self, index: u8) -> Expr {
+        let template = match self {
+            Self::Postgres => "TIMESTAMPTZ 'epoch' + ? * INTERVAL '1 microsecond'",
+            Self::Sqlite => "?",
+            Self::Mysql => "TIMESTAMPADD(MICROSECOND, ?, '1970-01-01 00:00:00')",
+        };
+        self.custom(template, [index])
+    }
+
+    /// A custom expression over arguments `indexes`, written with `?` for each (sea-query wants
+    /// `$1`, `$2`, ... in PostgreSQL's custom expressions, and drops values it finds no
+    /// placeholder for).
+    pub(crate) fn custom<const N: usize>(self, template: &str, indexes: [u8; N]) -> Expr {
+        let text = match self {
+            Self::Postgres => {
+                let mut numbered = String::with_capacity(template.len() + 2 * N);
+                for (i, part) in template.split('?').enumerate() {
+                    if i > 0 {
+                        numbered.push_str(&format!("${i}"));
+                    }
+                    numbered.push_str(part);
+                }
+                numbered
+            }
+            Self::Sqlite | Self::Mysql => template.to_owned(),
+        };
+        Expr::cust_with_values(text, indexes.map(marker))
+    }
+
+    /// A duration as the argument of a "now minus a duration" comparison (nodes alive within a
+    /// timeout): seconds as a double on PostgreSQL, whole microseconds elsewhere (saturating at
+    /// about 292 000 years).
+    pub fn duration_value(self, duration: std::time::Duration) -> Value {
+        match self {
+            Self::Postgres => Value::Double(Some(duration.as_secs_f64())),
+            Self::Sqlite | Self::Mysql => {
+                Value::BigInt(Some(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)))
+            }
+        }
+    }
+
+    /// The length in bytes of a binary column (a column name needing no quotes).
+    pub(crate) fn byte_length(self, column: &str) -> String {
+        match self {
+            Self::Postgres => format!("octet_length({column})"),
+            Self::Sqlite | Self::Mysql => format!("length({column})"),
+        }
+    }
 }
 
-/// The select for `query`. Uses the `(aggregate_type, global_position)` and
-/// `(bounded_context, global_position)` indexes when filtered.
-pub fn events_until(tables: &Tables, query: &EventsUntil<'_>) -> SelectStatement {
-    use EventColumn as C;
-    let mut select = Query::select();
-    select
-        .columns(EVENT_COLUMNS)
-        .from(tables.table_name(tables.events()))
-        .and_where(Expr::col(C::GlobalPosition).gt(query.after))
-        .and_where(Expr::col(C::GlobalPosition).lte(query.frontier));
-    if !query.aggregate_types.is_empty() {
-        select.and_where(Expr::col(C::AggregateType).is_in(query.aggregate_types.iter().cloned()));
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+            Self::Mysql => "mysql",
+        })
     }
-    if !query.bounded_contexts.is_empty() {
-        select
-            .and_where(Expr::col(C::BoundedContext).is_in(query.bounded_contexts.iter().cloned()));
+}
+
+/// The placeholder of argument `index`: a value that is never bound, only read back to learn
+/// which argument each rendered placeholder takes.
+fn marker(index: u8) -> Value {
+    Value::TinyUnsigned(Some(index))
+}
+
+/// Argument `index` of a statement.
+pub(crate) fn arg(index: u8) -> Expr {
+    Expr::val(marker(index))
+}
+
+/// `consumer`, `partitions` and `partition` equal to arguments `consumer`, `partitions` and
+/// `partition`.
+pub(crate) fn unit(consumer: u8, partitions: u8, partition: u8) -> Expr {
+    use crate::WorkerColumn as C;
+    Expr::col(C::Consumer)
+        .eq(arg(consumer))
+        .and(Expr::col(C::Partitions).eq(arg(partitions)))
+        .and(Expr::col(C::Partition).eq(arg(partition)))
+}
+
+/// Rows of aliases `x` and `y` are of the same unit.
+pub(crate) fn same_unit(x: &str, y: &str) -> Expr {
+    use crate::WorkerColumn as C;
+    let pair = |column: C| Expr::col((Alias::new(x), column)).equals((Alias::new(y), column));
+    pair(C::Consumer).and(pair(C::Partitions)).and(pair(C::Partition))
+}
+
+/// A shared statement rendered for one dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    sql: String,
+    order: Vec<u8>,
+}
+
+impl Statement {
+    pub(crate) fn render(dialect: Dialect, statement: &impl QueryStatementWriter) -> Self {
+        let (sql, values) = dialect.build(statement);
+        let order = values
+            .0
+            .iter()
+            .filter_map(|value| match value {
+                Value::TinyUnsigned(Some(index)) => Some(*index),
+                _ => None,
+            })
+            .collect();
+        Self { sql, order }
     }
-    if !query.event_types.is_empty() {
-        select.and_where(Expr::col(C::EventType).is_in(query.event_types.iter().cloned()));
+
+    /// Appends `LIMIT` with argument `index` (sea-query renders a limit only as a value of its
+    /// own).
+    pub(crate) fn with_limit(mut self, dialect: Dialect, index: u8) -> Self {
+        self.order.push(index);
+        match dialect {
+            Dialect::Postgres => self.sql.push_str(&format!(" LIMIT ${}", self.order.len())),
+            Dialect::Sqlite | Dialect::Mysql => self.sql.push_str(" LIMIT ?"),
+        }
+        self
     }
-    if let Some((index, count)) = query.partition.filter(|(_, count)| *count > 1) {
-        select.and_where(Expr::col(C::StreamHash).modulo(i64::from(count)).eq(i64::from(index)));
+
+    /// Appends fixed text (a literal clause sea-query would turn into a bound value).
+    pub(crate) fn with_literal(mut self, clause: &str) -> Self {
+        self.sql.push_str(clause);
+        self
     }
-    select.order_by(C::GlobalPosition, Order::Asc).limit(u64::try_from(query.limit).unwrap_or(0));
-    select
+
+    /// The statement text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// How many arguments it takes (the highest index plus one).
+    pub fn arity(&self) -> usize {
+        self.order.iter().max().map_or(0, |max| usize::from(*max) + 1)
+    }
+
+    /// The values to bind for `args`, in placeholder order. Adapters pass exactly
+    /// [`arity`](Statement::arity) arguments (the golden tests pin every statement's); a missing
+    /// one binds as NULL.
+    pub fn values(&self, args: &[Value]) -> Values {
+        debug_assert_eq!(args.len(), self.arity(), "wrong argument count for {}", self.sql);
+        Values(
+            self.order
+                .iter()
+                .map(|&index| args.get(usize::from(index)).cloned().unwrap_or(Value::Int(None)))
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
-
-    use super::*;
-
-    #[test]
-    fn filters_become_in_lists_and_values_stay_bound() {
-        let types = vec!["order".to_owned(), "invoice".to_owned()];
-        let query = EventsUntil {
-            after: 5,
-            frontier: 9,
-            aggregate_types: &types,
-            bounded_contexts: &[],
-            event_types: &["Placed".to_owned()],
-            partition: Some((2, 4)),
-            limit: 100,
-        };
-        let (sql, values) = events_until(&Tables::new(), &query).build(PostgresQueryBuilder);
-        assert!(sql.contains("\"global_position\" > $1 AND \"global_position\" <= $2"), "{sql}");
-        assert!(sql.contains("\"aggregate_type\" IN ($3, $4)"), "{sql}");
-        assert!(sql.contains("\"event_type\" IN ($5)"), "{sql}");
-        assert!(sql.contains("\"stream_hash\" % $6 = $7"), "{sql}");
-        assert!(sql.ends_with("ORDER BY \"global_position\" ASC LIMIT $8"), "{sql}");
-        assert_eq!(values.0.len(), 8);
-        let (sql, _) = events_until(&Tables::new(), &query).build(SqliteQueryBuilder);
-        assert!(sql.starts_with(&format!("SELECT \"{}\"", "global_position")), "{sql}");
-        assert!(!sql.contains("order'"), "values must not be inlined: {sql}");
-    }
-
-    #[test]
-    fn column_list_matches_the_decoding_order() {
-        assert!(
-            event_column_list().starts_with("global_position, aggregate_version, bounded_context")
-        );
-        assert!(event_column_list().ends_with("correlation_id, causation_id"));
-    }
-}
+mod golden;

@@ -15,6 +15,7 @@ mod operations;
 mod sql;
 mod wakeups;
 
+use sea_query::Value;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -103,9 +104,8 @@ impl PostgresCoordinator {
     ) -> Result<(), WorkerError> {
         let sql = &self.inner.sql;
         for statement in [&sql.drop_assignments, &sql.drop_checkpoints, &sql.drop_status] {
-            sqlx::query(statement.clone())
-                .bind(consumer)
-                .bind(to_int("partitions", partitions)?)
+            statement
+                .query(&[Value::from(consumer), Value::from(to_int("partitions", partitions)?)])
                 .execute(&mut **tx)
                 .await
                 .during("apply_plan")?;

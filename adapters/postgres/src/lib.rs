@@ -26,6 +26,7 @@ mod error;
 pub mod frontier;
 mod keys;
 mod migrate;
+mod shared;
 mod snapshots;
 mod store;
 

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pupsourcing::snapshot::{Snapshot, SnapshotError, SnapshotStats, SnapshotStore};
 use pupsourcing::{BackendError, StreamId};
+use sea_query::Value;
 use sqlx::Row;
 
 use crate::convert::{from_bigint, from_int, to_bigint, to_int, upper_bound};
@@ -29,6 +30,13 @@ impl PostgresSnapshotStore {
     }
 }
 
+fn stream_args(stream: &StreamId) -> Vec<Value> {
+    [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()]
+        .into_iter()
+        .map(Value::from)
+        .collect()
+}
+
 fn backend(failure: Failure) -> SnapshotError {
     SnapshotError::Backend(BackendError::from(failure))
 }
@@ -40,15 +48,16 @@ impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
         let version = to_bigint("stream version", snapshot.stream_version)
             .map_err(|_| SnapshotError::OutOfRange { stream_version: snapshot.stream_version })?;
         let state_version = to_int("state version", snapshot.state_version)?;
-        let stream = &snapshot.stream;
-        sqlx::query(self.sql.save.clone())
-            .bind(stream.bounded_context_column())
-            .bind(stream.aggregate_type())
-            .bind(stream.aggregate_id())
-            .bind(version)
-            .bind(state_version)
-            .bind(&snapshot.state)
-            .bind(snapshot.taken_at)
+        let mut args = stream_args(&snapshot.stream);
+        args.extend([
+            Value::from(version),
+            Value::from(state_version),
+            Value::from(snapshot.state.clone()),
+            Value::from(snapshot.taken_at.timestamp_micros()),
+        ]);
+        self.sql
+            .save
+            .query(&args)
             .execute(&mut **tx)
             .await
             .during("save_snapshot")
@@ -62,11 +71,12 @@ impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
         stream: &StreamId,
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, SnapshotError> {
-        let row = sqlx::query(self.sql.latest.clone())
-            .bind(stream.bounded_context_column())
-            .bind(stream.aggregate_type())
-            .bind(stream.aggregate_id())
-            .bind(upper_bound(at_or_below))
+        let mut args = stream_args(stream);
+        args.push(Value::from(upper_bound(at_or_below)));
+        let row = self
+            .sql
+            .latest
+            .query(&args)
             .fetch_optional(&mut **tx)
             .await
             .during("latest_snapshot")
@@ -85,10 +95,10 @@ impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
     }
 
     async fn delete_stream(&self, tx: &mut PgTx, stream: &StreamId) -> Result<u64, SnapshotError> {
-        let done = sqlx::query(self.sql.delete_stream.clone())
-            .bind(stream.bounded_context_column())
-            .bind(stream.aggregate_type())
-            .bind(stream.aggregate_id())
+        let done = self
+            .sql
+            .delete_stream
+            .query(&stream_args(stream))
             .execute(&mut **tx)
             .await
             .during("delete_snapshots")
@@ -101,8 +111,10 @@ impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
         tx: &mut PgTx,
         aggregate_type: &str,
     ) -> Result<u64, SnapshotError> {
-        let done = sqlx::query(self.sql.delete_aggregate_type.clone())
-            .bind(aggregate_type)
+        let done = self
+            .sql
+            .delete_aggregate_type
+            .query(&[Value::from(aggregate_type)])
             .execute(&mut **tx)
             .await
             .during("delete_snapshots")
@@ -115,8 +127,10 @@ impl SnapshotStore<PgDatabase> for PostgresSnapshotStore {
         tx: &mut PgTx,
         aggregate_type: &str,
     ) -> Result<SnapshotStats, SnapshotError> {
-        let (count, bytes): (i64, i64) = sqlx::query_as(self.sql.stats.clone())
-            .bind(aggregate_type)
+        let (count, bytes): (i64, i64) = self
+            .sql
+            .stats
+            .query_as(&[Value::from(aggregate_type)])
             .fetch_one(&mut **tx)
             .await
             .during("snapshot_stats")

@@ -9,6 +9,7 @@ mod membership;
 mod operations;
 mod sql;
 
+use sea_query::Value;
 use std::sync::Arc;
 
 use pupsourcing::spi::Plan;
@@ -127,11 +128,8 @@ fn create_units(
 
 fn apply(conn: &Connection, sql: &Statements, plan: &Plan) -> Result<(), WorkerError> {
     for spec in &plan.create {
-        if conn
-            .execute(&sql.create_consumer, params![spec.name, int(spec.partitions)])
-            .during("apply_plan")?
-            == 1
-        {
+        let args = [Value::from(spec.name.as_str()), Value::from(int(spec.partitions))];
+        if sql.create_consumer.execute(conn, &args).during("apply_plan")? == 1 {
             create_units(conn, sql, &spec.name, spec.partitions, 0)?;
         }
     }
@@ -145,38 +143,48 @@ fn apply(conn: &Connection, sql: &Statements, plan: &Plan) -> Result<(), WorkerE
             )
             .during("apply_plan")?;
         let drain = highest.max(to_integer("drain position", start.drain_position)?);
-        let started = conn
+        let started = sql
+            .start_transition
             .execute(
-                &sql.start_transition,
-                params![
-                    start.consumer,
-                    int(start.to_partitions),
-                    int(start.from_partitions),
-                    drain
+                conn,
+                &[
+                    Value::from(start.consumer.as_str()),
+                    Value::from(int(start.to_partitions)),
+                    Value::from(int(start.from_partitions)),
+                    Value::from(drain),
                 ],
             )
             .during("apply_plan")?;
         if started == 0 {
             continue;
         }
-        conn.execute(
-            &sql.set_drain_limit,
-            params![start.consumer, int(start.from_partitions), drain],
-        )
-        .during("apply_plan")?;
+        let args = [
+            Value::from(start.consumer.as_str()),
+            Value::from(int(start.from_partitions)),
+            Value::from(drain),
+        ];
+        sql.set_drain_limit.execute(conn, &args).during("apply_plan")?;
     }
     for finish in &plan.finish_transitions {
         for statement in [&sql.drop_assignments, &sql.drop_checkpoints, &sql.drop_status] {
-            conn.execute(statement, params![finish.consumer, int(finish.from_partitions)])
-                .during("apply_plan")?;
+            let args =
+                [Value::from(finish.consumer.as_str()), Value::from(int(finish.from_partitions))];
+            statement.execute(conn, &args).during("apply_plan")?;
         }
         create_units(conn, sql, &finish.consumer, finish.to_partitions, finish.drain_position)?;
-        conn.execute(&sql.finish_transition, [&finish.consumer]).during("apply_plan")?;
+        sql.finish_transition
+            .execute(conn, &[Value::from(finish.consumer.as_str())])
+            .during("apply_plan")?;
     }
     for (unit, owner) in &plan.assign {
         let (consumer, partitions, partition) = bind_unit(unit);
-        conn.execute(&sql.assign, params![consumer, partitions, partition, owner])
-            .during("apply_plan")?;
+        let args = [
+            Value::from(consumer),
+            Value::from(partitions),
+            Value::from(partition),
+            Value::from(owner.clone()),
+        ];
+        sql.assign.execute(conn, &args).during("apply_plan")?;
     }
     Ok(())
 }

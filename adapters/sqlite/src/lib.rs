@@ -27,6 +27,7 @@ mod error;
 mod keys;
 mod migrate;
 mod pool;
+mod shared;
 mod snapshots;
 mod store;
 

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use pupsourcing::snapshot::{Snapshot, SnapshotError, SnapshotStats, SnapshotStore};
 use pupsourcing::{BackendError, StreamId};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
+use sea_query::Value;
 
 use crate::convert::{from_integer, from_small, to_integer, upper_bound};
 use crate::error::{Context, Failure};
@@ -46,12 +47,8 @@ impl SqliteSnapshotStore {
     }
 }
 
-fn stream_params(stream: &StreamId) -> [String; 3] {
-    [
-        stream.bounded_context_column().to_owned(),
-        stream.aggregate_type().to_owned(),
-        stream.aggregate_id().to_owned(),
-    ]
+fn stream_args(stream: &StreamId) -> Vec<Value> {
+    crate::store::stream_args(stream)
 }
 
 fn count(rows: usize) -> u64 {
@@ -62,25 +59,17 @@ fn count(rows: usize) -> u64 {
 impl SnapshotStore<SqliteDatabase> for SqliteSnapshotStore {
     async fn save(&self, tx: &mut SqliteTx, snapshot: &Snapshot) -> Result<(), SnapshotError> {
         snapshot.check()?;
-        let [context, kind, id] = stream_params(&snapshot.stream);
         let version = to_integer("stream version", snapshot.stream_version)
             .map_err(|_| SnapshotError::OutOfRange { stream_version: snapshot.stream_version })?;
-        let (state_version, state) = (snapshot.state_version, snapshot.state.clone());
-        let taken_at = snapshot.taken_at.timestamp_micros();
+        let mut args = stream_args(&snapshot.stream);
+        args.extend([
+            Value::from(version),
+            Value::from(snapshot.state_version),
+            Value::from(snapshot.state.clone()),
+            Value::from(snapshot.taken_at.timestamp_micros()),
+        ]);
         self.run(tx, "save_snapshot", move |conn, sql| {
-            conn.prepare_cached(&sql.save)
-                .and_then(|mut save| {
-                    save.execute(params![
-                        context,
-                        kind,
-                        id,
-                        version,
-                        state_version,
-                        state,
-                        taken_at
-                    ])
-                })
-                .during("save_snapshot")?;
+            sql.save.execute(conn, &args).during("save_snapshot")?;
             Ok(())
         })
         .await
@@ -92,25 +81,21 @@ impl SnapshotStore<SqliteDatabase> for SqliteSnapshotStore {
         stream: &StreamId,
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, SnapshotError> {
-        let [context, kind, id] = stream_params(stream);
-        let bound = upper_bound(at_or_below);
+        let mut args = stream_args(stream);
+        args.push(Value::from(upper_bound(at_or_below)));
         let stream = stream.clone();
         self.run(tx, "latest_snapshot", move |conn, sql| {
-            conn.prepare_cached(&sql.latest)
-                .and_then(|mut latest| {
-                    latest
-                        .query_row(params![context, kind, id, bound], |row| {
-                            let micros: i64 = row.get(3)?;
-                            Ok(Snapshot {
-                                stream,
-                                stream_version: from_integer(row.get(0)?)?,
-                                state_version: from_small(row.get(1)?)?,
-                                state: row.get(2)?,
-                                taken_at: DateTime::from_timestamp_micros(micros)
-                                    .ok_or(rusqlite::Error::IntegralValueOutOfRange(3, micros))?,
-                            })
-                        })
-                        .optional()
+            sql.latest
+                .optional_row(conn, &args, |row| {
+                    let micros: i64 = row.get(3)?;
+                    Ok(Snapshot {
+                        stream,
+                        stream_version: from_integer(row.get(0)?)?,
+                        state_version: from_small(row.get(1)?)?,
+                        state: row.get(2)?,
+                        taken_at: DateTime::from_timestamp_micros(micros)
+                            .ok_or(rusqlite::Error::IntegralValueOutOfRange(3, micros))?,
+                    })
                 })
                 .during("latest_snapshot")
         })
@@ -122,11 +107,9 @@ impl SnapshotStore<SqliteDatabase> for SqliteSnapshotStore {
         tx: &mut SqliteTx,
         stream: &StreamId,
     ) -> Result<u64, SnapshotError> {
-        let [context, kind, id] = stream_params(stream);
+        let args = stream_args(stream);
         self.run(tx, "delete_snapshots", move |conn, sql| {
-            conn.execute(&sql.delete_stream, params![context, kind, id])
-                .map(count)
-                .during("delete_snapshots")
+            sql.delete_stream.execute(conn, &args).map(count).during("delete_snapshots")
         })
         .await
     }
@@ -138,7 +121,8 @@ impl SnapshotStore<SqliteDatabase> for SqliteSnapshotStore {
     ) -> Result<u64, SnapshotError> {
         let kind = aggregate_type.to_owned();
         self.run(tx, "delete_snapshots", move |conn, sql| {
-            conn.execute(&sql.delete_aggregate_type, params![kind])
+            sql.delete_aggregate_type
+                .execute(conn, &[Value::from(kind)])
                 .map(count)
                 .during("delete_snapshots")
         })
@@ -152,13 +136,16 @@ impl SnapshotStore<SqliteDatabase> for SqliteSnapshotStore {
     ) -> Result<SnapshotStats, SnapshotError> {
         let kind = aggregate_type.to_owned();
         self.run(tx, "snapshot_stats", move |conn, sql| {
-            conn.query_row(&sql.stats, params![kind], |row| {
-                Ok(SnapshotStats {
-                    count: from_integer(row.get(0)?)?,
-                    state_bytes: from_integer(row.get(1)?)?,
+            let stats = sql
+                .stats
+                .optional_row(conn, &[Value::from(kind)], |row| {
+                    Ok(SnapshotStats {
+                        count: from_integer(row.get(0)?)?,
+                        state_bytes: from_integer(row.get(1)?)?,
+                    })
                 })
-            })
-            .during("snapshot_stats")
+                .during("snapshot_stats")?;
+            Ok(stats.unwrap_or_default())
         })
         .await
     }

@@ -4,6 +4,8 @@ mod append;
 mod read;
 mod sql;
 
+pub(crate) use read::stream_args;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

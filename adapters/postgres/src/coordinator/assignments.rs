@@ -5,6 +5,7 @@ use pupsourcing::WorkerError;
 use pupsourcing::spi::{
     Assignment, Assignments, ConsumerRecord, Lease, Plan, Topology, Transition, UnitRecord,
 };
+use sea_query::Value;
 use sqlx::Row;
 
 use super::{PostgresCoordinator, position, unit_of};
@@ -19,7 +20,11 @@ impl Assignments for PostgresCoordinator {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .during("topology")?;
-        let consumers = sqlx::query(self.inner.sql.consumers.clone())
+        let consumers = self
+            .inner
+            .sql
+            .consumers
+            .query(&[])
             .fetch_all(&mut *tx)
             .await
             .during("topology")?
@@ -41,7 +46,11 @@ impl Assignments for PostgresCoordinator {
                 })
             })
             .collect::<Result<_, WorkerError>>()?;
-        let units = sqlx::query(self.inner.sql.units.clone())
+        let units = self
+            .inner
+            .sql
+            .units
+            .query(&[])
             .fetch_all(&mut *tx)
             .await
             .during("topology")?
@@ -73,9 +82,12 @@ impl Assignments for PostgresCoordinator {
             return Ok(false);
         }
         for spec in &plan.create {
-            let created = sqlx::query(sql.create_consumer.clone())
-                .bind(&spec.name)
-                .bind(to_int("partitions", spec.partitions)?)
+            let created = sql
+                .create_consumer
+                .query(&[
+                    Value::from(&spec.name),
+                    Value::from(to_int("partitions", spec.partitions)?),
+                ])
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
@@ -93,21 +105,26 @@ impl Assignments for PostgresCoordinator {
                 .await
                 .during("apply_plan")?;
             let drain = highest.max(to_bigint("position", start.drain_position)?);
-            let started = sqlx::query(sql.start_transition.clone())
-                .bind(&start.consumer)
-                .bind(to_int("partitions", start.to_partitions)?)
-                .bind(to_int("partitions", start.from_partitions)?)
-                .bind(drain)
+            let started = sql
+                .start_transition
+                .query(&[
+                    Value::from(&start.consumer),
+                    Value::from(to_int("partitions", start.to_partitions)?),
+                    Value::from(to_int("partitions", start.from_partitions)?),
+                    Value::from(drain),
+                ])
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
             if started.rows_affected() == 0 {
                 continue;
             }
-            sqlx::query(sql.set_drain_limit.clone())
-                .bind(&start.consumer)
-                .bind(to_int("partitions", start.from_partitions)?)
-                .bind(drain)
+            sql.set_drain_limit
+                .query(&[
+                    Value::from(&start.consumer),
+                    Value::from(to_int("partitions", start.from_partitions)?),
+                    Value::from(drain),
+                ])
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
@@ -121,18 +138,20 @@ impl Assignments for PostgresCoordinator {
                 finish.drain_position,
             )
             .await?;
-            sqlx::query(sql.finish_transition.clone())
-                .bind(&finish.consumer)
+            sql.finish_transition
+                .query(&[Value::from(&finish.consumer)])
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
         }
         for (unit, owner) in &plan.assign {
-            sqlx::query(sql.assign.clone())
-                .bind(&unit.consumer)
-                .bind(to_int("partitions", unit.partitions)?)
-                .bind(to_int("partition", unit.partition)?)
-                .bind(owner.as_deref())
+            sql.assign
+                .query(&[
+                    Value::from(&unit.consumer),
+                    Value::from(to_int("partitions", unit.partitions)?),
+                    Value::from(to_int("partition", unit.partition)?),
+                    Value::from(owner.as_deref()),
+                ])
                 .execute(&mut *tx)
                 .await
                 .during("apply_plan")?;
@@ -142,8 +161,11 @@ impl Assignments for PostgresCoordinator {
     }
 
     async fn assignments_of(&self, node_id: &str) -> Result<Vec<Assignment>, WorkerError> {
-        let rows = sqlx::query(self.inner.sql.assignments_of.clone())
-            .bind(node_id)
+        let rows = self
+            .inner
+            .sql
+            .assignments_of
+            .query(&[Value::from(node_id)])
             .fetch_all(self.pool())
             .await
             .during("assignments_of")?;
@@ -159,8 +181,10 @@ impl Assignments for PostgresCoordinator {
     }
 
     async fn release_units(&self, node_id: &str) -> Result<(), WorkerError> {
-        sqlx::query(self.inner.sql.release_units.clone())
-            .bind(node_id)
+        self.inner
+            .sql
+            .release_units
+            .query(&[Value::from(node_id)])
             .execute(self.pool())
             .await
             .during("release_units")?;

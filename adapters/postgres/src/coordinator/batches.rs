@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use pupsourcing::spi::{Batches, Claim, FailureRecord, FailureReport, Wakeups};
 use pupsourcing::{UnitId, WorkerError};
+use sea_query::Value;
 use sqlx::Row;
 
 use super::{PostgresCoordinator, position, seconds};
@@ -94,10 +95,14 @@ impl Batches<PgDatabase> for PostgresCoordinator {
     }
 
     async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError> {
-        sqlx::query(self.inner.sql.clear_failures.clone())
-            .bind(&unit.consumer)
-            .bind(to_int("partitions", unit.partitions)?)
-            .bind(to_int("partition", unit.partition)?)
+        self.inner
+            .sql
+            .clear_failures
+            .query(&[
+                Value::from(&unit.consumer),
+                Value::from(to_int("partitions", unit.partitions)?),
+                Value::from(to_int("partition", unit.partition)?),
+            ])
             .execute(self.pool())
             .await
             .during("clear_failures")?;

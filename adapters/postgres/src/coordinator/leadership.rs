@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pupsourcing::WorkerError;
 use pupsourcing::spi::{Leadership, Lease};
+use sea_query::Value;
 
 use super::{PostgresCoordinator, position, seconds};
 use crate::convert::to_bigint;
@@ -27,9 +28,10 @@ impl Leadership for PostgresCoordinator {
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError> {
-        sqlx::query(self.inner.sql.release_lease.clone())
-            .bind(&lease.node_id)
-            .bind(to_bigint("epoch", lease.epoch)?)
+        self.inner
+            .sql
+            .release_lease
+            .query(&[Value::from(&lease.node_id), Value::from(to_bigint("epoch", lease.epoch)?)])
             .execute(self.pool())
             .await
             .during("release_lease")?;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pupsourcing::WorkerError;
 use pupsourcing::spi::{ConsumerSpec, LiveNode, Membership, NodeInfo};
+use sea_query::Value;
 use sqlx::Row;
 use sqlx::types::Json;
 
@@ -26,8 +27,10 @@ impl Membership for PostgresCoordinator {
     }
 
     async fn leave(&self, node_id: &str) -> Result<(), WorkerError> {
-        sqlx::query(self.inner.sql.leave.clone())
-            .bind(node_id)
+        self.inner
+            .sql
+            .leave
+            .query(&[Value::from(node_id)])
             .execute(self.pool())
             .await
             .during("leave")?;
@@ -35,8 +38,11 @@ impl Membership for PostgresCoordinator {
     }
 
     async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError> {
-        let rows = sqlx::query(self.inner.sql.live_nodes.clone())
-            .bind(seconds(timeout))
+        let rows = self
+            .inner
+            .sql
+            .live_nodes
+            .query(&[Value::from(seconds(timeout))])
             .fetch_all(self.pool())
             .await
             .during("live_nodes")?;

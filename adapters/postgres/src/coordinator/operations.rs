@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use pupsourcing::spi::Operations;
 use pupsourcing::{UnitStatus, WorkerError};
+use sea_query::Value;
 use sqlx::Row;
 
 use super::{PostgresCoordinator, position, unit_of};
@@ -13,10 +14,8 @@ use crate::{PgDatabase, PgTx};
 #[async_trait]
 impl Operations<PgDatabase> for PostgresCoordinator {
     async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError> {
-        let rows = sqlx::query(self.inner.sql.status.clone())
-            .fetch_all(self.pool())
-            .await
-            .during("status")?;
+        let rows =
+            self.inner.sql.status.query(&[]).fetch_all(self.pool()).await.during("status")?;
         rows.iter()
             .map(|row| {
                 Ok(UnitStatus {
@@ -43,10 +42,15 @@ impl Operations<PgDatabase> for PostgresCoordinator {
         partition: Option<u32>,
         paused: bool,
     ) -> Result<usize, WorkerError> {
-        let done = sqlx::query(self.inner.sql.set_paused.clone())
-            .bind(consumer)
-            .bind(partition.map(|p| to_int("partition", p)).transpose()?)
-            .bind(paused)
+        let done = self
+            .inner
+            .sql
+            .set_paused
+            .query(&[
+                Value::from(consumer),
+                Value::from(partition.map(|p| to_int("partition", p)).transpose()?),
+                Value::from(paused),
+            ])
             .execute(self.pool())
             .await
             .during("set_paused")?;
@@ -85,15 +89,16 @@ impl Operations<PgDatabase> for PostgresCoordinator {
             Some(None) => {}
         }
         let position = to_bigint("checkpoint", position)?;
-        for (statement, with_position) in
-            [(&sql.reset_checkpoints, true), (&sql.reset_status, false)]
-        {
-            let mut query = sqlx::query(statement.clone()).bind(consumer);
-            if with_position {
-                query = query.bind(position);
-            }
-            query.execute(&mut **tx).await.during("reset_checkpoints")?;
-        }
+        sql.reset_checkpoints
+            .query(&[Value::from(consumer), Value::from(position)])
+            .execute(&mut **tx)
+            .await
+            .during("reset_checkpoints")?;
+        sql.reset_status
+            .query(&[Value::from(consumer)])
+            .execute(&mut **tx)
+            .await
+            .during("reset_checkpoints")?;
         Ok(())
     }
 }

@@ -2,8 +2,13 @@
 
 use std::sync::Arc;
 
-use pupsourcing_migrations::Tables;
+use pupsourcing_migrations::{
+    AssignmentStatements, BatchStatements, Dialect, LeadershipStatements, MembershipStatements,
+    OperationStatements, Tables,
+};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::shared::Shared;
 
 fn sql(text: String) -> SqlStr {
     AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
@@ -16,38 +21,38 @@ fn unit(t: &str) -> String {
 
 #[derive(Debug)]
 pub(crate) struct Statements {
+    pub(crate) leave: Shared,
+    pub(crate) live_nodes: Shared,
+    pub(crate) release_lease: Shared,
+    pub(crate) consumers: Shared,
+    pub(crate) units: Shared,
+    pub(crate) create_consumer: Shared,
+    pub(crate) start_transition: Shared,
+    pub(crate) set_drain_limit: Shared,
+    pub(crate) drop_assignments: Shared,
+    pub(crate) drop_checkpoints: Shared,
+    pub(crate) drop_status: Shared,
+    pub(crate) finish_transition: Shared,
+    pub(crate) assign: Shared,
+    pub(crate) assignments_of: Shared,
+    pub(crate) release_units: Shared,
+    pub(crate) clear_failures: Shared,
+    pub(crate) status: Shared,
+    pub(crate) set_paused: Shared,
+    pub(crate) reset_checkpoints: Shared,
+    pub(crate) reset_status: Shared,
     pub(crate) heartbeat: SqlStr,
-    pub(crate) leave: SqlStr,
-    pub(crate) live_nodes: SqlStr,
     pub(crate) acquire_lease: SqlStr,
-    pub(crate) release_lease: SqlStr,
-    pub(crate) consumers: SqlStr,
-    pub(crate) units: SqlStr,
     pub(crate) lease_valid: SqlStr,
-    pub(crate) create_consumer: SqlStr,
     pub(crate) create_assignments: SqlStr,
     pub(crate) create_checkpoints: SqlStr,
     pub(crate) create_status: SqlStr,
     pub(crate) lock_old_checkpoints: SqlStr,
-    pub(crate) start_transition: SqlStr,
-    pub(crate) set_drain_limit: SqlStr,
-    pub(crate) drop_assignments: SqlStr,
-    pub(crate) drop_checkpoints: SqlStr,
-    pub(crate) drop_status: SqlStr,
-    pub(crate) finish_transition: SqlStr,
-    pub(crate) assign: SqlStr,
-    pub(crate) assignments_of: SqlStr,
-    pub(crate) release_units: SqlStr,
     pub(crate) begin_batch: SqlStr,
     pub(crate) commit_batch: SqlStr,
     pub(crate) record_failure: SqlStr,
-    pub(crate) clear_failures: SqlStr,
-    pub(crate) status: SqlStr,
-    pub(crate) set_paused: SqlStr,
     pub(crate) skip_failed: SqlStr,
     pub(crate) lock_consumer: SqlStr,
-    pub(crate) reset_checkpoints: SqlStr,
-    pub(crate) reset_status: SqlStr,
 }
 
 impl Statements {
@@ -64,22 +69,37 @@ impl Statements {
                 "{x}.consumer = {y}.consumer AND {x}.partitions = {y}.partitions AND {x}.partition = {y}.partition"
             )
         };
-        let join = format!(
-            "{assignments} a JOIN {checkpoints} c ON {} JOIN {status} s ON {}",
-            same_unit("c", "a"),
-            same_unit("s", "a")
-        );
+        let roles_membership = MembershipStatements::new(Dialect::Postgres, tables);
+        let roles_leadership = LeadershipStatements::new(Dialect::Postgres, tables);
+        let roles_assignments = AssignmentStatements::new(Dialect::Postgres, tables);
+        let roles_batches = BatchStatements::new(Dialect::Postgres, tables);
+        let roles_operations = OperationStatements::new(Dialect::Postgres, tables);
         Self {
+            leave: roles_membership.leave.into(),
+            live_nodes: roles_membership.live_nodes.into(),
+            release_lease: roles_leadership.release_lease.into(),
+            consumers: roles_assignments.consumers.into(),
+            units: roles_assignments.units.into(),
+            create_consumer: roles_assignments.create_consumer.into(),
+            start_transition: roles_assignments.start_transition.into(),
+            set_drain_limit: roles_assignments.set_drain_limit.into(),
+            drop_assignments: roles_assignments.drop_assignments.into(),
+            drop_checkpoints: roles_assignments.drop_checkpoints.into(),
+            drop_status: roles_assignments.drop_status.into(),
+            finish_transition: roles_assignments.finish_transition.into(),
+            assign: roles_assignments.assign.into(),
+            assignments_of: roles_assignments.assignments_of.into(),
+            release_units: roles_assignments.release_units.into(),
+            clear_failures: roles_batches.clear_failures.into(),
+            status: roles_operations.status.into(),
+            set_paused: roles_operations.set_paused.into(),
+            reset_checkpoints: roles_operations.reset_checkpoints.into(),
+            reset_status: roles_operations.reset_status.into(),
             heartbeat: sql(format!(
                 "INSERT INTO {nodes} (node_id, consumers, version, started_at, heartbeat_at) \
                  VALUES ($1, $2, $3, now(), now()) \
                  ON CONFLICT (node_id) DO UPDATE SET consumers = EXCLUDED.consumers, \
                  version = EXCLUDED.version, heartbeat_at = now()"
-            )),
-            leave: sql(format!("DELETE FROM {nodes} WHERE node_id = $1")),
-            live_nodes: sql(format!(
-                "SELECT node_id, consumers, version, started_at FROM {nodes} \
-                 WHERE heartbeat_at > now() - make_interval(secs => $1::float8) ORDER BY node_id"
             )),
             acquire_lease: sql(format!(
                 "INSERT INTO {leader} AS l (id, node_id, epoch, expires_at) \
@@ -91,25 +111,9 @@ impl Statements {
                  WHERE l.node_id = EXCLUDED.node_id OR l.node_id IS NULL OR l.expires_at <= now() \
                  RETURNING epoch"
             )),
-            release_lease: sql(format!(
-                "UPDATE {leader} SET node_id = NULL, expires_at = now() \
-                 WHERE id = 1 AND node_id = $1 AND epoch = $2"
-            )),
-            consumers: sql(format!(
-                "SELECT name, partitions, previous_partitions, drain_position FROM {consumers} ORDER BY name"
-            )),
-            units: sql(format!(
-                "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position \
-                 FROM {assignments} a JOIN {checkpoints} c ON {} ORDER BY 1, 2, 3",
-                same_unit("c", "a")
-            )),
             lease_valid: sql(format!(
                 "SELECT EXISTS (SELECT 1 FROM {leader} WHERE id = 1 AND node_id = $1 AND epoch = $2 \
                  AND expires_at > clock_timestamp() FOR UPDATE)"
-            )),
-            create_consumer: sql(format!(
-                "INSERT INTO {consumers} (name, partitions, updated_at) VALUES ($1, $2, now()) \
-                 ON CONFLICT (name) DO NOTHING"
             )),
             create_assignments: sql(format!(
                 "INSERT INTO {assignments} (consumer, partitions, partition, owner, epoch) \
@@ -127,35 +131,6 @@ impl Statements {
             lock_old_checkpoints: sql(format!(
                 "SELECT coalesce(max(position), 0) FROM (SELECT position FROM {checkpoints} \
                  WHERE consumer = $1 AND partitions = $2 FOR UPDATE) AS old"
-            )),
-            start_transition: sql(format!(
-                "UPDATE {consumers} SET partitions = $2, previous_partitions = $3, drain_position = $4, \
-                 updated_at = now() WHERE name = $1 AND previous_partitions IS NULL"
-            )),
-            set_drain_limit: sql(format!(
-                "UPDATE {checkpoints} SET upto = $3 WHERE consumer = $1 AND partitions = $2"
-            )),
-            drop_assignments: sql(format!(
-                "DELETE FROM {assignments} WHERE consumer = $1 AND partitions = $2"
-            )),
-            drop_checkpoints: sql(format!(
-                "DELETE FROM {checkpoints} WHERE consumer = $1 AND partitions = $2"
-            )),
-            drop_status: sql(format!(
-                "DELETE FROM {status} WHERE consumer = $1 AND partitions = $2"
-            )),
-            finish_transition: sql(format!(
-                "UPDATE {consumers} SET previous_partitions = NULL, drain_position = NULL, \
-                 updated_at = now() WHERE name = $1"
-            )),
-            assign: sql(format!(
-                "UPDATE {assignments} a SET owner = $4, epoch = epoch + 1 WHERE {a}"
-            )),
-            assignments_of: sql(format!(
-                "SELECT consumer, partitions, partition, epoch FROM {assignments} WHERE owner = $1"
-            )),
-            release_units: sql(format!(
-                "UPDATE {assignments} SET owner = NULL, epoch = epoch + 1 WHERE owner = $1"
             )),
             begin_batch: sql(format!(
                 "SELECT c.position, c.upto, s.paused, s.skip_position, \
@@ -190,22 +165,6 @@ impl Statements {
                    updated_at = now() \
                  FROM was WHERE {s} RETURNING s.attempts, s.paused AND NOT was.paused"
             )),
-            clear_failures: sql(format!(
-                "UPDATE {status} s SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 failing_since = NULL, updated_at = now() WHERE {s}"
-            )),
-            status: sql(format!(
-                "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position, c.upto, \
-                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position, \
-                   s.failing_since \
-                 FROM {join} ORDER BY 1, 2, 3"
-            )),
-            set_paused: sql(format!(
-                "UPDATE {status} SET paused = $3, \
-                   attempts = CASE WHEN $3 THEN attempts ELSE 0 END, \
-                   failing_since = CASE WHEN $3 THEN failing_since END, updated_at = now() \
-                 WHERE consumer = $1 AND ($2::int IS NULL OR partition = $2)"
-            )),
             skip_failed: sql(format!(
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, \
                    paused = false, attempts = 0, last_error = NULL, failing_since = NULL, \
@@ -215,13 +174,6 @@ impl Statements {
             )),
             lock_consumer: sql(format!(
                 "SELECT previous_partitions FROM {consumers} WHERE name = $1 FOR UPDATE"
-            )),
-            reset_checkpoints: sql(format!(
-                "UPDATE {checkpoints} SET position = $2, updated_at = now() WHERE consumer = $1"
-            )),
-            reset_status: sql(format!(
-                "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                   skip_position = NULL, failing_since = NULL, updated_at = now() WHERE consumer = $1"
             )),
         }
     }

@@ -1,49 +1,27 @@
-//! The snapshot store's SQL, rendered once from the table names.
+//! The snapshot store's SQL: shared by every backend, rendered for PostgreSQL.
 
-use std::sync::Arc;
+use pupsourcing_migrations::{Dialect, SnapshotStatements, Tables};
 
-use pupsourcing_migrations::Tables;
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
-
-fn sql(text: String) -> SqlStr {
-    AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
-}
-
-const STREAM: &str = "bounded_context = $1 AND aggregate_type = $2 AND aggregate_id = $3";
+use crate::shared::Shared;
 
 #[derive(Debug)]
 pub(crate) struct Statements {
-    pub(crate) save: SqlStr,
-    pub(crate) latest: SqlStr,
-    pub(crate) delete_stream: SqlStr,
-    pub(crate) delete_aggregate_type: SqlStr,
-    pub(crate) stats: SqlStr,
+    pub(crate) save: Shared,
+    pub(crate) latest: Shared,
+    pub(crate) delete_stream: Shared,
+    pub(crate) delete_aggregate_type: Shared,
+    pub(crate) stats: Shared,
 }
 
 impl Statements {
     pub(crate) fn new(tables: &Tables) -> Self {
-        let snapshots = tables.qualified(tables.snapshots());
+        let shared = SnapshotStatements::new(Dialect::Postgres, tables);
         Self {
-            save: sql(format!(
-                "INSERT INTO {snapshots} (bounded_context, aggregate_type, aggregate_id, \
-                 stream_version, state_version, state, taken_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (bounded_context, aggregate_type, aggregate_id, stream_version) \
-                 DO UPDATE SET state_version = excluded.state_version, state = excluded.state, \
-                 taken_at = excluded.taken_at"
-            )),
-            latest: sql(format!(
-                "SELECT stream_version, state_version, state, taken_at FROM {snapshots} \
-                 WHERE {STREAM} AND stream_version <= $4 ORDER BY stream_version DESC LIMIT 1"
-            )),
-            delete_stream: sql(format!("DELETE FROM {snapshots} WHERE {STREAM}")),
-            delete_aggregate_type: sql(format!(
-                "DELETE FROM {snapshots} WHERE aggregate_type = $1"
-            )),
-            stats: sql(format!(
-                "SELECT count(*), coalesce(sum(octet_length(state)), 0)::bigint FROM {snapshots} \
-                 WHERE aggregate_type = $1"
-            )),
+            save: shared.save.into(),
+            latest: shared.latest.into(),
+            delete_stream: shared.delete_stream.into(),
+            delete_aggregate_type: shared.delete_aggregate_type.into(),
+            stats: shared.stats.into(),
         }
     }
 }

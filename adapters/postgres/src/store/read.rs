@@ -2,7 +2,7 @@
 
 use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions};
 use pupsourcing_migrations::{EventsUntil, events_until};
-use sea_query::PostgresQueryBuilder;
+use sea_query::{PostgresQueryBuilder, Value};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -12,6 +12,15 @@ use crate::PgTx;
 use crate::convert::{from_bigint, row_limit, to_bigint, upper_bound};
 use crate::error::{Context, Failure, failure};
 
+/// A stream's key columns as the first arguments, then `more`.
+fn stream_args<const N: usize>(stream: &StreamId, more: [i64; N]) -> Vec<Value> {
+    [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()]
+        .into_iter()
+        .map(Value::from)
+        .chain(more.map(Value::from))
+        .collect()
+}
+
 pub(crate) async fn read_stream(
     store: &Inner,
     tx: &mut PgTx,
@@ -20,12 +29,10 @@ pub(crate) async fn read_stream(
 ) -> Result<Stream, StoreError> {
     let from = to_bigint("from version", versions.first())?;
     let to = versions.last().map_or(i64::MAX, upper_bound);
-    let rows = sqlx::query(store.sql.read_stream.clone())
-        .bind(stream.bounded_context_column())
-        .bind(stream.aggregate_type())
-        .bind(stream.aggregate_id())
-        .bind(from)
-        .bind(to)
+    let rows = store
+        .sql
+        .read_stream
+        .query(&stream_args(stream, [from, to]))
         .fetch_all(&mut **tx)
         .await
         .during("read_stream")?;
@@ -38,10 +45,10 @@ pub(crate) async fn stream_version(
     tx: &mut PgTx,
     stream: &StreamId,
 ) -> Result<u64, StoreError> {
-    let version: Option<i64> = sqlx::query_scalar(store.sql.stream_version.clone())
-        .bind(stream.bounded_context_column())
-        .bind(stream.aggregate_type())
-        .bind(stream.aggregate_id())
+    let version: Option<i64> = store
+        .sql
+        .stream_version
+        .scalar(&stream_args(stream, []))
         .fetch_optional(&mut **tx)
         .await
         .during("stream_version")?;
@@ -56,9 +63,10 @@ pub(crate) async fn read_events(
 ) -> Result<Vec<PersistedEvent>, StoreError> {
     let after = to_bigint("after position", after)?;
     let limit = row_limit(limit);
-    let rows = sqlx::query(store.sql.read_events.clone())
-        .bind(after)
-        .bind(limit)
+    let rows = store
+        .sql
+        .read_events
+        .query(&[Value::from(after), Value::from(limit)])
         .fetch_all(&mut **tx)
         .await
         .during("read_events")?;
@@ -66,7 +74,10 @@ pub(crate) async fn read_events(
 }
 
 pub(crate) async fn latest_position(store: &Inner, tx: &mut PgTx) -> Result<u64, StoreError> {
-    let position: i64 = sqlx::query_scalar(store.sql.latest_position.clone())
+    let position: i64 = store
+        .sql
+        .latest_position
+        .scalar(&[])
         .fetch_one(&mut **tx)
         .await
         .during("latest_position")?;

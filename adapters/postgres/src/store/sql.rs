@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use pupsourcing::ExpectedVersion;
-use pupsourcing_migrations::{Tables, event_column_list};
+use pupsourcing_migrations::{Dialect, EventStatements, Tables};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::shared::Shared;
 
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -17,10 +19,10 @@ pub(crate) struct Statements {
     append_one_exact: SqlStr,
     append_one_any: SqlStr,
     pub(crate) conflict_probe: SqlStr,
-    pub(crate) read_stream: SqlStr,
-    pub(crate) stream_version: SqlStr,
-    pub(crate) read_events: SqlStr,
-    pub(crate) latest_position: SqlStr,
+    pub(crate) read_stream: Shared,
+    pub(crate) stream_version: Shared,
+    pub(crate) read_events: Shared,
+    pub(crate) latest_position: Shared,
     pub(crate) safe_frontier: SqlStr,
     pub(crate) frontier_lock: SqlStr,
     pub(crate) frontier_read: SqlStr,
@@ -41,7 +43,6 @@ impl Statements {
         let heads = tables.qualified(tables.stream_heads());
         let frontier = tables.qualified(tables.frontier());
         let holes = tables.qualified(tables.holes());
-        let columns = event_column_list();
         let no_stream = |ids: &str| {
             format!(
                 "INSERT INTO {heads} (bounded_context, aggregate_type, aggregate_id, version) \
@@ -71,6 +72,7 @@ impl Statements {
             |head: String| sql(append_statement(&events, &head, Rows::Arrays, notify_channel));
         let one = |head: String| sql(append_statement(&events, &head, Rows::One, notify_channel));
         let (ids, id) = ("= ANY($5)", "= $5::uuid");
+        let reads = EventStatements::new(Dialect::Postgres, tables);
         Self {
             append_no_stream: batch(no_stream(ids)),
             append_exact: batch(exact(ids)),
@@ -83,20 +85,10 @@ impl Statements {
                  AND aggregate_type = $2 AND aggregate_id = $3), 0), \
                  ARRAY(SELECT event_id FROM {events} WHERE event_id = ANY($4))"
             )),
-            read_stream: sql(format!(
-                "SELECT {columns} FROM {events} WHERE bounded_context = $1 \
-                 AND aggregate_type = $2 AND aggregate_id = $3 \
-                 AND aggregate_version BETWEEN $4 AND $5 ORDER BY aggregate_version"
-            )),
-            stream_version: sql(format!(
-                "SELECT version FROM {heads} WHERE bounded_context = $1 \
-                 AND aggregate_type = $2 AND aggregate_id = $3"
-            )),
-            read_events: sql(format!(
-                "SELECT {columns} FROM {events} WHERE global_position > $1 \
-                 ORDER BY global_position LIMIT $2"
-            )),
-            latest_position: sql(format!("SELECT coalesce(max(global_position), 0) FROM {events}")),
+            read_stream: reads.read_stream.into(),
+            stream_version: reads.stream_version.into(),
+            read_events: reads.read_events.into(),
+            latest_position: reads.latest_position.into(),
             safe_frontier: sql(format!(
                 "SELECT coalesce((SELECT safe_position FROM {frontier} WHERE id = 1), 0)"
             )),

@@ -1,5 +1,6 @@
 //! [`Assignments`] in SQLite: consumers, their units and plans.
 
+use sea_query::Value;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,10 +18,7 @@ use crate::error::Context;
 impl Assignments for SqliteCoordinator {
     async fn topology(&self) -> Result<Topology, WorkerError> {
         self.read("topology", |conn, sql| {
-            let mut consumers = Vec::new();
-            let mut select = conn.prepare_cached(&sql.consumers).during("topology")?;
-            let mut rows = select.query([]).during("topology")?;
-            while let Some(row) = rows.next().during("topology")? {
+            let consumers = sql.consumers.rows(conn, "topology", &[], |row| {
                 let previous: Option<i64> = row.get(2).during("topology")?;
                 let drain: Option<i64> = row.get(3).during("topology")?;
                 let transition = match (previous, drain) {
@@ -30,23 +28,20 @@ impl Assignments for SqliteCoordinator {
                     }),
                     _ => None,
                 };
-                consumers.push(ConsumerRecord {
+                Ok::<_, WorkerError>(ConsumerRecord {
                     name: row.get(0).during("topology")?,
                     partitions: small(row.get(1).during("topology")?)?,
                     transition,
-                });
-            }
-            let mut units = Vec::new();
-            let mut select = conn.prepare_cached(&sql.units).during("topology")?;
-            let mut rows = select.query([]).during("topology")?;
-            while let Some(row) = rows.next().during("topology")? {
-                units.push(UnitRecord {
+                })
+            })?;
+            let units = sql.units.rows(conn, "topology", &[], |row| {
+                Ok::<_, WorkerError>(UnitRecord {
                     unit: unit_of(row)?,
                     owner: row.get(3).during("topology")?,
                     epoch: unsigned(row.get(4).during("topology")?)?,
                     checkpoint: unsigned(row.get(5).during("topology")?)?,
-                });
-            }
+                })
+            })?;
             Ok(Topology { consumers, units })
         })
         .await
@@ -79,16 +74,12 @@ impl Assignments for SqliteCoordinator {
     async fn assignments_of(&self, node_id: &str) -> Result<Vec<Assignment>, WorkerError> {
         let id = node_id.to_owned();
         self.read("assignments_of", move |conn, sql| {
-            let mut select = conn.prepare_cached(&sql.assignments_of).during("assignments_of")?;
-            let mut rows = select.query([id]).during("assignments_of")?;
-            let mut assignments = Vec::new();
-            while let Some(row) = rows.next().during("assignments_of")? {
-                assignments.push(Assignment {
+            sql.assignments_of.rows(conn, "assignments_of", &[Value::from(id)], |row| {
+                Ok(Assignment {
                     unit: unit_of(row)?,
                     epoch: unsigned(row.get(3).during("assignments_of")?)?,
-                });
-            }
-            Ok(assignments)
+                })
+            })
         })
         .await
     }
@@ -96,7 +87,7 @@ impl Assignments for SqliteCoordinator {
     async fn release_units(&self, node_id: &str) -> Result<(), WorkerError> {
         let id = node_id.to_owned();
         self.write("release_units", move |conn, sql| {
-            conn.execute(&sql.release_units, [id]).during("release_units")?;
+            sql.release_units.execute(conn, &[Value::from(id)]).during("release_units")?;
             Ok(())
         })
         .await

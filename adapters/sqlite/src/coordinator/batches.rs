@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use pupsourcing::spi::{Batches, Claim, FailureRecord, FailureReport, Wakeups};
 use pupsourcing::{UnitId, WorkerError};
 use rusqlite::{OptionalExtension, params};
+use sea_query::Value;
 
 use super::{SqliteCoordinator, bind_unit, int, small, unsigned};
 use crate::convert::{micros, to_integer};
@@ -117,7 +118,11 @@ impl Batches<SqliteDatabase> for SqliteCoordinator {
     async fn clear_failures(&self, unit: &UnitId) -> Result<(), WorkerError> {
         let (consumer, partitions, partition) = bind_unit(unit);
         self.write("clear_failures", move |conn, sql| {
-            conn.execute(&sql.clear_failures, params![consumer, partitions, partition])
+            sql.clear_failures
+                .execute(
+                    conn,
+                    &[Value::from(consumer), Value::from(partitions), Value::from(partition)],
+                )
                 .during("clear_failures")?;
             Ok(())
         })

@@ -1,5 +1,6 @@
 //! [`Leadership`] in SQLite: the leader lease.
 
+use sea_query::Value;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -46,7 +47,9 @@ impl Leadership for SqliteCoordinator {
     async fn release_lease(&self, lease: &Lease) -> Result<(), WorkerError> {
         let (id, epoch) = (lease.node_id.clone(), to_integer("epoch", lease.epoch)?);
         self.write("release_lease", move |conn, sql| {
-            conn.execute(&sql.release_lease, params![id, epoch]).during("release_lease")?;
+            sql.release_lease
+                .execute(conn, &[Value::from(id), Value::from(epoch)])
+                .during("release_lease")?;
             Ok(())
         })
         .await

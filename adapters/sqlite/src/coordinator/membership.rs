@@ -1,5 +1,7 @@
 //! [`Membership`] in SQLite: nodes and their heartbeats.
 
+use pupsourcing_migrations::Dialect;
+use sea_query::Value;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,8 +11,8 @@ use pupsourcing::{BackendError, WorkerError};
 use rusqlite::params;
 
 use super::SqliteCoordinator;
-use crate::convert::micros;
 use crate::error::Context;
+use crate::error::Failure;
 
 #[async_trait]
 impl Membership for SqliteCoordinator {
@@ -29,7 +31,7 @@ impl Membership for SqliteCoordinator {
     async fn leave(&self, node_id: &str) -> Result<(), WorkerError> {
         let id = node_id.to_owned();
         self.write("leave", move |conn, sql| {
-            conn.execute(&sql.leave, [id]).during("leave")?;
+            sql.leave.execute(conn, &[Value::from(id)]).during("leave")?;
             Ok(())
         })
         .await
@@ -37,20 +39,17 @@ impl Membership for SqliteCoordinator {
 
     async fn live_nodes(&self, timeout: Duration) -> Result<Vec<LiveNode>, WorkerError> {
         self.read("live_nodes", move |conn, sql| {
-            let mut select = conn.prepare_cached(&sql.live_nodes).during("live_nodes")?;
-            let rows = select
-                .query_map([micros(timeout)], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, i64>(3)?,
-                    ))
-                })
-                .during("live_nodes")?;
+            let timeout = Dialect::Sqlite.duration_value(timeout);
+            let rows = sql.live_nodes.rows(conn, "live_nodes", &[timeout], |row| {
+                Ok::<_, Failure>((
+                    row.get::<_, String>(0).during("live_nodes")?,
+                    row.get::<_, String>(1).during("live_nodes")?,
+                    row.get::<_, String>(2).during("live_nodes")?,
+                    row.get::<_, i64>(3).during("live_nodes")?,
+                ))
+            })?;
             let mut nodes = Vec::new();
-            for row in rows {
-                let (node_id, consumers, version, started) = row.during("live_nodes")?;
+            for (node_id, consumers, version, started) in rows {
                 let consumers: Vec<ConsumerSpec> =
                     serde_json::from_str(&consumers).map_err(|err| {
                         BackendError::new(pupsourcing::BackendErrorKind::Data, "live_nodes", err)

@@ -5,6 +5,7 @@ use chrono::DateTime;
 use pupsourcing::spi::Operations;
 use pupsourcing::{UnitStatus, WorkerError};
 use rusqlite::{OptionalExtension, params};
+use sea_query::Value;
 
 use super::{SqliteCoordinator, int, small, unit_of, unsigned};
 use crate::convert::to_integer;
@@ -15,14 +16,11 @@ use crate::{SqliteDatabase, SqliteTx};
 impl Operations<SqliteDatabase> for SqliteCoordinator {
     async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError> {
         self.read("status", |conn, sql| {
-            let mut select = conn.prepare_cached(&sql.status).during("status")?;
-            let mut rows = select.query([]).during("status")?;
-            let mut status = Vec::new();
-            while let Some(row) = rows.next().during("status")? {
+            sql.status.rows(conn, "status", &[], |row| {
                 let optional = |index: usize| -> Result<Option<u64>, WorkerError> {
                     row.get::<_, Option<i64>>(index).during("status")?.map(unsigned).transpose()
                 };
-                status.push(UnitStatus {
+                Ok(UnitStatus {
                     unit: unit_of(row)?,
                     owner: row.get(3).during("status")?,
                     epoch: unsigned(row.get(4).during("status")?)?,
@@ -37,9 +35,8 @@ impl Operations<SqliteDatabase> for SqliteCoordinator {
                         .get::<_, Option<i64>>(12)
                         .during("status")?
                         .and_then(DateTime::from_timestamp_micros),
-                });
-            }
-            Ok(status)
+                })
+            })
         })
         .await
     }
@@ -52,9 +49,9 @@ impl Operations<SqliteDatabase> for SqliteCoordinator {
     ) -> Result<usize, WorkerError> {
         let consumer = consumer.to_owned();
         self.write("set_paused", move |conn, sql| {
-            Ok(conn
-                .execute(&sql.set_paused, params![consumer, partition.map(int), paused])
-                .during("set_paused")?)
+            let partition = Value::from(partition.map(int));
+            let args = [Value::from(consumer), partition, Value::from(paused)];
+            Ok(sql.set_paused.execute(conn, &args).during("set_paused")?)
         })
         .await
     }
@@ -96,9 +93,10 @@ impl Operations<SqliteDatabase> for SqliteCoordinator {
                 Some(Some(_)) => return Err(WorkerError::Repartitioning(name)),
                 Some(None) => {}
             }
-            conn.execute(&sql.reset_checkpoints, params![name, position])
+            sql.reset_checkpoints
+                .execute(conn, &[Value::from(name.as_str()), Value::from(position)])
                 .during("reset_checkpoints")?;
-            conn.execute(&sql.reset_status, [&name]).during("reset_checkpoints")?;
+            sql.reset_status.execute(conn, &[Value::from(name)]).during("reset_checkpoints")?;
             Ok(())
         })
         .await

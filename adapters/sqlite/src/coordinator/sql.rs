@@ -1,7 +1,12 @@
 //! The coordinator's SQL for SQLite. Times are integer microseconds since the Unix epoch from
 //! SQLite's own clock (`NOW`); write transactions are exclusive, so no row locks are needed.
 
-use pupsourcing_migrations::Tables;
+use pupsourcing_migrations::{
+    AssignmentStatements, BatchStatements, Dialect, LeadershipStatements, MembershipStatements,
+    OperationStatements, Tables,
+};
+
+use crate::shared::Shared;
 
 /// The current time in microseconds, from SQLite.
 const NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
@@ -11,43 +16,43 @@ const UNIT: &str = "consumer = ?1 AND partitions = ?2 AND partition = ?3";
 
 #[derive(Debug)]
 pub(crate) struct Statements {
+    pub(crate) leave: Shared,
+    pub(crate) live_nodes: Shared,
+    pub(crate) release_lease: Shared,
+    pub(crate) consumers: Shared,
+    pub(crate) units: Shared,
+    pub(crate) create_consumer: Shared,
+    pub(crate) start_transition: Shared,
+    pub(crate) set_drain_limit: Shared,
+    pub(crate) drop_assignments: Shared,
+    pub(crate) drop_checkpoints: Shared,
+    pub(crate) drop_status: Shared,
+    pub(crate) finish_transition: Shared,
+    pub(crate) assign: Shared,
+    pub(crate) assignments_of: Shared,
+    pub(crate) release_units: Shared,
+    pub(crate) clear_failures: Shared,
+    pub(crate) status: Shared,
+    pub(crate) set_paused: Shared,
+    pub(crate) reset_checkpoints: Shared,
+    pub(crate) reset_status: Shared,
     pub(crate) heartbeat: String,
-    pub(crate) leave: String,
-    pub(crate) live_nodes: String,
     pub(crate) leader: String,
     pub(crate) take_lease: String,
     pub(crate) renew_lease: String,
-    pub(crate) release_lease: String,
     pub(crate) lease_valid: String,
-    pub(crate) consumers: String,
-    pub(crate) units: String,
-    pub(crate) create_consumer: String,
     pub(crate) create_assignment: String,
     pub(crate) create_checkpoint: String,
     pub(crate) create_status: String,
     pub(crate) highest_old_checkpoint: String,
-    pub(crate) start_transition: String,
-    pub(crate) set_drain_limit: String,
-    pub(crate) drop_assignments: String,
-    pub(crate) drop_checkpoints: String,
-    pub(crate) drop_status: String,
-    pub(crate) finish_transition: String,
-    pub(crate) assign: String,
-    pub(crate) assignments_of: String,
-    pub(crate) release_units: String,
     pub(crate) begin_batch: String,
     pub(crate) owned: String,
     pub(crate) move_checkpoint: String,
     pub(crate) settle: String,
     pub(crate) unit_paused: String,
     pub(crate) record_failure: String,
-    pub(crate) clear_failures: String,
-    pub(crate) status: String,
-    pub(crate) set_paused: String,
     pub(crate) skip_failed: String,
     pub(crate) consumer_transition: String,
-    pub(crate) reset_checkpoints: String,
-    pub(crate) reset_status: String,
 }
 
 impl Statements {
@@ -63,16 +68,36 @@ impl Statements {
                 "{x}.consumer = {y}.consumer AND {x}.partitions = {y}.partitions AND {x}.partition = {y}.partition"
             )
         };
+        let shared_membership = MembershipStatements::new(Dialect::Sqlite, tables);
+        let shared_leadership = LeadershipStatements::new(Dialect::Sqlite, tables);
+        let shared_assignments = AssignmentStatements::new(Dialect::Sqlite, tables);
+        let shared_batches = BatchStatements::new(Dialect::Sqlite, tables);
+        let shared_operations = OperationStatements::new(Dialect::Sqlite, tables);
         Self {
+            leave: shared_membership.leave.into(),
+            live_nodes: shared_membership.live_nodes.into(),
+            release_lease: shared_leadership.release_lease.into(),
+            consumers: shared_assignments.consumers.into(),
+            units: shared_assignments.units.into(),
+            create_consumer: shared_assignments.create_consumer.into(),
+            start_transition: shared_assignments.start_transition.into(),
+            set_drain_limit: shared_assignments.set_drain_limit.into(),
+            drop_assignments: shared_assignments.drop_assignments.into(),
+            drop_checkpoints: shared_assignments.drop_checkpoints.into(),
+            drop_status: shared_assignments.drop_status.into(),
+            finish_transition: shared_assignments.finish_transition.into(),
+            assign: shared_assignments.assign.into(),
+            assignments_of: shared_assignments.assignments_of.into(),
+            release_units: shared_assignments.release_units.into(),
+            clear_failures: shared_batches.clear_failures.into(),
+            status: shared_operations.status.into(),
+            set_paused: shared_operations.set_paused.into(),
+            reset_checkpoints: shared_operations.reset_checkpoints.into(),
+            reset_status: shared_operations.reset_status.into(),
             heartbeat: format!(
                 "INSERT INTO {nodes} (node_id, consumers, version, started_at, heartbeat_at) \
                  VALUES (?1, ?2, ?3, {NOW}, {NOW}) ON CONFLICT (node_id) DO UPDATE SET \
                  consumers = excluded.consumers, version = excluded.version, heartbeat_at = {NOW}"
-            ),
-            leave: format!("DELETE FROM {nodes} WHERE node_id = ?1"),
-            live_nodes: format!(
-                "SELECT node_id, consumers, version, started_at FROM {nodes} \
-                 WHERE heartbeat_at > {NOW} - ?1 ORDER BY node_id"
             ),
             leader: format!("SELECT node_id, epoch, expires_at > {NOW} FROM {leader} WHERE id = 1"),
             take_lease: format!(
@@ -83,24 +108,9 @@ impl Statements {
             renew_lease: format!(
                 "UPDATE {leader} SET expires_at = {NOW} + ?2 WHERE id = 1 AND node_id = ?1"
             ),
-            release_lease: format!(
-                "UPDATE {leader} SET node_id = NULL, expires_at = {NOW} WHERE id = 1 AND node_id = ?1 AND epoch = ?2"
-            ),
             lease_valid: format!(
                 "SELECT EXISTS (SELECT 1 FROM {leader} WHERE id = 1 AND node_id = ?1 AND epoch = ?2 \
                  AND expires_at > {NOW})"
-            ),
-            consumers: format!(
-                "SELECT name, partitions, previous_partitions, drain_position FROM {consumers} ORDER BY name"
-            ),
-            units: format!(
-                "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position \
-                 FROM {assignments} a JOIN {checkpoints} c ON {} ORDER BY 1, 2, 3",
-                same_unit("c", "a")
-            ),
-            create_consumer: format!(
-                "INSERT INTO {consumers} (name, partitions, updated_at) VALUES (?1, ?2, {NOW}) \
-                 ON CONFLICT (name) DO NOTHING"
             ),
             create_assignment: format!(
                 "INSERT INTO {assignments} (consumer, partitions, partition, owner, epoch) \
@@ -116,31 +126,6 @@ impl Statements {
             ),
             highest_old_checkpoint: format!(
                 "SELECT coalesce(max(position), 0) FROM {checkpoints} WHERE consumer = ?1 AND partitions = ?2"
-            ),
-            start_transition: format!(
-                "UPDATE {consumers} SET partitions = ?2, previous_partitions = ?3, drain_position = ?4, \
-                 updated_at = {NOW} WHERE name = ?1 AND previous_partitions IS NULL"
-            ),
-            set_drain_limit: format!(
-                "UPDATE {checkpoints} SET upto = ?3 WHERE consumer = ?1 AND partitions = ?2"
-            ),
-            drop_assignments: format!(
-                "DELETE FROM {assignments} WHERE consumer = ?1 AND partitions = ?2"
-            ),
-            drop_checkpoints: format!(
-                "DELETE FROM {checkpoints} WHERE consumer = ?1 AND partitions = ?2"
-            ),
-            drop_status: format!("DELETE FROM {status} WHERE consumer = ?1 AND partitions = ?2"),
-            finish_transition: format!(
-                "UPDATE {consumers} SET previous_partitions = NULL, drain_position = NULL, \
-                 updated_at = {NOW} WHERE name = ?1"
-            ),
-            assign: format!("UPDATE {assignments} SET owner = ?4, epoch = epoch + 1 WHERE {UNIT}"),
-            assignments_of: format!(
-                "SELECT consumer, partitions, partition, epoch FROM {assignments} WHERE owner = ?1"
-            ),
-            release_units: format!(
-                "UPDATE {assignments} SET owner = NULL, epoch = epoch + 1 WHERE owner = ?1"
             ),
             begin_batch: format!(
                 "SELECT c.position, c.upto, s.paused, s.skip_position FROM {checkpoints} c \
@@ -173,23 +158,6 @@ impl Statements {
                  updated_at = {NOW} \
                  WHERE {UNIT} RETURNING attempts, paused"
             ),
-            clear_failures: format!(
-                "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 failing_since = NULL, updated_at = {NOW} WHERE {UNIT}"
-            ),
-            status: format!(
-                "SELECT a.consumer, a.partitions, a.partition, a.owner, a.epoch, c.position, c.upto, \
-                   s.paused, s.attempts, s.last_error, s.failed_position, s.skip_position, \
-                   s.failing_since \
-                 FROM {assignments} a JOIN {checkpoints} c ON {} JOIN {status} s ON {} ORDER BY 1, 2, 3",
-                same_unit("c", "a"),
-                same_unit("s", "a")
-            ),
-            set_paused: format!(
-                "UPDATE {status} SET paused = ?3, attempts = CASE WHEN ?3 THEN attempts ELSE 0 END, \
-                 failing_since = CASE WHEN ?3 THEN failing_since END, \
-                 updated_at = {NOW} WHERE consumer = ?1 AND (?2 IS NULL OR partition = ?2)"
-            ),
             skip_failed: format!(
                 "UPDATE {status} SET skip_position = failed_position, failed_position = NULL, paused = 0, \
                  attempts = 0, last_error = NULL, failing_since = NULL, updated_at = {NOW} \
@@ -199,13 +167,6 @@ impl Statements {
             ),
             consumer_transition: format!(
                 "SELECT previous_partitions FROM {consumers} WHERE name = ?1"
-            ),
-            reset_checkpoints: format!(
-                "UPDATE {checkpoints} SET position = ?2, updated_at = {NOW} WHERE consumer = ?1"
-            ),
-            reset_status: format!(
-                "UPDATE {status} SET attempts = 0, last_error = NULL, failed_position = NULL, \
-                 skip_position = NULL, failing_since = NULL, updated_at = {NOW} WHERE consumer = ?1"
             ),
         }
     }

@@ -1,40 +1,27 @@
-//! The snapshot store's SQL for SQLite. Times are integer microseconds since the Unix epoch.
+//! The snapshot store's SQL: shared by every backend, rendered for SQLite.
 
-use pupsourcing_migrations::Tables;
+use pupsourcing_migrations::{Dialect, SnapshotStatements, Tables};
 
-const STREAM: &str = "bounded_context = ?1 AND aggregate_type = ?2 AND aggregate_id = ?3";
+use crate::shared::Shared;
 
 #[derive(Debug)]
 pub(crate) struct Statements {
-    pub(crate) save: String,
-    pub(crate) latest: String,
-    pub(crate) delete_stream: String,
-    pub(crate) delete_aggregate_type: String,
-    pub(crate) stats: String,
+    pub(crate) save: Shared,
+    pub(crate) latest: Shared,
+    pub(crate) delete_stream: Shared,
+    pub(crate) delete_aggregate_type: Shared,
+    pub(crate) stats: Shared,
 }
 
 impl Statements {
     pub(crate) fn new(tables: &Tables) -> Self {
-        let snapshots = tables.qualified(tables.snapshots());
+        let shared = SnapshotStatements::new(Dialect::Sqlite, tables);
         Self {
-            save: format!(
-                "INSERT INTO {snapshots} (bounded_context, aggregate_type, aggregate_id, \
-                 stream_version, state_version, state, taken_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (bounded_context, aggregate_type, aggregate_id, stream_version) \
-                 DO UPDATE SET state_version = excluded.state_version, state = excluded.state, \
-                 taken_at = excluded.taken_at"
-            ),
-            latest: format!(
-                "SELECT stream_version, state_version, state, taken_at FROM {snapshots} \
-                 WHERE {STREAM} AND stream_version <= ?4 ORDER BY stream_version DESC LIMIT 1"
-            ),
-            delete_stream: format!("DELETE FROM {snapshots} WHERE {STREAM}"),
-            delete_aggregate_type: format!("DELETE FROM {snapshots} WHERE aggregate_type = ?1"),
-            stats: format!(
-                "SELECT count(*), coalesce(sum(length(state)), 0) FROM {snapshots} \
-                 WHERE aggregate_type = ?1"
-            ),
+            save: shared.save.into(),
+            latest: shared.latest.into(),
+            delete_stream: shared.delete_stream.into(),
+            delete_aggregate_type: shared.delete_aggregate_type.into(),
+            stats: shared.stats.into(),
         }
     }
 }

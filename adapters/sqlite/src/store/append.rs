@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pupsourcing::spi::prepare_append;
 use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
-use rusqlite::{Connection, OptionalExtension, Savepoint, params};
+use rusqlite::{Connection, Savepoint, params};
 use uuid::Uuid;
 
 use super::Inner;
@@ -44,9 +44,9 @@ fn write(
     let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
 
     let head = [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()];
-    let current: Option<i64> = savepoint
-        .prepare_cached(&sql.stream_version)
-        .and_then(|mut select| select.query_row(head, |row| row.get(0)).optional())
+    let current: Option<i64> = sql
+        .stream_version
+        .optional_row(&savepoint, &super::read::stream_args(&stream), |row| row.get(0))
         .during("append")?;
     let current = current.map_or(Ok(0), from_integer).during("append")?;
     if !expected.admits(current) {

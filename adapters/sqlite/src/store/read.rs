@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions};
 use pupsourcing_migrations::{EventsUntil, events_until};
-use rusqlite::{OptionalExtension, Row, params};
-use sea_query::SqliteQueryBuilder;
+use rusqlite::Row;
+use sea_query::{SqliteQueryBuilder, Value};
 use sea_query_rusqlite::RusqliteBinder;
 
 use super::Inner;
@@ -14,6 +14,14 @@ use crate::convert::{
     from_integer, parse_json, parse_timestamp, parse_uuid, row_limit, to_integer, upper_bound,
 };
 use crate::error::{Context, failure};
+
+/// A stream's key columns, the first arguments of the stream statements.
+pub(crate) fn stream_args(stream: &StreamId) -> Vec<Value> {
+    [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()]
+        .into_iter()
+        .map(Value::from)
+        .collect()
+}
 
 pub(crate) async fn read_stream(
     store: &Arc<Inner>,
@@ -26,16 +34,12 @@ pub(crate) async fn read_stream(
     let (store, id) = (Arc::clone(store), stream.clone());
     let events = tx
         .run("read_stream", move |conn| {
-            let mut select = conn.prepare_cached(&store.sql.read_stream).during("read_stream")?;
-            let rows = select
-                .query(params![
-                    id.bounded_context_column(),
-                    id.aggregate_type(),
-                    id.aggregate_id(),
-                    from,
-                    to
-                ])
-                .during("read_stream")?;
+            let statement = &store.sql.read_stream;
+            let mut select = statement.prepare(conn).during("read_stream")?;
+            let mut args = stream_args(&id);
+            args.extend([Value::from(from), Value::from(to)]);
+            let values = statement.values(&args);
+            let rows = select.query(&*values.as_params()).during("read_stream")?;
             decode_all(rows, "read_stream")
         })
         .await?;
@@ -49,16 +53,10 @@ pub(crate) async fn stream_version(
 ) -> Result<u64, StoreError> {
     let (store, id) = (Arc::clone(store), stream.clone());
     tx.run("stream_version", move |conn| {
-        let version: Option<i64> = conn
-            .prepare_cached(&store.sql.stream_version)
-            .and_then(|mut select| {
-                select
-                    .query_row(
-                        [id.bounded_context_column(), id.aggregate_type(), id.aggregate_id()],
-                        |row| row.get(0),
-                    )
-                    .optional()
-            })
+        let version: Option<i64> = store
+            .sql
+            .stream_version
+            .optional_row(conn, &stream_args(&id), |row| row.get(0))
             .during("stream_version")?;
         Ok(version.map_or(Ok(0), from_integer).during("stream_version")?)
     })
@@ -75,8 +73,10 @@ pub(crate) async fn read_events(
     let limit = row_limit(limit);
     let store = Arc::clone(store);
     tx.run("read_events", move |conn| {
-        let mut select = conn.prepare_cached(&store.sql.read_events).during("read_events")?;
-        let rows = select.query(params![after, limit]).during("read_events")?;
+        let statement = &store.sql.read_events;
+        let mut select = statement.prepare(conn).during("read_events")?;
+        let values = statement.values(&[Value::from(after), Value::from(limit)]);
+        let rows = select.query(&*values.as_params()).during("read_events")?;
         decode_all(rows, "read_events")
     })
     .await
@@ -88,10 +88,12 @@ pub(crate) async fn latest_position(
 ) -> Result<u64, StoreError> {
     let store = Arc::clone(store);
     tx.run("latest_position", move |conn| {
-        let position: i64 = conn
-            .prepare_cached(&store.sql.latest_position)
-            .and_then(|mut select| select.query_row([], |row| row.get(0)))
+        let position: Option<i64> = store
+            .sql
+            .latest_position
+            .optional_row(conn, &[], |row| row.get(0))
             .during("latest_position")?;
+        let position = position.unwrap_or(0);
         Ok(from_integer(position).during("latest_position")?)
     })
     .await
