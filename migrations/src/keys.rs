@@ -2,7 +2,7 @@
 
 use sea_query::{ColumnDef, Expr, ExprTrait, Iden, Index, Table, TableCreateStatement};
 
-use crate::backend::clock;
+use crate::backend::{bytes, clock, name};
 use crate::{Backend, Tables};
 
 /// Columns of the data-keys and tombstones tables.
@@ -44,12 +44,12 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
     let data_keys = Table::create()
         .table(tables.table_name(tables.data_keys()))
         .if_not_exists()
-        .col(ColumnDef::new(C::Scope).text().not_null())
-        .col(ColumnDef::new(C::Subject).text().not_null())
+        .col(name(backend, C::Scope).not_null())
+        .col(name(backend, C::Subject).not_null())
         .col(ColumnDef::new(C::Version).integer().not_null().check(Expr::col(C::Version).gt(0)))
-        .col(ColumnDef::new(C::WrappedKey).blob().not_null())
-        .col(ColumnDef::new(C::Algorithm).text().not_null())
-        .col(ColumnDef::new(C::KekId).text().not_null())
+        .col(bytes(backend, C::WrappedKey).not_null())
+        .col(name(backend, C::Algorithm).not_null())
+        .col(name(backend, C::KekId).not_null())
         .col(clock(backend, C::CreatedAt).not_null())
         .col(clock(backend, C::RetiredAt).null())
         .primary_key(Index::create().col(C::Scope).col(C::Subject).col(C::Version))
@@ -57,8 +57,8 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
     let tombstones = Table::create()
         .table(tables.table_name(tables.key_tombstones()))
         .if_not_exists()
-        .col(ColumnDef::new(C::Scope).text().not_null())
-        .col(ColumnDef::new(C::Subject).text().not_null())
+        .col(name(backend, C::Scope).not_null())
+        .col(name(backend, C::Subject).not_null())
         .col(
             ColumnDef::new(C::UpToVersion)
                 .integer()

@@ -1,7 +1,8 @@
 //! Rendering the whole schema for one backend, as statements or as one SQL file.
 
 use sea_query::{
-    IndexCreateStatement, PostgresQueryBuilder, SqliteQueryBuilder, TableCreateStatement,
+    IndexCreateStatement, MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder,
+    TableCreateStatement,
 };
 
 use crate::{Backend, NameError, Tables, frontier, keys, postgres, snapshots, store, worker};
@@ -12,7 +13,8 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
     if backend == Backend::Sqlite && tables.schema().is_some() {
         return Err(NameError::SchemaUnsupported { backend: backend.name() });
     }
-    let mut creates = vec![store::events_table(backend, tables), store::stream_heads_table(tables)];
+    let mut creates =
+        vec![store::events_table(backend, tables), store::stream_heads_table(backend, tables)];
     if backend == Backend::Postgres {
         creates.extend([frontier::frontier_table(tables), frontier::holes_table(tables)]);
     }
@@ -24,9 +26,12 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
         out.extend(postgres::before_tables(tables));
     }
     out.extend(creates.iter().map(|table| render(backend, table)));
-    let mut indexes = store::event_indexes(tables);
-    indexes.extend(worker::indexes(tables));
-    out.extend(indexes.iter().map(|index| render_index(backend, index)));
+    // MySQL's indexes are declared in the tables (it has no `CREATE INDEX IF NOT EXISTS`).
+    if backend != Backend::Mysql {
+        let mut indexes = store::event_indexes(tables);
+        indexes.extend(worker::indexes(tables));
+        out.extend(indexes.iter().map(|index| render_index(backend, index)));
+    }
     if backend == Backend::Postgres {
         out.extend(postgres::after_tables(tables));
         out.push(frontier::frontier_row(tables).to_string(PostgresQueryBuilder));
@@ -51,6 +56,7 @@ fn render_index(backend: Backend, index: &IndexCreateStatement) -> String {
     match backend {
         Backend::Postgres => index.to_string(PostgresQueryBuilder),
         Backend::Sqlite => index.to_string(SqliteQueryBuilder),
+        Backend::Mysql => index.to_string(MysqlQueryBuilder),
     }
 }
 
@@ -58,6 +64,7 @@ fn render(backend: Backend, table: &TableCreateStatement) -> String {
     match backend {
         Backend::Postgres => table.to_string(PostgresQueryBuilder),
         Backend::Sqlite => table.to_string(SqliteQueryBuilder),
+        Backend::Mysql => table.to_string(MysqlQueryBuilder),
     }
 }
 
@@ -134,5 +141,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn mysql_script_uses_types_that_keep_every_value() {
+        let sql = script(Backend::Mysql, &Tables::new()).unwrap();
+        assert!(
+            sql.contains("`global_position` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT"),
+            "{sql}"
+        );
+        assert!(sql.contains("`aggregate_id` varbinary(512) NOT NULL"), "{sql}");
+        assert!(sql.contains("`payload` LONGBLOB NOT NULL"), "{sql}");
+        assert!(sql.contains("`created_at` DATETIME(6) NOT NULL"), "{sql}");
+        assert!(sql.contains("`metadata` LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"));
+        assert!(!sql.contains("CREATE INDEX"), "MySQL has no CREATE INDEX IF NOT EXISTS: {sql}");
+        assert!(sql.contains("`events_type_pos_idx`"), "{sql}");
+        assert!(!sql.contains(" timestamp"), "TIMESTAMP ends in 2038: {sql}");
+        assert!(!sql.contains(" blob") && !sql.contains(" text"), "64 KiB types: {sql}");
     }
 }

@@ -2,7 +2,7 @@
 
 use sea_query::{ColumnDef, Expr, ExprTrait, Iden, Index, Table, TableCreateStatement};
 
-use crate::backend::clock;
+use crate::backend::{bytes, clock, name};
 use crate::{Backend, Tables};
 
 /// Columns of the snapshots table.
@@ -39,9 +39,9 @@ pub(crate) fn snapshots_table(backend: Backend, tables: &Tables) -> TableCreateS
     Table::create()
         .table(tables.table_name(tables.snapshots()))
         .if_not_exists()
-        .col(ColumnDef::new(C::BoundedContext).text().not_null())
-        .col(ColumnDef::new(C::AggregateType).text().not_null())
-        .col(ColumnDef::new(C::AggregateId).text().not_null())
+        .col(name(backend, C::BoundedContext).not_null())
+        .col(name(backend, C::AggregateType).not_null())
+        .col(name(backend, C::AggregateId).not_null())
         .col(
             ColumnDef::new(C::StreamVersion)
                 .big_integer()
@@ -49,7 +49,7 @@ pub(crate) fn snapshots_table(backend: Backend, tables: &Tables) -> TableCreateS
                 .check(Expr::col(C::StreamVersion).gt(0)),
         )
         .col(ColumnDef::new(C::StateVersion).integer().not_null())
-        .col(ColumnDef::new(C::State).blob().not_null())
+        .col(bytes(backend, C::State).not_null())
         .col(clock(backend, C::TakenAt).not_null())
         .primary_key(
             Index::create()

@@ -5,6 +5,7 @@ use sea_query::{
     ColumnDef, Expr, ExprTrait, Iden, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 
+use crate::backend::{bytes, instant, long_text, name};
 use crate::{Backend, Tables};
 
 /// Columns of the events table.
@@ -81,21 +82,33 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
     let events = tables.events();
     let mut position = ColumnDef::new(C::GlobalPosition);
     position.big_integer().not_null().primary_key();
-    if backend == Backend::Postgres {
-        position
-            .default(Expr::cust(format!("{}()", crate::postgres::next_position_function(tables))));
+    match backend {
+        Backend::Postgres => {
+            position.default(Expr::cust(format!(
+                "{}()",
+                crate::postgres::next_position_function(tables)
+            )));
+        }
+        Backend::Mysql => {
+            position.auto_increment();
+        }
+        Backend::Sqlite => {}
     }
-    // `json`, not `jsonb`, on PostgreSQL: it keeps the text as written, so numbers read back
-    // exactly (`jsonb` turns `1e16` into `10000000000000000` and `-0.0` into `0`).
-    let mut metadata = ColumnDef::new(C::Metadata);
-    metadata.json();
-    Table::create()
+    // `json`, not `jsonb`, on PostgreSQL and `LONGTEXT`, not `JSON`, on MySQL: both keep the
+    // text as written, so numbers read back exactly (`jsonb` turns `1e16` into
+    // `10000000000000000` and `-0.0` into `0`).
+    let mut metadata = match backend {
+        Backend::Mysql => long_text(backend, C::Metadata),
+        Backend::Postgres | Backend::Sqlite => ColumnDef::new(C::Metadata).json().to_owned(),
+    };
+    let mut table = Table::create();
+    table
         .table(tables.table_name(events))
         .if_not_exists()
         .col(position)
-        .col(ColumnDef::new(C::BoundedContext).text().not_null().default(""))
-        .col(ColumnDef::new(C::AggregateType).text().not_null())
-        .col(ColumnDef::new(C::AggregateId).text().not_null())
+        .col(name(backend, C::BoundedContext).not_null().default(""))
+        .col(name(backend, C::AggregateType).not_null())
+        .col(name(backend, C::AggregateId).not_null())
         .col(
             ColumnDef::new(C::AggregateVersion)
                 .big_integer()
@@ -109,19 +122,19 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
                 .check(Expr::col(C::StreamHash).gte(0)),
         )
         .col(ColumnDef::new(C::EventId).uuid().not_null())
-        .col(ColumnDef::new(C::EventType).text().not_null())
+        .col(name(backend, C::EventType).not_null())
         .col(
             ColumnDef::new(C::EventVersion)
                 .integer()
                 .not_null()
                 .check(Expr::col(C::EventVersion).gte(0)),
         )
-        .col(ColumnDef::new(C::Payload).blob().not_null())
+        .col(bytes(backend, C::Payload).not_null())
         .col(metadata.not_null())
-        .col(ColumnDef::new(C::CreatedAt).timestamp_with_time_zone().not_null())
-        .col(ColumnDef::new(C::TraceId).text().null())
-        .col(ColumnDef::new(C::CorrelationId).text().null())
-        .col(ColumnDef::new(C::CausationId).text().null())
+        .col(instant(backend, C::CreatedAt).not_null())
+        .col(long_text(backend, C::TraceId).null())
+        .col(long_text(backend, C::CorrelationId).null())
+        .col(long_text(backend, C::CausationId).null())
         .index(
             Index::create()
                 .name(events.with_suffix(EVENT_ID_KEY_SUFFIX).as_str())
@@ -136,16 +149,31 @@ pub(crate) fn events_table(backend: Backend, tables: &Tables) -> TableCreateStat
                 .col(C::AggregateType)
                 .col(C::AggregateId)
                 .col(C::AggregateVersion),
-        )
-        .to_owned()
+        );
+    // MySQL has no `CREATE INDEX IF NOT EXISTS`: its filter indexes are declared here.
+    if backend == Backend::Mysql {
+        for (suffix, column) in FILTER_INDEXES {
+            table.index(
+                Index::create()
+                    .name(events.with_suffix(suffix).as_str())
+                    .col(column)
+                    .col(C::GlobalPosition),
+            );
+        }
+    }
+    table.to_owned()
 }
+
+/// The filter indexes: name suffix and leading column.
+const FILTER_INDEXES: [(&str, EventColumn); 2] =
+    [("_type_pos_idx", EventColumn::AggregateType), ("_ctx_pos_idx", EventColumn::BoundedContext)];
 
 /// Indexes for consumers that read the log filtered by aggregate type or bounded context, in
 /// position order.
 pub(crate) fn event_indexes(tables: &Tables) -> Vec<IndexCreateStatement> {
     use EventColumn as C;
     let events = tables.events();
-    [("_type_pos_idx", C::AggregateType), ("_ctx_pos_idx", C::BoundedContext)]
+    FILTER_INDEXES
         .into_iter()
         .map(|(suffix, column)| {
             Index::create()
@@ -159,14 +187,14 @@ pub(crate) fn event_indexes(tables: &Tables) -> Vec<IndexCreateStatement> {
         .collect()
 }
 
-pub(crate) fn stream_heads_table(tables: &Tables) -> TableCreateStatement {
+pub(crate) fn stream_heads_table(backend: Backend, tables: &Tables) -> TableCreateStatement {
     use StreamHeadColumn as C;
     Table::create()
         .table(tables.table_name(tables.stream_heads()))
         .if_not_exists()
-        .col(ColumnDef::new(C::BoundedContext).text().not_null())
-        .col(ColumnDef::new(C::AggregateType).text().not_null())
-        .col(ColumnDef::new(C::AggregateId).text().not_null())
+        .col(name(backend, C::BoundedContext).not_null())
+        .col(name(backend, C::AggregateType).not_null())
+        .col(name(backend, C::AggregateId).not_null())
         .col(ColumnDef::new(C::Version).big_integer().not_null().check(Expr::col(C::Version).gt(0)))
         .primary_key(
             Index::create().col(C::BoundedContext).col(C::AggregateType).col(C::AggregateId),

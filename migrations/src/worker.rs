@@ -8,7 +8,7 @@ use sea_query::{
     ColumnDef, Expr, ExprTrait, Iden, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 
-use crate::backend::clock;
+use crate::backend::{clock, long_text, name};
 use crate::{Backend, Tables};
 
 /// Columns of the worker tables (each table uses some of them).
@@ -75,9 +75,9 @@ impl Iden for WorkerColumn {
 use WorkerColumn as C;
 
 /// The unit key columns shared by assignments, checkpoints and status.
-fn unit_columns(table: &mut TableCreateStatement) {
+fn unit_columns(backend: Backend, table: &mut TableCreateStatement) {
     table
-        .col(ColumnDef::new(C::Consumer).text().not_null())
+        .col(name(backend, C::Consumer).not_null())
         .col(
             ColumnDef::new(C::Partitions)
                 .integer()
@@ -94,13 +94,14 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
     let consumers_type = match backend {
         Backend::Postgres => ColumnDef::new(C::Consumers).json_binary().not_null().to_owned(),
         Backend::Sqlite => ColumnDef::new(C::Consumers).text().not_null().to_owned(),
+        Backend::Mysql => long_text(backend, C::Consumers).not_null().to_owned(),
     };
     let nodes = Table::create()
         .table(tables.table_name(tables.nodes()))
         .if_not_exists()
-        .col(ColumnDef::new(C::NodeId).text().not_null().primary_key())
+        .col(name(backend, C::NodeId).not_null().primary_key())
         .col(consumers_type)
-        .col(ColumnDef::new(C::Version).text().not_null())
+        .col(name(backend, C::Version).not_null())
         .col(clock(backend, C::StartedAt).not_null())
         .col(clock(backend, C::HeartbeatAt).not_null())
         .to_owned();
@@ -114,14 +115,14 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
                 .primary_key()
                 .check(Expr::col(C::Id).eq(1)),
         )
-        .col(ColumnDef::new(C::NodeId).text().null())
+        .col(name(backend, C::NodeId).null())
         .col(ColumnDef::new(C::Epoch).big_integer().not_null())
         .col(clock(backend, C::ExpiresAt).not_null())
         .to_owned();
     let consumers = Table::create()
         .table(tables.table_name(tables.consumers()))
         .if_not_exists()
-        .col(ColumnDef::new(C::Name).text().not_null().primary_key())
+        .col(name(backend, C::Name).not_null().primary_key())
         .col(
             ColumnDef::new(C::Partitions)
                 .integer()
@@ -134,13 +135,17 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
         .to_owned();
     let mut assignments = Table::create();
     assignments.table(tables.table_name(tables.assignments())).if_not_exists();
-    unit_columns(&mut assignments);
+    unit_columns(backend, &mut assignments);
     assignments
-        .col(ColumnDef::new(C::Owner).text().null())
+        .col(name(backend, C::Owner).null())
         .col(ColumnDef::new(C::Epoch).big_integer().not_null());
+    // MySQL has no `CREATE INDEX IF NOT EXISTS`: the owner index is declared here.
+    if backend == Backend::Mysql {
+        assignments.index(Index::create().name(owner_index(tables).as_str()).col(C::Owner));
+    }
     let mut checkpoints = Table::create();
     checkpoints.table(tables.table_name(tables.checkpoints())).if_not_exists();
-    unit_columns(&mut checkpoints);
+    unit_columns(backend, &mut checkpoints);
     checkpoints
         .col(
             ColumnDef::new(C::Position)
@@ -152,11 +157,11 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
         .col(clock(backend, C::UpdatedAt).not_null());
     let mut status = Table::create();
     status.table(tables.table_name(tables.consumer_status())).if_not_exists();
-    unit_columns(&mut status);
+    unit_columns(backend, &mut status);
     status
         .col(ColumnDef::new(C::Paused).boolean().not_null())
         .col(ColumnDef::new(C::Attempts).integer().not_null())
-        .col(ColumnDef::new(C::LastError).text().null())
+        .col(long_text(backend, C::LastError).null())
         .col(ColumnDef::new(C::FailedPosition).big_integer().null())
         .col(ColumnDef::new(C::SkipPosition).big_integer().null())
         .col(clock(backend, C::FailingSince).null())
@@ -164,11 +169,15 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
     vec![nodes, leader, consumers, assignments, checkpoints, status]
 }
 
+fn owner_index(tables: &Tables) -> crate::Ident {
+    tables.assignments().with_suffix("_owner_idx")
+}
+
 pub(crate) fn indexes(tables: &Tables) -> Vec<IndexCreateStatement> {
     vec![
         Index::create()
             .if_not_exists()
-            .name(tables.assignments().with_suffix("_owner_idx").as_str())
+            .name(owner_index(tables).as_str())
             .table(tables.table_name(tables.assignments()))
             .col(C::Owner)
             .to_owned(),

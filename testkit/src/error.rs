@@ -19,11 +19,27 @@ pub enum HarnessError {
          or set DATABASE_URL"
     )]
     NoPostgresUser,
+    /// Neither `MYSQL_URL` (or a `mysql://` `DATABASE_URL`) nor MariaDB server binaries are
+    /// available.
+    #[error(
+        "no MariaDB available for the MySQL tests: set MYSQL_URL=mysql://user:password@host:port/db \
+         (the user must be allowed to CREATE DATABASE and, for the default gap-safety strategy, \
+         hold PROCESS), or install the MariaDB server binaries so that `mariadb-install-db` and \
+         `mariadbd` are on PATH (Debian/Ubuntu: apt-get install --no-install-recommends \
+         mariadb-server-core)"
+    )]
+    NoMariadb,
+    /// The tests run as root and there is no `nobody` user for `mariadbd` to run as.
+    #[error(
+        "the tests run as root, and mariadbd runs as the unprivileged `nobody` user, which does \
+         not exist here: create it or set MYSQL_URL"
+    )]
+    NoMariadbUser,
     /// `DATABASE_URL` is not a valid URL.
-    #[error("DATABASE_URL is not a valid postgres:// URL: {0}")]
+    #[error("the database URL is not valid: {0}")]
     BadUrl(String),
-    /// A step of starting the throwaway cluster failed; `output` is what it printed.
-    #[error("starting the throwaway PostgreSQL failed at {step}:\n{output}")]
+    /// A step of starting a throwaway server failed; `output` is what it printed.
+    #[error("starting the throwaway database server failed at {step}:\n{output}")]
     Startup {
         /// The failing step.
         step: &'static str,
@@ -39,7 +55,7 @@ pub enum HarnessError {
         message: String,
     },
     /// The server refused an administrative statement.
-    #[error("PostgreSQL refused to {action}: {message}")]
+    #[error("the database server refused to {action}: {message}")]
     Sql {
         /// What the harness was doing.
         action: &'static str,

@@ -4,6 +4,8 @@
 //!
 //! - [`postgres`]: a fresh PostgreSQL database per test, on `DATABASE_URL`'s server or on a
 //!   throwaway cluster the harness starts itself (no setup beyond the server binaries);
+//! - `mysql` (feature `mysql`): the same for MariaDB, on `MYSQL_URL`'s server or a throwaway
+//!   MariaDB started from Debian's `mariadb-server-core`;
 //! - [`strategies`]: proptest strategies for stream ids, events and JSON metadata;
 //! - [`mock`]: mockall mocks of the ports, for unit tests of logic above them;
 //! - [`given`]: given/when/then for deciders, pure;
@@ -17,6 +19,9 @@ mod error;
 pub mod events;
 pub mod given;
 pub mod inline;
+#[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+pub mod mysql;
 pub mod postgres;
 pub mod strategies;
 

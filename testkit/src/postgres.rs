@@ -130,8 +130,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// `pt_<test name>_<random>`, lowercase, at most 63 bytes.
-fn database_name(test_name: &str) -> String {
+/// `pt_<test name>_<random>`, lowercase, at most 63 bytes (within PostgreSQL's and MySQL's
+/// limits).
+pub(crate) fn database_name(test_name: &str) -> String {
     let base: String = test_name
         .rsplit("::")
         .next()

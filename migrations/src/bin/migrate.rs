@@ -8,15 +8,15 @@ use std::process::ExitCode;
 use pupsourcing_migrations::{Backend, Tables, script};
 
 const USAGE: &str = "\
-Usage: pupsourcing-migrate --backend <postgres|sqlite> [--output <DIR|FILE.sql|->] [options]
+Usage: pupsourcing-migrate --backend <postgres|sqlite|mysql> [--output <DIR|FILE.sql|->] [options]
 
 Writes the pupsourcing schema (idempotent DDL) for one backend.
 
 Options:
-  --backend <NAME>             postgres or sqlite (required)
+  --backend <NAME>             postgres, sqlite or mysql (MariaDB/MySQL) (required)
   --output <PATH>              a directory (the file is named pupsourcing_<backend>.sql),
                                a file ending in .sql, or - for standard output (default: -)
-  --schema <NAME>              PostgreSQL schema for every table
+  --schema <NAME>              PostgreSQL schema (MySQL database) for every table
   --prefix <PREFIX>            prefix for every table name
   --events-table <NAME>        name of the events table (default: events)
   --stream-heads-table <NAME>  name of the stream heads table (default: stream_heads)
