@@ -126,3 +126,34 @@ fn values_follow_the_placeholders() {
         assert_eq!(value, &expected);
     }
 }
+
+/// Why appends, lease acquisition and `RETURNING` statements stay hand-written: sea-query's
+/// MySQL builder drops what MySQL lacks instead of failing. Rendered there, a conditional lease
+/// upsert would let any node take a live lease. If this test fails, sea-query changed and the
+/// shared set may grow.
+#[test]
+fn sea_query_silently_drops_what_mysql_lacks() {
+    use sea_query::{OnConflict, Query, ReturningClause};
+
+    use crate::WorkerColumn as C;
+    let tables = Tables::new();
+    let lease = Query::insert()
+        .into_table(tables.table_name(tables.leader()))
+        .columns([C::Id, C::NodeId])
+        .values_panic([arg(0), arg(1)])
+        .on_conflict(
+            OnConflict::column(C::Id)
+                .update_column(C::NodeId)
+                .action_and_where(Expr::col(C::ExpiresAt).lte(Dialect::Mysql.now()))
+                .to_owned(),
+        )
+        .returning(ReturningClause::Columns(vec![sea_query::IntoColumnRef::into_column_ref(
+            C::Epoch,
+        )]))
+        .to_owned();
+    let postgres = Statement::render(Dialect::Postgres, &lease);
+    let mysql = Statement::render(Dialect::Mysql, &lease);
+    assert!(postgres.sql().contains("WHERE") && postgres.sql().contains("RETURNING"));
+    assert!(!mysql.sql().contains("WHERE"), "{}", mysql.sql());
+    assert!(!mysql.sql().contains("RETURNING"), "{}", mysql.sql());
+}
