@@ -227,6 +227,21 @@ impl Tables {
         }
     }
 
+    /// `name` qualified by the schema and quoted for `dialect`: in double quotes, or in
+    /// backticks on MySQL (whose double quotes delimit strings unless `ANSI_QUOTES` is set).
+    pub fn qualified_in(&self, dialect: crate::Dialect, name: &Ident) -> String {
+        match dialect {
+            crate::Dialect::Mysql => {
+                let quote = |ident: &Ident| format!("`{}`", ident.as_str());
+                match &self.schema {
+                    Some(schema) => format!("{}.{}", quote(schema), quote(name)),
+                    None => quote(name),
+                }
+            }
+            _ => self.qualified(name),
+        }
+    }
+
     /// `name` qualified by the schema, for sea-query statements.
     pub fn table_name(&self, name: &Ident) -> TableName {
         TableName(

@@ -1,0 +1,20 @@
+//! # pupsourcing-mysql (work in progress)
+//!
+//! The MySQL/MariaDB backend of pupsourcing, on sqlx: [`MysqlDatabase`] (a pool whose
+//! connections run READ COMMITTED in UTC) and [`MysqlStore`] (appends and reads). Not yet
+//! written: the gap-safe frontier (InnoDB transaction-id fence), the coordinator, the key and
+//! snapshot stores.
+
+mod config;
+mod convert;
+mod database;
+mod error;
+mod migrate;
+mod shared;
+mod store;
+
+pub use config::MysqlStoreConfig;
+pub use database::{MysqlDatabase, MysqlTx};
+pub use pupsourcing_migrations::{NameError, Tables};
+pub use sqlx;
+pub use store::MysqlStore;

@@ -1,0 +1,120 @@
+//! The MySQL event store.
+
+mod append;
+mod read;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pupsourcing::{
+    AppendResult, BackendError, BackendErrorKind, Event, EventStore, ExpectedVersion,
+    FrontierStatus, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions,
+};
+
+use crate::{MysqlDatabase, MysqlStoreConfig, MysqlTx, migrate};
+use sql::Statements;
+
+/// An [`EventStore`] in MySQL or MariaDB (work in progress: the gap-safe frontier is not
+/// written yet, so [`advance_frontier`](EventStore::advance_frontier) refuses).
+#[derive(Debug, Clone)]
+pub struct MysqlStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) db: MysqlDatabase,
+    pub(crate) config: MysqlStoreConfig,
+    pub(crate) sql: Statements,
+}
+
+impl MysqlStore {
+    /// A store with the default table names and limits.
+    pub fn new(db: &MysqlDatabase) -> Self {
+        Self::with_config(db, MysqlStoreConfig::default())
+    }
+
+    /// A store with `config`.
+    pub fn with_config(db: &MysqlDatabase, config: MysqlStoreConfig) -> Self {
+        let sql = Statements::new(config.tables());
+        Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) }
+    }
+
+    /// Creates the store's tables if they do not exist.
+    pub async fn migrate(&self) -> Result<(), BackendError> {
+        migrate::apply(&self.inner.db, self.inner.config.tables()).await
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &MysqlStoreConfig {
+        &self.inner.config
+    }
+
+    /// The database the store was created with.
+    pub fn database(&self) -> &MysqlDatabase {
+        &self.inner.db
+    }
+}
+
+fn frontier_pending(operation: &'static str) -> StoreError {
+    StoreError::Backend(BackendError::new(
+        BackendErrorKind::Other,
+        operation,
+        "the MySQL frontier is not implemented yet",
+    ))
+}
+
+#[async_trait]
+impl EventStore<MysqlDatabase> for MysqlStore {
+    async fn append(
+        &self,
+        tx: &mut MysqlTx,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        append::append(&self.inner, tx, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        tx: &mut MysqlTx,
+        stream: &StreamId,
+        versions: Versions,
+    ) -> Result<Stream, StoreError> {
+        read::read_stream(&self.inner, tx, stream, versions).await
+    }
+
+    async fn stream_version(&self, tx: &mut MysqlTx, stream: &StreamId) -> Result<u64, StoreError> {
+        read::stream_version(&self.inner, tx, stream).await
+    }
+
+    async fn read_events(
+        &self,
+        tx: &mut MysqlTx,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events(&self.inner, tx, after, limit).await
+    }
+
+    async fn latest_position(&self, tx: &mut MysqlTx) -> Result<u64, StoreError> {
+        read::latest_position(&self.inner, tx).await
+    }
+
+    async fn safe_frontier(&self, _tx: &mut MysqlTx) -> Result<u64, StoreError> {
+        Err(frontier_pending("safe_frontier"))
+    }
+
+    async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError> {
+        Err(frontier_pending("advance_frontier"))
+    }
+
+    async fn read_events_until(
+        &self,
+        tx: &mut MysqlTx,
+        query: &LogQuery,
+    ) -> Result<Vec<PersistedEvent>, StoreError> {
+        read::read_events_until(&self.inner, tx, query).await
+    }
+}

@@ -1,0 +1,174 @@
+//! Appending: validation, the head first (so the appender holds an InnoDB transaction id before
+//! it draws a position: the frontier's proof rests on it), then the events.
+
+use pupsourcing::spi::prepare_append;
+use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use super::Inner;
+use crate::MysqlTx;
+use crate::convert::{from_bigint, to_bigint, to_datetime, uuid};
+use crate::error::{Context, DUPLICATE_ENTRY, error_number, failure};
+
+pub(crate) async fn append(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    expected: ExpectedVersion,
+    mut events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    let existing = existing_ids(store, tx, &events).await?;
+    if !existing.is_empty() {
+        return Err(StoreError::DuplicateEventId { stream, event_ids: existing });
+    }
+    let to_version = move_head(store, tx, &stream, expected, count).await?;
+    let first_version = to_version + 1 - count;
+    let hash = to_bigint("stream hash", stream.partition_hash())?;
+    let mut insert = sqlx::query(AssertSqlSafe(store.sql.insert_events(events.len())));
+    for (event, version) in events.iter().zip(first_version..) {
+        insert = insert
+            .bind(stream.bounded_context_column())
+            .bind(stream.aggregate_type())
+            .bind(stream.aggregate_id())
+            .bind(to_bigint("version", version)?)
+            .bind(hash)
+            .bind(event.event_id.as_bytes().as_slice())
+            .bind(event.event_type.as_str())
+            .bind(event.event_version)
+            .bind(event.payload.as_slice())
+            .bind(event.metadata.to_string())
+            .bind(to_datetime(event.created_at))
+            .bind(event.trace_id.as_deref())
+            .bind(event.correlation_id.as_deref())
+            .bind(event.causation_id.as_deref());
+    }
+    let rows = match insert.fetch_all(&mut **tx).await {
+        Ok(rows) => rows,
+        Err(err) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
+            let event_ids = events.iter().map(|e| e.event_id).collect();
+            return Err(StoreError::DuplicateEventId { stream, event_ids });
+        }
+        Err(err) => return Err(failure("append", err).into()),
+    };
+    let mut positions = rows
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0).during("append"))
+        .collect::<Result<Vec<_>, _>>()?;
+    positions.sort_unstable();
+    let persisted = events
+        .into_iter()
+        .zip(positions)
+        .zip(first_version..)
+        .map(|((event, position), version)| {
+            Ok(PersistedEvent {
+                event,
+                global_position: from_bigint("append", position)?,
+                aggregate_version: version,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(AppendResult::new(stream, persisted))
+}
+
+async fn existing_ids(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    events: &[Event],
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut probe =
+        sqlx::query_scalar::<_, Vec<u8>>(AssertSqlSafe(store.sql.existing_ids(events.len())));
+    for event in events {
+        probe = probe.bind(event.event_id.as_bytes().to_vec());
+    }
+    let found = probe.fetch_all(&mut **tx).await.during("append")?;
+    Ok(found.iter().map(|bytes| uuid("append", bytes)).collect::<Result<_, _>>()?)
+}
+
+/// Writes the stream's head for an append of `count` events and returns the new version, or
+/// the conflict.
+async fn move_head(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    count: u64,
+) -> Result<u64, StoreError> {
+    let key = [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()];
+    let by = to_bigint("event count", count)?;
+    match expected {
+        ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => {
+            let created = sqlx::query(AssertSqlSafe(store.sql.create_head.clone()))
+                .bind(key[0])
+                .bind(key[1])
+                .bind(key[2])
+                .bind(by)
+                .execute(&mut **tx)
+                .await;
+            match created {
+                Ok(_) => Ok(count),
+                Err(err) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
+                    Err(conflict(store, tx, stream, expected).await)
+                }
+                Err(err) => Err(failure("append", err).into()),
+            }
+        }
+        ExpectedVersion::Exact(version) => {
+            let moved = sqlx::query(AssertSqlSafe(store.sql.move_head.clone()))
+                .bind(by)
+                .bind(key[0])
+                .bind(key[1])
+                .bind(key[2])
+                .bind(to_bigint("expected version", version)?)
+                .execute(&mut **tx)
+                .await
+                .during("append")?;
+            if moved.rows_affected() == 0 {
+                return Err(conflict(store, tx, stream, expected).await);
+            }
+            Ok(version + count)
+        }
+        ExpectedVersion::Any => {
+            sqlx::query(AssertSqlSafe(store.sql.upsert_head.clone()))
+                .bind(key[0])
+                .bind(key[1])
+                .bind(key[2])
+                .bind(by)
+                .execute(&mut **tx)
+                .await
+                .during("append")?;
+            let version = head_version(store, tx, stream).await?;
+            Ok(version.unwrap_or(count))
+        }
+    }
+}
+
+async fn head_version(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: &StreamId,
+) -> Result<Option<u64>, StoreError> {
+    let version: Option<i64> = sqlx::query_scalar(AssertSqlSafe(store.sql.head_version.clone()))
+        .bind(stream.bounded_context_column())
+        .bind(stream.aggregate_type())
+        .bind(stream.aggregate_id())
+        .fetch_optional(&mut **tx)
+        .await
+        .during("append")?;
+    Ok(version.map(|v| from_bigint("append", v)).transpose()?)
+}
+
+async fn conflict(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+) -> StoreError {
+    match head_version(store, tx, stream).await {
+        Ok(actual) => {
+            StoreError::Conflict { stream: stream.clone(), expected, actual: actual.unwrap_or(0) }
+        }
+        Err(err) => err,
+    }
+}
