@@ -170,8 +170,8 @@ pub use event::{Event, PersistedEvent, normalize_timestamp};
 pub use keys::{EncryptionError, IntegrityFailure};
 pub use store::{
     AppendLimits, AppendResult, EventFilter, EventStore, EventStoreExt, ExpectedVersion,
-    FrontierStatus, InputError, LogQuery, MAX_EVENT_VERSION, MAX_METADATA_DEPTH, MAX_POSITION,
-    OpenHole, StoreError, Versions,
+    FrontierConfig, FrontierStatus, InputError, LogQuery, MAX_EVENT_VERSION, MAX_METADATA_DEPTH,
+    MAX_POSITION, OpenHole, StoreError, Versions,
 };
 pub use stream::{Stream, StreamId};
 pub use typed::DomainEvent;

@@ -11,6 +11,7 @@ mod ext;
 mod frontier;
 mod read;
 mod version;
+pub(crate) mod walk;
 
 use async_trait::async_trait;
 
@@ -21,7 +22,7 @@ pub use append::{
 };
 pub use error::{InputError, StoreError};
 pub use ext::EventStoreExt;
-pub use frontier::{FrontierStatus, OpenHole};
+pub use frontier::{FrontierConfig, FrontierStatus, OpenHole};
 pub use read::{EventFilter, LogQuery, Versions};
 pub use version::ExpectedVersion;
 

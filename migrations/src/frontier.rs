@@ -1,4 +1,4 @@
-//! The PostgreSQL frontier tables: `event_frontier` (one row, the safe position) and
+//! The frontier tables of the backends with concurrent writers (PostgreSQL, MySQL): `event_frontier` (one row, the safe position) and
 //! `event_holes` (runs of missing positions above it, with the snapshot bound recorded when each
 //! run was first seen, and how it was resolved: filled, dead or forced).
 
@@ -7,7 +7,8 @@ use sea_query::{
     TableCreateStatement,
 };
 
-use crate::Tables;
+use crate::backend::{instant, name};
+use crate::{Backend, Tables};
 
 /// Columns of the frontier table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,15 @@ impl Iden for HoleColumn {
     }
 }
 
-pub(crate) fn frontier_table(tables: &Tables) -> TableCreateStatement {
+/// `now` as a column default: MySQL wants the column's precision.
+fn now(backend: Backend) -> Expr {
+    match backend {
+        Backend::Mysql => Expr::cust("CURRENT_TIMESTAMP(6)"),
+        Backend::Postgres | Backend::Sqlite => Expr::current_timestamp(),
+    }
+}
+
+pub(crate) fn frontier_table(backend: Backend, tables: &Tables) -> TableCreateStatement {
     use FrontierColumn as C;
     Table::create()
         .table(tables.table_name(tables.frontier()))
@@ -71,12 +80,7 @@ pub(crate) fn frontier_table(tables: &Tables) -> TableCreateStatement {
                 .not_null()
                 .check(Expr::col(C::SafePosition).gte(0)),
         )
-        .col(
-            ColumnDef::new(C::UpdatedAt)
-                .timestamp_with_time_zone()
-                .not_null()
-                .default(Expr::current_timestamp()),
-        )
+        .col(instant(backend, C::UpdatedAt).not_null().default(now(backend)))
         .to_owned()
 }
 
@@ -86,11 +90,11 @@ pub(crate) fn frontier_row(tables: &Tables) -> InsertStatement {
         .into_table(tables.table_name(tables.frontier()))
         .columns([C::Id, C::SafePosition])
         .values_panic([1.into(), 0.into()])
-        .on_conflict(OnConflict::column(C::Id).do_nothing().to_owned())
+        .on_conflict(OnConflict::column(C::Id).do_nothing_on([C::Id]).to_owned())
         .to_owned()
 }
 
-pub(crate) fn holes_table(tables: &Tables) -> TableCreateStatement {
+pub(crate) fn holes_table(backend: Backend, tables: &Tables) -> TableCreateStatement {
     use HoleColumn as C;
     Table::create()
         .table(tables.table_name(tables.holes()))
@@ -98,16 +102,10 @@ pub(crate) fn holes_table(tables: &Tables) -> TableCreateStatement {
         .col(ColumnDef::new(C::StartPosition).big_integer().not_null().primary_key())
         .col(ColumnDef::new(C::EndPosition).big_integer().not_null())
         .col(ColumnDef::new(C::FirstSeenXid).big_integer().not_null())
+        .col(instant(backend, C::FirstSeenAt).not_null().default(now(backend)))
+        .col(instant(backend, C::ResolvedAt).null())
         .col(
-            ColumnDef::new(C::FirstSeenAt)
-                .timestamp_with_time_zone()
-                .not_null()
-                .default(Expr::current_timestamp()),
-        )
-        .col(ColumnDef::new(C::ResolvedAt).timestamp_with_time_zone().null())
-        .col(
-            ColumnDef::new(C::Resolution)
-                .text()
+            name(backend, C::Resolution)
                 .null()
                 .check(Expr::col(C::Resolution).is_in(["filled", "dead", "forced"])),
         )

@@ -15,8 +15,11 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
     }
     let mut creates =
         vec![store::events_table(backend, tables), store::stream_heads_table(backend, tables)];
-    if backend == Backend::Postgres {
-        creates.extend([frontier::frontier_table(tables), frontier::holes_table(tables)]);
+    if backend != Backend::Sqlite {
+        creates.extend([
+            frontier::frontier_table(backend, tables),
+            frontier::holes_table(backend, tables),
+        ]);
     }
     creates.extend(worker::tables(backend, tables));
     creates.extend(keys::tables(backend, tables));
@@ -32,9 +35,13 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
         indexes.extend(worker::indexes(tables));
         out.extend(indexes.iter().map(|index| render_index(backend, index)));
     }
-    if backend == Backend::Postgres {
-        out.extend(postgres::after_tables(tables));
-        out.push(frontier::frontier_row(tables).to_string(PostgresQueryBuilder));
+    match backend {
+        Backend::Postgres => {
+            out.extend(postgres::after_tables(tables));
+            out.push(frontier::frontier_row(tables).to_string(PostgresQueryBuilder));
+        }
+        Backend::Mysql => out.push(frontier::frontier_row(tables).to_string(MysqlQueryBuilder)),
+        Backend::Sqlite => {}
     }
     Ok(out)
 }

@@ -1,6 +1,6 @@
 //! Store options: table names and size limits.
 
-use pupsourcing::AppendLimits;
+use pupsourcing::{AppendLimits, FrontierConfig};
 use pupsourcing_migrations::Tables;
 
 /// Options of a [`MysqlStore`](crate::MysqlStore).
@@ -8,6 +8,7 @@ use pupsourcing_migrations::Tables;
 pub struct MysqlStoreConfig {
     tables: Tables,
     limits: AppendLimits,
+    frontier: FrontierConfig,
 }
 
 impl MysqlStoreConfig {
@@ -23,6 +24,18 @@ impl MysqlStoreConfig {
     pub fn with_limits(mut self, limits: AppendLimits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Replaces how the frontier advances.
+    #[must_use]
+    pub fn with_frontier(mut self, frontier: FrontierConfig) -> Self {
+        self.frontier = frontier;
+        self
+    }
+
+    /// How the frontier advances.
+    pub fn frontier(&self) -> &FrontierConfig {
+        &self.frontier
     }
 
     /// The table names.

@@ -9,12 +9,14 @@ mod config;
 mod convert;
 mod database;
 mod error;
+pub mod frontier;
 mod migrate;
 mod shared;
 mod store;
 
 pub use config::MysqlStoreConfig;
 pub use database::{MysqlDatabase, MysqlTx};
+pub use pupsourcing::FrontierConfig;
 pub use pupsourcing_migrations::{NameError, Tables};
 pub use sqlx;
 pub use store::MysqlStore;

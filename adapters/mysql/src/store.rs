@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{
-    AppendResult, BackendError, BackendErrorKind, Event, EventStore, ExpectedVersion,
-    FrontierStatus, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions,
+    AppendResult, BackendError, Event, EventStore, ExpectedVersion, FrontierStatus, LogQuery,
+    PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
-use crate::{MysqlDatabase, MysqlStoreConfig, MysqlTx, migrate};
+use crate::{MysqlDatabase, MysqlStoreConfig, MysqlTx, frontier, migrate};
 use sql::Statements;
 
-/// An [`EventStore`] in MySQL or MariaDB (work in progress: the gap-safe frontier is not
-/// written yet, so [`advance_frontier`](EventStore::advance_frontier) refuses).
+/// An [`EventStore`] in MySQL or MariaDB, with the fenced frontier of [`frontier`](crate::frontier).
 #[derive(Debug, Clone)]
 pub struct MysqlStore {
     inner: Arc<Inner>,
@@ -57,14 +56,6 @@ impl MysqlStore {
     }
 }
 
-fn frontier_pending(operation: &'static str) -> StoreError {
-    StoreError::Backend(BackendError::new(
-        BackendErrorKind::Other,
-        operation,
-        "the MySQL frontier is not implemented yet",
-    ))
-}
-
 #[async_trait]
 impl EventStore<MysqlDatabase> for MysqlStore {
     async fn append(
@@ -102,12 +93,13 @@ impl EventStore<MysqlDatabase> for MysqlStore {
         read::latest_position(&self.inner, tx).await
     }
 
-    async fn safe_frontier(&self, _tx: &mut MysqlTx) -> Result<u64, StoreError> {
-        Err(frontier_pending("safe_frontier"))
+    async fn safe_frontier(&self, tx: &mut MysqlTx) -> Result<u64, StoreError> {
+        frontier::safe_frontier(&self.inner, tx).await
     }
 
+    /// See the [`frontier`](crate::frontier) module for how holes are proven dead.
     async fn advance_frontier(&self) -> Result<FrontierStatus, StoreError> {
-        Err(frontier_pending("advance_frontier"))
+        frontier::advance(&self.inner).await
     }
 
     async fn read_events_until(

@@ -51,6 +51,5 @@
 //! every forced skip is logged and kept in the holes table.
 
 mod advance;
-mod walk;
 
 pub(crate) use advance::advance;

@@ -31,10 +31,11 @@ mod snapshots;
 mod store;
 
 pub use backend::{PostgresBackend, connect, from_pool, from_store};
-pub use config::{FrontierConfig, PostgresStoreConfig};
+pub use config::PostgresStoreConfig;
 pub use coordinator::PostgresCoordinator;
 pub use database::{IsolationLevel, PgDatabase, PgTx};
 pub use keys::PostgresKeyStore;
+pub use pupsourcing::FrontierConfig;
 pub use pupsourcing_migrations::{NameError, Tables};
 pub use snapshots::PostgresSnapshotStore;
 pub use sqlx;

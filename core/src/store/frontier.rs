@@ -70,3 +70,87 @@ mod tests {
         assert_eq!(FrontierStatus::default().lag(), 0);
     }
 }
+
+/// How the safe frontier is advanced.
+///
+/// ```
+/// use std::time::Duration;
+/// use pupsourcing::FrontierConfig;
+///
+/// let config = FrontierConfig::default().with_hole_warning_after(Duration::from_secs(30));
+/// assert_eq!(config.force_skip_after(), None); // never skips unless asked to
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontierConfig {
+    window: usize,
+    hole_warning_after: Duration,
+    force_skip_after: Option<Duration>,
+    hole_retention: Duration,
+}
+
+impl Default for FrontierConfig {
+    fn default() -> Self {
+        Self {
+            window: 10_000,
+            hole_warning_after: Duration::from_secs(10),
+            force_skip_after: None,
+            hole_retention: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl FrontierConfig {
+    /// How many positions above the frontier one round of an advance examines (default 10 000);
+    /// an advance keeps going round by round while the frontier moves through full windows.
+    #[must_use]
+    pub fn with_window(mut self, positions: usize) -> Self {
+        self.window = positions.max(1);
+        self
+    }
+
+    /// After how long an open hole holding the frontier back is reported with a `tracing`
+    /// warning naming the oldest transaction that may be behind it (default 10 s).
+    #[must_use]
+    pub fn with_hole_warning_after(mut self, age: Duration) -> Self {
+        self.hole_warning_after = age;
+        self
+    }
+
+    /// **Opt-in, lossy.** Skips a hole once it has been open this long, whether or not its
+    /// transaction could still commit. Its events, if they ever commit, will never reach
+    /// consumers. Each skip is logged as a warning and recorded as `forced` in the holes table.
+    /// Off by default: without it, a long transaction delays consumers but never makes them skip.
+    #[must_use]
+    pub fn with_force_skip_after(mut self, age: Option<Duration>) -> Self {
+        self.force_skip_after = age;
+        self
+    }
+
+    /// How long resolved holes (filled or dead) stay in the holes table for inspection (default
+    /// 24 h). Forced skips are kept forever, as an audit trail.
+    #[must_use]
+    pub fn with_hole_retention(mut self, retention: Duration) -> Self {
+        self.hole_retention = retention;
+        self
+    }
+
+    /// Positions examined per round.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The warning threshold.
+    pub fn hole_warning_after(&self) -> Duration {
+        self.hole_warning_after
+    }
+
+    /// The force-skip timeout, if enabled.
+    pub fn force_skip_after(&self) -> Option<Duration> {
+        self.force_skip_after
+    }
+
+    /// The retention of resolved holes.
+    pub fn hole_retention(&self) -> Duration {
+        self.hole_retention
+    }
+}

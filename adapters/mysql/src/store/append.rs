@@ -23,7 +23,10 @@ pub(crate) async fn append(
     if !existing.is_empty() {
         return Err(StoreError::DuplicateEventId { stream, event_ids: existing });
     }
-    let to_version = move_head(store, tx, &stream, expected, count).await?;
+    let to_version = match move_head(store, tx, &stream, expected, count).await {
+        Ok(version) => version,
+        Err(err) => return Err(refused(store, tx, stream, &events, err).await),
+    };
     let first_version = to_version + 1 - count;
     let hash = to_bigint("stream hash", stream.partition_hash())?;
     let mut insert = sqlx::query(AssertSqlSafe(store.sql.insert_events(events.len())));
@@ -157,6 +160,28 @@ async fn head_version(
         .await
         .during("append")?;
     Ok(version.map(|v| from_bigint("append", v)).transpose()?)
+}
+
+/// The head refused the append. A retry racing its own first attempt waited on the first
+/// attempt's head row, and once that committed its events are visible to a new statement (READ
+/// COMMITTED): it must report the duplicate, not the conflict.
+async fn refused(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: StreamId,
+    events: &[Event],
+    err: StoreError,
+) -> StoreError {
+    if !matches!(err, StoreError::Conflict { .. }) {
+        return err;
+    }
+    match existing_ids(store, tx, events).await {
+        Ok(event_ids) if !event_ids.is_empty() => {
+            StoreError::DuplicateEventId { stream, event_ids }
+        }
+        Ok(_) => err,
+        Err(probe) => probe,
+    }
 }
 
 async fn conflict(

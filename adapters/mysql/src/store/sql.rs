@@ -1,7 +1,7 @@
 //! The store's SQL for MySQL: the shared reads, and the hand-written append statements (heads
 //! first, so every appender owns an InnoDB transaction id before it draws a position).
 
-use pupsourcing_migrations::{Dialect, EventStatements, Tables, event_column_list};
+use pupsourcing_migrations::{Dialect, EventStatements, Tables};
 
 use crate::shared::Shared;
 
@@ -10,7 +10,6 @@ const STREAM: &str = "bounded_context = ? AND aggregate_type = ? AND aggregate_i
 #[derive(Debug)]
 pub(crate) struct Statements {
     events: String,
-    columns: String,
     /// Creates a stream's head (`NoStream`); a duplicate key means the stream exists.
     pub(crate) create_head: String,
     /// Moves a head from the expected version (`Exact`).
@@ -23,6 +22,74 @@ pub(crate) struct Statements {
     pub(crate) stream_version: Shared,
     pub(crate) read_events: Shared,
     pub(crate) latest_position: Shared,
+    pub(crate) frontier: FrontierStatements,
+}
+
+/// The frontier's statements.
+#[derive(Debug)]
+pub(crate) struct FrontierStatements {
+    /// The named lock one advancer holds.
+    pub(crate) lock_name: String,
+    pub(crate) read: String,
+    pub(crate) latest: String,
+    /// Positions in `(?, ?]`, at most `?`, ascending (index only).
+    pub(crate) window: String,
+    /// Known runs ending above `?`: start, end, fence, age in microseconds, resolution.
+    pub(crate) holes: String,
+    /// Writes the frontier row, which gives the advance its transaction id.
+    pub(crate) touch: String,
+    /// The active transactions, with `{nonce}` to replace.
+    pub(crate) transactions: String,
+    pub(crate) record_hole: String,
+    pub(crate) resolve_hole: String,
+    /// Drops resolved, unforced runs older than `?` microseconds.
+    pub(crate) forget_holes: String,
+    pub(crate) write: String,
+}
+
+impl FrontierStatements {
+    fn new(tables: &Tables) -> Self {
+        let events = tables.qualified_in(Dialect::Mysql, tables.events());
+        let frontier = tables.qualified_in(Dialect::Mysql, tables.frontier());
+        let holes = tables.qualified_in(Dialect::Mysql, tables.holes());
+        Self {
+            lock_name: format!("pupsourcing_frontier_{:016x}", tables.lock_key("frontier")),
+            read: format!("SELECT safe_position FROM {frontier} WHERE id = 1"),
+            latest: format!("SELECT coalesce(max(global_position), 0) FROM {events}"),
+            window: format!(
+                "SELECT global_position FROM {events} WHERE global_position > ? \
+                 AND global_position <= ? ORDER BY global_position LIMIT ?"
+            ),
+            holes: format!(
+                "SELECT start_position, end_position, first_seen_xid, \
+                 TIMESTAMPDIFF(MICROSECOND, first_seen_at, UTC_TIMESTAMP(6)), resolution \
+                 FROM {holes} WHERE end_position > ? ORDER BY start_position"
+            ),
+            touch: format!("UPDATE {frontier} SET updated_at = UTC_TIMESTAMP(6) WHERE id = 1"),
+            transactions:
+                "SELECT CAST(trx_id AS UNSIGNED), CAST(trx_mysql_thread_id AS UNSIGNED), \
+                 CAST(trx_query AS CHAR), CAST(CONNECTION_ID() AS UNSIGNED), '{nonce}' \
+                 FROM information_schema.INNODB_TRX"
+                    .to_owned(),
+            record_hole: format!(
+                "INSERT INTO {holes} (start_position, end_position, first_seen_xid, first_seen_at) \
+                 VALUES (?, ?, ?, UTC_TIMESTAMP(6)) \
+                 ON DUPLICATE KEY UPDATE start_position = start_position"
+            ),
+            resolve_hole: format!(
+                "UPDATE {holes} SET resolution = ?, resolved_at = UTC_TIMESTAMP(6) \
+                 WHERE start_position = ? AND resolution IS NULL"
+            ),
+            forget_holes: format!(
+                "DELETE FROM {holes} WHERE resolution IN ('filled', 'dead') \
+                 AND resolved_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
+            ),
+            write: format!(
+                "UPDATE {frontier} SET safe_position = GREATEST(safe_position, ?), \
+                 updated_at = UTC_TIMESTAMP(6) WHERE id = 1"
+            ),
+        }
+    }
 }
 
 impl Statements {
@@ -31,7 +98,6 @@ impl Statements {
         let heads = tables.qualified_in(Dialect::Mysql, tables.stream_heads());
         let reads = EventStatements::new(Dialect::Mysql, tables);
         Self {
-            columns: event_column_list(),
             create_head: format!(
                 "INSERT INTO {heads} (bounded_context, aggregate_type, aggregate_id, version) \
                  VALUES (?, ?, ?, ?)"
@@ -49,6 +115,7 @@ impl Statements {
             stream_version: reads.stream_version.into(),
             read_events: reads.read_events.into(),
             latest_position: reads.latest_position.into(),
+            frontier: FrontierStatements::new(tables),
         }
     }
 
@@ -68,10 +135,5 @@ impl Statements {
     pub(crate) fn existing_ids(&self, count: usize) -> String {
         let marks = vec!["?"; count].join(", ");
         format!("SELECT event_id FROM {} WHERE event_id IN ({marks})", self.events)
-    }
-
-    /// The select list of event rows.
-    pub(crate) fn columns(&self) -> &str {
-        &self.columns
     }
 }

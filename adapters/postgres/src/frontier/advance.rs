@@ -6,11 +6,11 @@ use pupsourcing::{BackendError, BackendErrorKind, FrontierStatus, OpenHole, Stor
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::walk::{KnownHole, Resolution, Snapshot, Walk, walk};
 use crate::PgTx;
 use crate::convert::{from_bigint, row_limit, to_bigint};
 use crate::error::Context;
 use crate::store::Inner;
+use pupsourcing::spi::frontier::{Horizon, KnownHole, Resolution, Walk, walk};
 
 const OPERATION: &str = "advance_frontier";
 
@@ -27,7 +27,7 @@ pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError>
 /// What one read showed.
 struct View {
     frontier: u64,
-    snapshot: Snapshot,
+    snapshot: Horizon,
     latest: u64,
     visible: Vec<u64>,
     known: Vec<KnownHole>,
@@ -109,7 +109,7 @@ fn decode_view(row: &PgRow) -> Result<View, StoreError> {
         .collect();
     Ok(View {
         frontier: from_bigint(OPERATION, row.try_get(0).during(OPERATION)?)?,
-        snapshot: Snapshot { xmin: from_bigint(OPERATION, row.try_get(1).during(OPERATION)?)? },
+        snapshot: Horizon { xmin: from_bigint(OPERATION, row.try_get(1).during(OPERATION)?)? },
         latest: from_bigint(OPERATION, row.try_get(2).during(OPERATION)?)?,
         visible: positions(8)?,
         known,

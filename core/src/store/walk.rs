@@ -1,20 +1,29 @@
-//! The pure core of a frontier advance: given what one snapshot shows, decide the new frontier
-//! and the fate of every hole. No I/O, so every case is unit-tested here.
+//! The pure core of a fenced frontier advance, shared by the SQL backends: given the positions a
+//! read shows, the holes recorded earlier and the oldest transaction that may still be running,
+//! decide the new frontier and the fate of every hole. No I/O, so every case is unit-tested here.
+//!
+//! A backend records each run of positions it sees missing for the first time with a *fence*: a
+//! transaction id it took after the read that found the run, above the id of every writer that
+//! could still fill it (writers take their id before they draw a position). A run is dead once
+//! every transaction below its fence has finished (the [`Horizon`] has reached the fence) and
+//! it is still missing from a read taken after the horizon was observed. PostgreSQL observes
+//! the horizon as `pg_snapshot_xmin`; MySQL from a fresh `INNODB_TRX`.
 
 use std::time::Duration;
 
-use pupsourcing::OpenHole;
+use crate::OpenHole;
 
-/// What the advance needs of the snapshot it read everything from.
+/// The oldest transaction that may still be running, as observed before the read the walk
+/// judges holes by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot {
-    /// `pg_snapshot_xmin`: every transaction id below it had finished.
-    pub(crate) xmin: u64,
+pub struct Horizon {
+    /// Every transaction id below it had finished (`u64::MAX`: none was running).
+    pub xmin: u64,
 }
 
 /// How a run of missing positions ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Resolution {
+pub enum Resolution {
     /// Every position of the run became visible.
     Filled,
     /// Proven never to fill (the missing positions' transactions rolled back).
@@ -24,7 +33,8 @@ pub(crate) enum Resolution {
 }
 
 impl Resolution {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The resolution as the holes table stores it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Filled => "filled",
             Self::Dead => "dead",
@@ -32,7 +42,8 @@ impl Resolution {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    /// A resolution as the holes table stores it.
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "filled" => Some(Self::Filled),
             "dead" => Some(Self::Dead),
@@ -44,39 +55,50 @@ impl Resolution {
 
 /// A run of positions recorded as missing by an earlier advance, above the frontier.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct KnownHole {
-    pub(crate) start: u64,
-    pub(crate) end: u64,
+pub struct KnownHole {
+    /// The first missing position.
+    pub start: u64,
+    /// The last missing position.
+    pub end: u64,
     /// The transaction id the advance that first saw the run took after its snapshot: above the
     /// id of every writer that could still fill the run.
-    pub(crate) first_seen_xid: u64,
-    pub(crate) age: Duration,
-    pub(crate) resolution: Option<Resolution>,
+    pub first_seen_xid: u64,
+    /// How long ago the run was first seen.
+    pub age: Duration,
+    /// How it ended, if it has.
+    pub resolution: Option<Resolution>,
 }
 
 /// A run of positions seen missing for the first time. It is always open: its fate can only be
 /// proven by a later snapshot (see the module documentation of `frontier`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NewHole {
-    pub(crate) start: u64,
-    pub(crate) end: u64,
+pub struct NewHole {
+    /// The first missing position.
+    pub start: u64,
+    /// The last missing position.
+    pub end: u64,
 }
 
 /// What an advance decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Walk {
-    pub(crate) frontier: u64,
-    pub(crate) new_holes: Vec<NewHole>,
-    pub(crate) resolved: Vec<(u64, Resolution)>,
-    pub(crate) open: Vec<OpenHole>,
-    pub(crate) forced: Vec<OpenHole>,
+pub struct Walk {
+    /// The new frontier.
+    pub frontier: u64,
+    /// Runs seen missing for the first time, to record with the advance's fence.
+    pub new_holes: Vec<NewHole>,
+    /// Known runs that ended, by first position.
+    pub resolved: Vec<(u64, Resolution)>,
+    /// Runs still open.
+    pub open: Vec<OpenHole>,
+    /// Runs skipped by the opt-in timeout.
+    pub forced: Vec<OpenHole>,
     /// The open run the frontier stopped at.
-    pub(crate) blocking: Option<OpenHole>,
+    pub blocking: Option<OpenHole>,
 }
 
 impl Walk {
     /// Whether anything must be written back.
-    pub(crate) fn changes_state(&self, old_frontier: u64) -> bool {
+    pub fn changes_state(&self, old_frontier: u64) -> bool {
         self.frontier != old_frontier || !self.new_holes.is_empty() || !self.resolved.is_empty()
     }
 }
@@ -89,10 +111,10 @@ enum Fate {
     Pending,
 }
 
-fn fate(hole: &KnownHole, snapshot: Snapshot, force_after: Option<Duration>) -> Fate {
+fn fate(hole: &KnownHole, horizon: Horizon, force_after: Option<Duration>) -> Fate {
     if hole.resolution.is_some() {
         Fate::AlreadyResolved
-    } else if snapshot.xmin >= hole.first_seen_xid {
+    } else if horizon.xmin >= hole.first_seen_xid {
         Fate::Dead
     } else if force_after.is_some_and(|limit| hole.age >= limit) {
         Fate::Forced
@@ -101,16 +123,16 @@ fn fate(hole: &KnownHole, snapshot: Snapshot, force_after: Option<Duration>) -> 
     }
 }
 
-/// Decides the new frontier from one snapshot.
+/// Decides the new frontier from one read.
 ///
-/// `visible`: positions above `frontier` visible in the snapshot, ascending (possibly a window:
+/// `visible`: positions above `frontier` visible in the read, ascending (possibly a window:
 /// nothing above its last element is looked at). `known`: recorded runs ending above `frontier`,
 /// ascending and disjoint.
-pub(crate) fn walk(
+pub fn walk(
     frontier: u64,
     visible: &[u64],
     known: &[KnownHole],
-    snapshot: Snapshot,
+    horizon: Horizon,
     force_after: Option<Duration>,
 ) -> Walk {
     let open_hole = |h: &KnownHole| OpenHole { start: h.start, end: h.end, age: h.age };
@@ -118,7 +140,7 @@ pub(crate) fn walk(
         let open = known.iter().filter(|h| h.resolution.is_none()).map(open_hole).collect();
         return Walk { frontier, open, ..Walk::default() };
     };
-    let fates: Vec<Fate> = known.iter().map(|h| fate(h, snapshot, force_after)).collect();
+    let fates: Vec<Fate> = known.iter().map(|h| fate(h, horizon, force_after)).collect();
     let mut touched = vec![false; known.len()];
     let mut first_block: Option<OpenHole> = None;
     let mut new_holes = Vec::new();

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 
 use super::*;
 
-const RUNNING: Snapshot = Snapshot { xmin: 5 };
-const IDLE: Snapshot = Snapshot { xmin: 9 };
+const RUNNING: Horizon = Horizon { xmin: 5 };
+const IDLE: Horizon = Horizon { xmin: 9 };
 
 fn known(start: u64, end: u64, first_seen_xid: u64) -> KnownHole {
     KnownHole { start, end, first_seen_xid, age: Duration::from_secs(1), resolution: None }
@@ -161,11 +161,11 @@ impl Simulation {
         self.latest_completed = self.latest_completed.max(xid);
     }
 
-    fn snapshot(&self) -> Snapshot {
+    fn snapshot(&self) -> Horizon {
         let xmax = self.latest_completed + 1;
         let xmin =
             self.running.values().map(|(xid, _)| *xid).filter(|x| *x < xmax).min().unwrap_or(xmax);
-        Snapshot { xmin }
+        Horizon { xmin }
     }
 
     fn begin(&mut self, slot: usize) -> &mut Vec<u64> {
