@@ -14,7 +14,7 @@ pub(crate) async fn apply(db: &MysqlDatabase, tables: &Tables) -> Result<(), Bac
         .map_err(|err| BackendError::new(BackendErrorKind::Schema, "migrate", err))?;
     let mut conn = db.pool().acquire().await.during("migrate")?;
     let lock = format!("pupsourcing_migrate_{:016x}", tables.lock_key("migrate"));
-    sqlx::query("SELECT GET_LOCK(?, 60)")
+    sqlx::query("SELECT GET_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)), 60)")
         .bind(&lock)
         .execute(&mut *conn)
         .await
@@ -26,7 +26,7 @@ pub(crate) async fn apply(db: &MysqlDatabase, tables: &Tables) -> Result<(), Bac
             break;
         }
     }
-    sqlx::query("SELECT RELEASE_LOCK(?)")
+    sqlx::query("SELECT RELEASE_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)))")
         .bind(&lock)
         .execute(&mut *conn)
         .await

@@ -32,17 +32,18 @@ pub(crate) async fn safe_frontier(store: &Inner, tx: &mut MysqlTx) -> Result<u64
 pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError> {
     let mut conn = store.db.pool().acquire().await.during(OPERATION)?;
     let lock = store.sql.frontier.lock_name.clone();
-    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
-        .bind(&lock)
-        .fetch_one(&mut *conn)
-        .await
-        .during(OPERATION)?;
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT GET_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)), 0)")
+            .bind(&lock)
+            .fetch_one(&mut *conn)
+            .await
+            .during(OPERATION)?;
     if locked != Some(1) {
         // Another process is advancing right now; its result is as good as ours.
         return status(store, &mut conn).await;
     }
     let result = rounds(store, &mut conn).await;
-    let released = sqlx::query("SELECT RELEASE_LOCK(?)")
+    let released = sqlx::query("SELECT RELEASE_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)))")
         .bind(&lock)
         .execute(&mut *conn)
         .await

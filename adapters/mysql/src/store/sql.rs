@@ -28,7 +28,7 @@ pub(crate) struct Statements {
 /// The frontier's statements.
 #[derive(Debug)]
 pub(crate) struct FrontierStatements {
-    /// The named lock one advancer holds.
+    /// The named lock one advancer holds (per database: lock names are server-wide).
     pub(crate) lock_name: String,
     pub(crate) read: String,
     pub(crate) latest: String,
