@@ -68,5 +68,17 @@ pub(crate) fn tables(backend: Backend, tables: &Tables) -> Vec<TableCreateStatem
         .col(clock(backend, C::DestroyedAt).not_null())
         .primary_key(Index::create().col(C::Scope).col(C::Subject))
         .to_owned();
-    vec![data_keys, tombstones]
+    let mut created = vec![data_keys, tombstones];
+    if backend == Backend::Mysql {
+        created.push(
+            Table::create()
+                .table(tables.table_name(&tables.key_locks()))
+                .if_not_exists()
+                .col(name(backend, C::Scope).not_null())
+                .col(name(backend, C::Subject).not_null())
+                .primary_key(Index::create().col(C::Scope).col(C::Subject))
+                .to_owned(),
+        );
+    }
+    created
 }

@@ -191,6 +191,12 @@ impl Tables {
         &self.data_keys
     }
 
+    /// The key store's subject-lock table on MySQL, which has no transaction-scoped advisory
+    /// locks: `<data keys>_locks`.
+    pub fn key_locks(&self) -> Ident {
+        self.data_keys.with_suffix("_locks")
+    }
+
     /// The key store's tombstones table (subjects whose keys were destroyed).
     pub fn key_tombstones(&self) -> &Ident {
         &self.key_tombstones

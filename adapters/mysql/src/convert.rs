@@ -37,6 +37,18 @@ pub(crate) fn from_bigint(operation: &'static str, value: i64) -> Result<u64, Fa
     u64::try_from(value).map_err(|err| decode_error(operation, err))
 }
 
+/// A caller-supplied partition count, partition, attempt count or key version, refused if it
+/// does not fit an `INT`.
+pub(crate) fn to_int(what: &'static str, value: u32) -> Result<i32, InputError> {
+    i32::try_from(value).map_err(|_| InputError::OutOfRange { what, value: u64::from(value) })
+}
+
+/// A stored partition count, partition, attempt count or key version; a negative one is a
+/// decoding error.
+pub(crate) fn from_int(operation: &'static str, value: i32) -> Result<u32, Failure> {
+    u32::try_from(value).map_err(|err| decode_error(operation, err))
+}
+
 /// A stored name (`VARBINARY`), which must be UTF-8.
 pub(crate) fn name(operation: &'static str, bytes: Vec<u8>) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|err| decode_error(operation, err))

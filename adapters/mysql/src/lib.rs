@@ -10,13 +10,17 @@ mod convert;
 mod database;
 mod error;
 pub mod frontier;
+mod keys;
 mod migrate;
 mod shared;
+mod snapshots;
 mod store;
 
 pub use config::MysqlStoreConfig;
 pub use database::{MysqlDatabase, MysqlTx};
+pub use keys::MysqlKeyStore;
 pub use pupsourcing::FrontierConfig;
 pub use pupsourcing_migrations::{NameError, Tables};
+pub use snapshots::MysqlSnapshotStore;
 pub use sqlx;
 pub use store::MysqlStore;

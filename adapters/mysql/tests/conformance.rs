@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::{Capabilities, StoreBackend};
+use pupsourcing_conformance::{Capabilities, KeysBackend, StoreBackend};
 use pupsourcing_migrations::{Dialect, Tables};
-use pupsourcing_mysql::{MysqlDatabase, MysqlStore, MysqlStoreConfig};
+use pupsourcing_mysql::{MysqlDatabase, MysqlKeyStore, MysqlStore, MysqlStoreConfig};
 use pupsourcing_testkit::mysql::TestDatabase;
 use sqlx::AssertSqlSafe;
 
@@ -52,6 +52,14 @@ impl StoreBackend for Mysql {
     }
 }
 
+impl KeysBackend for Mysql {
+    type Keys = MysqlKeyStore;
+
+    fn key_store(&self, store: &MysqlStore) -> MysqlKeyStore {
+        MysqlKeyStore::new(store)
+    }
+}
+
 async fn backend(test_name: &'static str) -> Mysql {
     let database = TestDatabase::new(test_name).await;
     let db = MysqlDatabase::connect(database.url(), 80).await.expect("connect");
@@ -59,3 +67,4 @@ async fn backend(test_name: &'static str) -> Mysql {
 }
 
 pupsourcing_conformance::store_suite!(backend);
+pupsourcing_conformance::keys_suite!(backend);
