@@ -118,11 +118,13 @@ impl Dialect {
         }
     }
 
-    /// The length in bytes of a binary column (a column name needing no quotes).
-    pub(crate) fn byte_length(self, column: &str) -> String {
+    /// The total length in bytes of a binary column over the selected rows, as a 64-bit
+    /// integer (0 for none; MySQL's `SUM` is a `DECIMAL` until cast).
+    pub(crate) fn total_bytes(self, column: &str) -> String {
         match self {
-            Self::Postgres => format!("octet_length({column})"),
-            Self::Sqlite | Self::Mysql => format!("length({column})"),
+            Self::Postgres => format!("coalesce(sum(octet_length({column})), 0)"),
+            Self::Sqlite => format!("coalesce(sum(length({column})), 0)"),
+            Self::Mysql => format!("CAST(coalesce(sum(length({column})), 0) AS SIGNED)"),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! [`Database`] over an sqlx MySQL pool.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use pupsourcing::{BackendError, BackendErrorKind, Database};
 use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use tokio::sync::watch;
 
 use crate::error::Context;
 
@@ -17,13 +20,14 @@ pub type MysqlTx = sqlx::Transaction<'static, sqlx::MySql>;
 #[derive(Debug, Clone)]
 pub struct MysqlDatabase {
     pool: MySqlPool,
+    commits: Arc<watch::Sender<u64>>,
 }
 
 impl MysqlDatabase {
     /// Wraps a pool. Its connections must run READ COMMITTED; [`MysqlDatabase::connect`] and
     /// [`MysqlDatabase::pool_options`] set it up so.
     pub fn new(pool: MySqlPool) -> Self {
-        Self { pool }
+        Self { pool, commits: Arc::new(watch::Sender::new(0)) }
     }
 
     /// Pool options that run every connection at READ COMMITTED in UTC, for pools you build
@@ -49,6 +53,12 @@ impl MysqlDatabase {
         Ok(Self::new(pool))
     }
 
+    /// Signals after every commit made through this handle (MySQL has no NOTIFY): what wakes
+    /// this process's idle consumers before their next poll.
+    pub(crate) fn wakeups(&self) -> pupsourcing::spi::Wakeups {
+        self.commits.subscribe()
+    }
+
     /// The pool, for your own queries and transactions.
     pub fn pool(&self) -> &MySqlPool {
         &self.pool
@@ -68,7 +78,9 @@ impl Database for MysqlDatabase {
     }
 
     async fn commit(&self, tx: MysqlTx) -> Result<(), BackendError> {
-        Ok(tx.commit().await.during("commit")?)
+        tx.commit().await.during("commit")?;
+        self.commits.send_modify(|count| *count = count.wrapping_add(1));
+        Ok(())
     }
 
     async fn rollback(&self, tx: MysqlTx) -> Result<(), BackendError> {

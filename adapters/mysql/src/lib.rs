@@ -7,6 +7,7 @@
 
 mod config;
 mod convert;
+mod coordinator;
 mod database;
 mod error;
 pub mod frontier;
@@ -17,6 +18,7 @@ mod snapshots;
 mod store;
 
 pub use config::MysqlStoreConfig;
+pub use coordinator::MysqlCoordinator;
 pub use database::{MysqlDatabase, MysqlTx};
 pub use keys::MysqlKeyStore;
 pub use pupsourcing::FrontierConfig;

@@ -6,11 +6,18 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use pupsourcing_conformance::{Capabilities, KeysBackend, StoreBackend};
+use pupsourcing::{BoxError, PersistedEvent};
+use pupsourcing_conformance::{
+    Capabilities, KeysBackend, Projection, Recorded, SnapshotsBackend, StoreBackend, WorkerBackend,
+    WorkerEnv,
+};
 use pupsourcing_migrations::{Dialect, Tables};
-use pupsourcing_mysql::{MysqlDatabase, MysqlKeyStore, MysqlStore, MysqlStoreConfig};
+use pupsourcing_mysql::{
+    MysqlCoordinator, MysqlDatabase, MysqlKeyStore, MysqlSnapshotStore, MysqlStore,
+    MysqlStoreConfig, MysqlTx,
+};
 use pupsourcing_testkit::mysql::TestDatabase;
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 struct Mysql {
     db: MysqlDatabase,
@@ -60,6 +67,99 @@ impl KeysBackend for Mysql {
     }
 }
 
+/// The test read model: a table with a primary key on (consumer, event id).
+#[derive(Clone)]
+struct Table(String);
+
+#[async_trait]
+impl Projection<MysqlDatabase> for Table {
+    async fn record(
+        &self,
+        tx: &mut MysqlTx,
+        consumer: &str,
+        event: &PersistedEvent,
+        seq: u64,
+    ) -> Result<(), BoxError> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {} (consumer, event_id, position, stream, version, seq) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            self.0
+        )))
+        .bind(consumer)
+        .bind(event.event.event_id.to_string())
+        .bind(i64::try_from(event.global_position)?)
+        .bind(event.stream().to_string())
+        .bind(i64::try_from(event.aggregate_version)?)
+        .bind(i64::try_from(seq)?)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn clear(&self, tx: &mut MysqlTx, consumer: &str) -> Result<(), BoxError> {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {} WHERE consumer = ?", self.0)))
+            .bind(consumer)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn recorded(&self, db: &MysqlDatabase, consumer: &str) -> Vec<Recorded> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT event_id, position, stream, version, seq FROM {} WHERE consumer = ?",
+            self.0
+        )))
+        .bind(consumer)
+        .fetch_all(db.pool())
+        .await
+        .expect("read projection")
+        .iter()
+        .map(|row| Recorded {
+            event_id: row.get::<String, _>(0).parse().expect("uuid"),
+            position: u64::try_from(row.get::<i64, _>(1)).expect("position"),
+            stream: row.get(2),
+            version: u64::try_from(row.get::<i64, _>(3)).expect("version"),
+            seq: u64::try_from(row.get::<i64, _>(4)).expect("seq"),
+        })
+        .collect()
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for Mysql {
+    type Coordinator = MysqlCoordinator;
+    type Projection = Table;
+
+    async fn fresh_worker(&self) -> WorkerEnv<MysqlDatabase, MysqlStore, MysqlCoordinator, Table> {
+        let (db, store) = self.fresh_store().await;
+        let tables = store.config().tables();
+        let table =
+            tables.qualified_in(Dialect::Mysql, &tables.events().with_suffix("_projection"));
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE TABLE {table} (consumer VARCHAR(255) NOT NULL, event_id CHAR(36) NOT NULL, \
+             position BIGINT NOT NULL, stream VARCHAR(2000) NOT NULL, version BIGINT NOT NULL, \
+             seq BIGINT NOT NULL, PRIMARY KEY (consumer, event_id)) COLLATE utf8mb4_bin"
+        )))
+        .execute(db.pool())
+        .await
+        .expect("projection table");
+        WorkerEnv {
+            coordinator: MysqlCoordinator::new(&store),
+            projection: Table(table),
+            db,
+            store,
+        }
+    }
+}
+
+impl SnapshotsBackend for Mysql {
+    type Snapshots = MysqlSnapshotStore;
+
+    fn snapshot_store(&self, store: &MysqlStore) -> MysqlSnapshotStore {
+        MysqlSnapshotStore::new(store)
+    }
+}
+
 async fn backend(test_name: &'static str) -> Mysql {
     let database = TestDatabase::new(test_name).await;
     let db = MysqlDatabase::connect(database.url(), 80).await.expect("connect");
@@ -68,3 +168,5 @@ async fn backend(test_name: &'static str) -> Mysql {
 
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
+pupsourcing_conformance::worker_suite!(backend);
+pupsourcing_conformance::snapshots_suite!(backend);

@@ -58,7 +58,7 @@ impl SnapshotStatements {
             .to_owned();
         let stats = Query::select()
             .expr(Expr::cust("count(*)"))
-            .expr(Expr::cust(format!("coalesce(sum({}), 0)", dialect.byte_length("state"))))
+            .expr(Expr::cust(dialect.total_bytes("state")))
             .from(snapshots)
             .and_where(Expr::col(C::AggregateType).eq(arg(0)))
             .to_owned();

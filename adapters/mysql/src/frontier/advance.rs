@@ -183,8 +183,34 @@ async fn known_holes(
         .collect()
 }
 
+/// The server-wide lock that takes turns reading `INNODB_TRX`: the buffer is refreshed only
+/// after 0.1 s without readers, so the advancers of several stores on one server would otherwise
+/// keep it stale for each other.
+const LIST_LOCK: &str = "pupsourcing_innodb_trx";
+
 /// Waits for a fresh `INNODB_TRX` and reads the fence from it; `None` if it never was fresh.
 async fn fence(
+    tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
+    statement: &str,
+) -> Result<Option<Fence>, StoreError> {
+    let turn: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 30)")
+        .bind(LIST_LOCK)
+        .fetch_one(&mut **tx)
+        .await
+        .during(OPERATION)?;
+    if turn != Some(1) {
+        return Ok(None);
+    }
+    let fence = read_fresh(tx, statement).await;
+    sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(LIST_LOCK)
+        .execute(&mut **tx)
+        .await
+        .during(OPERATION)?;
+    fence
+}
+
+async fn read_fresh(
     tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
     statement: &str,
 ) -> Result<Option<Fence>, StoreError> {

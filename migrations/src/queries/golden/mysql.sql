@@ -83,4 +83,4 @@ DELETE FROM `snapshots` WHERE `bounded_context` = ? AND `aggregate_type` = ? AND
 DELETE FROM `snapshots` WHERE `aggregate_type` = ?;
 
 -- snapshots.stats (arguments [0])
-SELECT count(*), coalesce(sum(length(state)), 0) FROM `snapshots` WHERE `aggregate_type` = ?;
+SELECT count(*), CAST(coalesce(sum(length(state)), 0) AS SIGNED) FROM `snapshots` WHERE `aggregate_type` = ?;
