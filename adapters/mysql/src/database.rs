@@ -14,6 +14,10 @@ use crate::error::Context;
 /// dropping it unfinished rolls it back.
 pub type MysqlTx = sqlx::Transaction<'static, sqlx::MySql>;
 
+/// What every connection of the adapter runs first.
+pub(crate) const SESSION: [&str; 2] =
+    ["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"];
+
 /// A MySQL or MariaDB database: an sqlx pool whose connections run READ COMMITTED, so that each
 /// statement reads the latest committed rows (the frontier's proof and the store's head checks
 /// rely on it; InnoDB's default, REPEATABLE READ, would read a transaction's first snapshot).
@@ -35,8 +39,9 @@ impl MysqlDatabase {
     pub fn pool_options() -> MySqlPoolOptions {
         MySqlPoolOptions::new().after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
-                conn.execute("SET time_zone = '+00:00'").await?;
+                for setting in SESSION {
+                    conn.execute(setting).await?;
+                }
                 Ok(())
             })
         })

@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     pub(crate) db: MysqlDatabase,
     pub(crate) config: MysqlStoreConfig,
     pub(crate) sql: Statements,
+    /// The frontier advance's own connection (see [`frontier`](crate::frontier)).
+    pub(crate) frontier_connection: tokio::sync::Mutex<Option<sqlx::MySqlConnection>>,
 }
 
 impl MysqlStore {
@@ -37,7 +39,14 @@ impl MysqlStore {
     /// A store with `config`.
     pub fn with_config(db: &MysqlDatabase, config: MysqlStoreConfig) -> Self {
         let sql = Statements::new(config.tables());
-        Self { inner: Arc::new(Inner { db: db.clone(), config, sql }) }
+        Self {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                config,
+                sql,
+                frontier_connection: tokio::sync::Mutex::new(None),
+            }),
+        }
     }
 
     /// Creates the store's tables if they do not exist.

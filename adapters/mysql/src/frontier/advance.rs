@@ -29,8 +29,36 @@ pub(crate) async fn safe_frontier(store: &Inner, tx: &mut MysqlTx) -> Result<u64
 }
 
 /// Advances round by round while the frontier moves through full windows, then reports.
+///
+/// Runs on the store's own connection, outside the pool: the advance holds session locks
+/// (`GET_LOCK`), and if its future is dropped mid-way the connection goes with it (closing it
+/// releases them), instead of returning to the pool with the locks still held.
 pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError> {
-    let mut conn = store.db.pool().acquire().await.during(OPERATION)?;
+    let mut slot = store.frontier_connection.lock().await;
+    let mut conn = match slot.take() {
+        Some(conn) => conn,
+        None => connect(store).await?,
+    };
+    let result = advance_on(store, &mut conn).await;
+    if !matches!(&result, Err(StoreError::Backend(err)) if err.is_retryable()) {
+        *slot = Some(conn);
+    }
+    result
+}
+
+async fn connect(store: &Inner) -> Result<MySqlConnection, StoreError> {
+    let options = store.db.pool().connect_options();
+    let mut conn = MySqlConnection::connect_with(&options).await.during(OPERATION)?;
+    for setting in crate::database::SESSION {
+        sqlx::query(setting).execute(&mut conn).await.during(OPERATION)?;
+    }
+    Ok(conn)
+}
+
+async fn advance_on(
+    store: &Inner,
+    conn: &mut MySqlConnection,
+) -> Result<FrontierStatus, StoreError> {
     let lock = store.sql.frontier.lock_name.clone();
     let locked: Option<i64> =
         sqlx::query_scalar("SELECT GET_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)), 0)")
@@ -40,9 +68,9 @@ pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError>
             .during(OPERATION)?;
     if locked != Some(1) {
         // Another process is advancing right now; its result is as good as ours.
-        return status(store, &mut conn).await;
+        return status(store, conn).await;
     }
-    let result = rounds(store, &mut conn).await;
+    let result = rounds(store, conn).await;
     let released = sqlx::query("SELECT RELEASE_LOCK(SHA1(CONCAT(DATABASE(), '/', ?)))")
         .bind(&lock)
         .execute(&mut *conn)
