@@ -17,6 +17,7 @@ mod crypto;
 mod filter;
 mod frontier;
 mod latency;
+mod mysql;
 mod read;
 mod snapshots;
 mod sqlite;
@@ -45,6 +46,7 @@ Cases:
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   sqlite     the append and read cases on a SQLite file (also part of append, read and all)
   filter     reading one event type out of the log, with and without an index on it
+  mysql      appends on MariaDB (1 and 8 writers, 100 events) against raw INSERTs, frontier advance
   snapshots  load-and-decide on a 10 000-event stream with and without a snapshot every 100
              events, against a 100-event stream; a command with and without a snapshot write
   typed      building and decoding typed events (derive) against Event::json and decode_json
@@ -237,6 +239,9 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_filter").await?;
         filter::run(&db, &store, args.events, &mut report).await?;
     }
+    if all || args.case == "mysql" {
+        mysql::run(&mut report).await?;
+    }
     if all || args.case == "snapshots" {
         let (_database, db, store) = fresh("bench_snapshots").await?;
         snapshots::run(&db, &store, &mut report).await?;
@@ -267,6 +272,7 @@ async fn main() -> ExitCode {
                 "filter",
                 "sqlite",
                 "snapshots",
+                "mysql",
                 "typed",
                 "all",
             ]

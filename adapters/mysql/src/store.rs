@@ -4,7 +4,8 @@ mod append;
 mod read;
 mod sql;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
@@ -28,6 +29,19 @@ pub(crate) struct Inner {
     pub(crate) sql: Statements,
     /// The frontier advance's own connection (see [`frontier`](crate::frontier)).
     pub(crate) frontier_connection: tokio::sync::Mutex<Option<sqlx::MySqlConnection>>,
+    last_hole_warning: Mutex<Option<Instant>>,
+}
+
+impl Inner {
+    /// Whether a hole warning may be logged now (at most one per `period`).
+    pub(crate) fn may_warn(&self, now: Instant, period: Duration) -> bool {
+        let mut last = self.last_hole_warning.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < period) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 impl MysqlStore {
@@ -45,6 +59,7 @@ impl MysqlStore {
                 config,
                 sql,
                 frontier_connection: tokio::sync::Mutex::new(None),
+                last_hole_warning: Mutex::new(None),
             }),
         }
     }

@@ -156,7 +156,7 @@ async fn round(
         write(store, &mut tx, &walk, own).await?;
     }
     tx.commit().await.during(OPERATION)?;
-    report(frontier, latest, &walk);
+    report(store, frontier, latest, &walk).await;
     let moved = walk.frontier > frontier;
     let status = FrontierStatus {
         safe_position: walk.frontier.max(frontier),
@@ -342,7 +342,9 @@ async fn status(store: &Inner, conn: &mut MySqlConnection) -> Result<FrontierSta
     })
 }
 
-fn report(frontier: u64, latest: u64, walk: &Walk) {
+/// Logs forced skips, and warns (at most once per warning period) when an open hole has held
+/// the frontier back too long, naming the oldest transaction that may be behind it.
+async fn report(store: &Inner, frontier: u64, latest: u64, walk: &Walk) {
     if walk.frontier > frontier {
         tracing::debug!(from = frontier, to = walk.frontier, latest, "frontier advanced");
     }
@@ -353,5 +355,36 @@ fn report(frontier: u64, latest: u64, walk: &Walk) {
             age_secs = hole.age.as_secs_f64(),
             "frontier force-skipped a hole without proof that it is dead (force_skip_after is set)"
         );
+    }
+    let threshold = store.config.frontier().hole_warning_after();
+    let Some(blocking) = walk.blocking.as_ref().filter(|h| h.age >= threshold) else {
+        return;
+    };
+    if !store.may_warn(std::time::Instant::now(), threshold) {
+        return;
+    }
+    let oldest = sqlx::query(AssertSqlSafe(store.sql.frontier.oldest_transaction.clone()))
+        .fetch_optional(store.db.pool())
+        .await;
+    match oldest {
+        Ok(Some(row)) => {
+            let thread: u64 = row.try_get(0).unwrap_or_default();
+            let micros: i64 = row.try_get(1).unwrap_or_default();
+            let query: Option<String> = row.try_get(2).unwrap_or_default();
+            tracing::warn!(
+                hole = blocking.start,
+                hole_age_secs = blocking.age.as_secs_f64(),
+                blocking_connection = thread,
+                blocking_transaction_age_secs =
+                    Duration::from_micros(u64::try_from(micros).unwrap_or(0)).as_secs_f64(),
+                blocking_query = query.as_deref().unwrap_or(""),
+                "an open hole is holding the event frontier back; consumers wait for the oldest transaction to finish"
+            );
+        }
+        _ => tracing::warn!(
+            hole = blocking.start,
+            hole_age_secs = blocking.age.as_secs_f64(),
+            "an open hole is holding the event frontier back; consumers wait for the transaction that drew it"
+        ),
     }
 }

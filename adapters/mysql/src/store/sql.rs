@@ -45,6 +45,8 @@ pub(crate) struct FrontierStatements {
     /// Drops resolved, unforced runs older than `?` microseconds.
     pub(crate) forget_holes: String,
     pub(crate) write: String,
+    /// The oldest active transaction: connection, age in microseconds, statement.
+    pub(crate) oldest_transaction: String,
 }
 
 impl FrontierStatements {
@@ -88,6 +90,10 @@ impl FrontierStatements {
                 "UPDATE {frontier} SET safe_position = GREATEST(safe_position, ?), \
                  updated_at = UTC_TIMESTAMP(6) WHERE id = 1"
             ),
+            oldest_transaction: "SELECT CAST(trx_mysql_thread_id AS UNSIGNED), \
+                 TIMESTAMPDIFF(MICROSECOND, trx_started, NOW(6)), CAST(trx_query AS CHAR) \
+                 FROM information_schema.INNODB_TRX ORDER BY trx_started LIMIT 1"
+                .to_owned(),
         }
     }
 }
