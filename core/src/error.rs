@@ -33,6 +33,9 @@ pub enum BackendErrorKind {
     Schema,
     /// The database refused a value (too large, invalid encoding). Not retryable.
     Data,
+    /// The database user lacks a privilege the operation needs (MySQL's `PROCESS`, for one).
+    /// Not retryable: the message says what to grant.
+    Privilege,
     /// Anything else. Not retryable.
     Other,
 }
@@ -53,6 +56,7 @@ impl fmt::Display for BackendErrorKind {
             Self::Connection => "connection failure",
             Self::Schema => "schema error",
             Self::Data => "data error",
+            Self::Privilege => "missing privilege",
             Self::Other => "database error",
         })
     }

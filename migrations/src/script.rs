@@ -21,6 +21,9 @@ pub fn statements(backend: Backend, tables: &Tables) -> Result<Vec<String>, Name
             frontier::holes_table(backend, tables),
         ]);
     }
+    if backend == Backend::Mysql {
+        creates.push(store::position_counter_table(tables));
+    }
     creates.extend(worker::tables(backend, tables));
     creates.extend(keys::tables(backend, tables));
     creates.push(snapshots::snapshots_table(backend, tables));

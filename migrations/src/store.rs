@@ -187,6 +187,17 @@ pub(crate) fn event_indexes(tables: &Tables) -> Vec<IndexCreateStatement> {
         .collect()
 }
 
+/// MySQL's position counter for the serialized gap strategy: one row, the last position drawn.
+pub(crate) fn position_counter_table(tables: &Tables) -> TableCreateStatement {
+    use sea_query::Alias;
+    Table::create()
+        .table(tables.table_name(&tables.position_counter()))
+        .if_not_exists()
+        .col(ColumnDef::new(Alias::new("id")).small_integer().not_null().primary_key())
+        .col(ColumnDef::new(Alias::new("last_position")).big_integer().not_null())
+        .to_owned()
+}
+
 pub(crate) fn stream_heads_table(backend: Backend, tables: &Tables) -> TableCreateStatement {
     use StreamHeadColumn as C;
     Table::create()

@@ -197,6 +197,11 @@ impl Tables {
         self.data_keys.with_suffix("_locks")
     }
 
+    /// The position counter of MySQL's serialized gap strategy: `<events>_counter`.
+    pub fn position_counter(&self) -> Ident {
+        self.events.with_suffix("_counter")
+    }
+
     /// The key store's tombstones table (subjects whose keys were destroyed).
     pub fn key_tombstones(&self) -> &Ident {
         &self.key_tombstones

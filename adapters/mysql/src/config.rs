@@ -3,12 +3,28 @@
 use pupsourcing::{AppendLimits, FrontierConfig};
 use pupsourcing_migrations::Tables;
 
+/// How the global log is kept gap-safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum GapStrategy {
+    /// The transaction-id fence of [`frontier`](crate::frontier): writers never wait for each
+    /// other. Needs the `PROCESS` privilege (to read `INFORMATION_SCHEMA.INNODB_TRX`);
+    /// [`MysqlStore::migrate`](crate::MysqlStore::migrate) checks it.
+    #[default]
+    TransactionFence,
+    /// Positions from a counter row each append locks until it commits: positions in commit
+    /// order, no holes, no privilege, and appends serialize (measured at 0.2–0.55 of plain
+    /// inserts with 8 to 16 writers). For servers where `PROCESS` cannot be granted.
+    CounterRow,
+}
+
 /// Options of a [`MysqlStore`](crate::MysqlStore).
 #[derive(Debug, Clone, Default)]
 pub struct MysqlStoreConfig {
     tables: Tables,
     limits: AppendLimits,
     frontier: FrontierConfig,
+    gap_strategy: GapStrategy,
 }
 
 impl MysqlStoreConfig {
@@ -36,6 +52,18 @@ impl MysqlStoreConfig {
     /// How the frontier advances.
     pub fn frontier(&self) -> &FrontierConfig {
         &self.frontier
+    }
+
+    /// Chooses how the log is kept gap-safe.
+    #[must_use]
+    pub fn with_gap_strategy(mut self, strategy: GapStrategy) -> Self {
+        self.gap_strategy = strategy;
+        self
+    }
+
+    /// How the log is kept gap-safe.
+    pub fn gap_strategy(&self) -> GapStrategy {
+        self.gap_strategy
     }
 
     /// The table names.

@@ -17,6 +17,8 @@ const SCHEMA_ERRORS: [u16; 2] = [1146, 1054];
 const NO_DATABASE: u16 = 1049;
 /// Server shutdown, lost or refused connections, and a read-only server (a demoted primary).
 const CONNECTION_ERRORS: [u16; 6] = [1053, 2002, 2003, 2006, 2013, 1290];
+/// Access denied: to a database, a table, or for lack of a global privilege such as `PROCESS`.
+const ACCESS_DENIED: [u16; 4] = [1044, 1045, 1142, 1227];
 /// Data too long, out of range, or not valid for the column.
 const DATA_ERRORS: [u16; 4] = [1406, 1264, 1366, 3140];
 
@@ -62,6 +64,7 @@ pub(crate) fn classify(err: &sqlx::Error) -> BackendErrorKind {
                 BackendErrorKind::Schema
             }
             Some(number) if CONNECTION_ERRORS.contains(&number) => BackendErrorKind::Connection,
+            Some(number) if ACCESS_DENIED.contains(&number) => BackendErrorKind::Privilege,
             Some(number) if DATA_ERRORS.contains(&number) || number == PACKET_TOO_LARGE => {
                 BackendErrorKind::Data
             }
@@ -81,7 +84,9 @@ impl From<Failure> for BackendError {
     fn from(failure: Failure) -> Self {
         let kind = classify(&failure.source);
         let detail = match (&failure.source, kind) {
-            (sqlx::Error::Database(db), BackendErrorKind::Schema) => Some(db.message().to_owned()),
+            (sqlx::Error::Database(db), BackendErrorKind::Schema | BackendErrorKind::Privilege) => {
+                Some(db.message().to_owned())
+            }
             (sqlx::Error::Database(_), _)
                 if error_number(&failure.source) == Some(PACKET_TOO_LARGE) =>
             {

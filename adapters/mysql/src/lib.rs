@@ -35,7 +35,7 @@ mod snapshots;
 mod store;
 
 pub use backend::{MysqlBackend, connect, from_pool, from_store};
-pub use config::MysqlStoreConfig;
+pub use config::{GapStrategy, MysqlStoreConfig};
 pub use coordinator::MysqlCoordinator;
 pub use database::{MysqlDatabase, MysqlTx};
 pub use keys::MysqlKeyStore;

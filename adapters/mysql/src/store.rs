@@ -64,9 +64,12 @@ impl MysqlStore {
         }
     }
 
-    /// Creates the store's tables if they do not exist.
+    /// Creates the store's tables if they do not exist, and checks that the database user may
+    /// do what the gap strategy needs (`PROCESS` for the default transaction-id fence: a
+    /// [`Privilege`](pupsourcing::BackendErrorKind::Privilege) error says what to grant).
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        migrate::apply(&self.inner.db, self.inner.config.tables()).await
+        migrate::apply(&self.inner.db, self.inner.config.tables(), self.inner.config.gap_strategy())
+            .await
     }
 
     /// The store's configuration.

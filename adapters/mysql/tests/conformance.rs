@@ -13,7 +13,7 @@ use pupsourcing_conformance::{
 };
 use pupsourcing_migrations::{Dialect, Tables};
 use pupsourcing_mysql::{
-    MysqlCoordinator, MysqlDatabase, MysqlKeyStore, MysqlSnapshotStore, MysqlStore,
+    GapStrategy, MysqlCoordinator, MysqlDatabase, MysqlKeyStore, MysqlSnapshotStore, MysqlStore,
     MysqlStoreConfig, MysqlTx,
 };
 use pupsourcing_testkit::mysql::TestDatabase;
@@ -22,6 +22,7 @@ use sqlx::{AssertSqlSafe, Row};
 struct Mysql {
     db: MysqlDatabase,
     stores: AtomicU32,
+    strategy: GapStrategy,
     _database: TestDatabase,
 }
 
@@ -33,14 +34,16 @@ impl StoreBackend for Mysql {
     async fn fresh_store(&self) -> (MysqlDatabase, MysqlStore) {
         let n = self.stores.fetch_add(1, Ordering::Relaxed);
         let tables = Tables::new().with_prefix(&format!("s{n}_")).expect("valid prefix");
-        let store =
-            MysqlStore::with_config(&self.db, MysqlStoreConfig::default().with_tables(tables));
+        let config =
+            MysqlStoreConfig::default().with_tables(tables).with_gap_strategy(self.strategy);
+        let store = MysqlStore::with_config(&self.db, config);
         store.migrate().await.expect("migrate");
         (self.db.clone(), store)
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { single_writer: false }
+        // The counter row makes writers take turns, in commit order: a single writer.
+        Capabilities { single_writer: self.strategy == GapStrategy::CounterRow }
     }
 
     async fn make_unreadable(&self, db: &MysqlDatabase, store: &MysqlStore, position: u64) {
@@ -160,13 +163,28 @@ impl SnapshotsBackend for Mysql {
     }
 }
 
-async fn backend(test_name: &'static str) -> Mysql {
+async fn with_strategy(test_name: &'static str, strategy: GapStrategy) -> Mysql {
     let database = TestDatabase::new(test_name).await;
     let db = MysqlDatabase::connect(database.url(), 80).await.expect("connect");
-    Mysql { db, stores: AtomicU32::new(0), _database: database }
+    Mysql { db, stores: AtomicU32::new(0), strategy, _database: database }
+}
+
+async fn backend(test_name: &'static str) -> Mysql {
+    with_strategy(test_name, GapStrategy::TransactionFence).await
 }
 
 pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
 pupsourcing_conformance::snapshots_suite!(backend);
+
+/// The serialized counter-row strategy passes the store scenarios too.
+mod counter_row {
+    use super::*;
+
+    async fn backend(test_name: &'static str) -> Mysql {
+        with_strategy(test_name, GapStrategy::CounterRow).await
+    }
+
+    pupsourcing_conformance::store_suite!(backend);
+}

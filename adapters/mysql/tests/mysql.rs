@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pupsourcing::{
     BackendErrorKind, Database, Event, EventStore, ExpectedVersion, StoreError, StreamId,
 };
-use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
+use pupsourcing_mysql::{GapStrategy, MysqlDatabase, MysqlStore, MysqlStoreConfig};
 use pupsourcing_testkit::mysql::TestDatabase;
 use tokio::sync::Barrier;
 
@@ -120,6 +120,42 @@ async fn racing_first_appends_get_typed_errors() {
         }
         assert_eq!(won, 1, "round {round}: exactly one first append");
     }
+}
+
+/// Without `PROCESS`, `migrate()` refuses the default strategy with a typed error that says what
+/// to grant or which strategy needs nothing; the counter strategy works for the same user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_process_privilege_is_reported_at_start_up() {
+    let database = TestDatabase::new("mysql_no_process").await;
+    let admin = MysqlDatabase::connect(database.url(), 2).await.expect("connect");
+    let user = format!("np_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    for statement in [
+        format!("CREATE USER '{user}'@'localhost' IDENTIFIED BY 'secret'"),
+        format!("GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'localhost'", database.name()),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(admin.pool()).await.unwrap();
+    }
+    let url = database.url().replacen("mysql://root@", &format!("mysql://{user}:secret@"), 1);
+    let db = MysqlDatabase::connect(&url, 4).await.expect("connect without PROCESS");
+    let refused = MysqlStore::new(&db).migrate().await.expect_err("PROCESS is missing");
+    assert_eq!(refused.kind(), BackendErrorKind::Privilege, "{refused}");
+    let message = format!("{refused} {refused:?}");
+    assert!(message.contains("PROCESS") && message.contains("CounterRow"), "{message}");
+
+    let config = MysqlStoreConfig::default().with_gap_strategy(GapStrategy::CounterRow);
+    let store = MysqlStore::with_config(&db, config);
+    store.migrate().await.expect("the counter strategy needs no privilege");
+    let mut tx = db.begin().await.unwrap();
+    store
+        .append(&mut tx, ExpectedVersion::NoStream, one(&StreamId::new("t", "1"), "x"))
+        .await
+        .unwrap();
+    db.commit(tx).await.unwrap();
+    assert_eq!(store.advance_frontier().await.expect("advance").safe_position, 1);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP USER '{user}'@'localhost'")))
+        .execute(admin.pool())
+        .await
+        .unwrap();
 }
 
 /// A real deadlock between two transactions is classified as one, and retryable.

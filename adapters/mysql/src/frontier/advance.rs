@@ -34,6 +34,9 @@ pub(crate) async fn safe_frontier(store: &Inner, tx: &mut MysqlTx) -> Result<u64
 /// (`GET_LOCK`), and if its future is dropped mid-way the connection goes with it (closing it
 /// releases them), instead of returning to the pool with the locks still held.
 pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError> {
+    if store.config.gap_strategy() == crate::GapStrategy::CounterRow {
+        return advance_in_order(store).await;
+    }
     let mut slot = store.frontier_connection.lock().await;
     let mut conn = match slot.take() {
         Some(conn) => conn,
@@ -44,6 +47,29 @@ pub(crate) async fn advance(store: &Inner) -> Result<FrontierStatus, StoreError>
         *slot = Some(conn);
     }
     result
+}
+
+/// With the counter strategy positions commit in order and a rollback returns its positions
+/// to the counter, so the committed positions are always a prefix: the frontier is the highest.
+async fn advance_in_order(store: &Inner) -> Result<FrontierStatus, StoreError> {
+    let sql = &store.sql.frontier;
+    let mut tx = store.db.pool().begin().await.during(OPERATION)?;
+    sqlx::query(AssertSqlSafe(sql.write_latest.clone()))
+        .execute(&mut *tx)
+        .await
+        .during(OPERATION)?;
+    let frontier: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql.read.clone()))
+        .fetch_optional(&mut *tx)
+        .await
+        .during(OPERATION)?;
+    tx.commit().await.during(OPERATION)?;
+    let safe_position = from_bigint(OPERATION, frontier.ok_or_else(missing_frontier_row)?)?;
+    Ok(FrontierStatus {
+        safe_position,
+        latest_position: safe_position,
+        open_holes: Vec::new(),
+        forced: Vec::new(),
+    })
 }
 
 async fn connect(store: &Inner) -> Result<MySqlConnection, StoreError> {

@@ -7,9 +7,9 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::Inner;
-use crate::MysqlTx;
 use crate::convert::{from_bigint, to_bigint, to_datetime, uuid};
 use crate::error::{Context, DUPLICATE_ENTRY, error_number, failure};
+use crate::{GapStrategy, MysqlTx};
 
 pub(crate) async fn append(
     store: &Inner,
@@ -29,8 +29,16 @@ pub(crate) async fn append(
     };
     let first_version = to_version + 1 - count;
     let hash = to_bigint("stream hash", stream.partition_hash())?;
-    let mut insert = sqlx::query(AssertSqlSafe(store.sql.insert_events(events.len())));
-    for (event, version) in events.iter().zip(first_version..) {
+    let drawn = match store.config.gap_strategy() {
+        GapStrategy::CounterRow => Some(draw_positions(store, tx, count).await?),
+        GapStrategy::TransactionFence => None,
+    };
+    let sql = match drawn {
+        Some(_) => store.sql.insert_events_at(events.len()),
+        None => store.sql.insert_events(events.len()),
+    };
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    for (index, (event, version)) in events.iter().zip(first_version..).enumerate() {
         insert = insert
             .bind(stream.bounded_context_column())
             .bind(stream.aggregate_type())
@@ -46,33 +54,59 @@ pub(crate) async fn append(
             .bind(event.trace_id.as_deref())
             .bind(event.correlation_id.as_deref())
             .bind(event.causation_id.as_deref());
+        if let Some(first) = drawn {
+            insert = insert.bind(to_bigint("position", first + u64::try_from(index).unwrap_or(0))?);
+        }
     }
-    let rows = match insert.fetch_all(&mut **tx).await {
-        Ok(rows) => rows,
-        Err(err) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
+    let positions = match (drawn, insert.fetch_all(&mut **tx).await) {
+        (Some(first), Ok(_)) => (first..first + count).collect(),
+        (None, Ok(rows)) => {
+            let mut positions = rows
+                .iter()
+                .map(|row| {
+                    let position: i64 = row.try_get(0).during("append")?;
+                    from_bigint("append", position)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            positions.sort_unstable();
+            positions
+        }
+        (_, Err(err)) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
             let event_ids = events.iter().map(|e| e.event_id).collect();
             return Err(StoreError::DuplicateEventId { stream, event_ids });
         }
-        Err(err) => return Err(failure("append", err).into()),
+        (_, Err(err)) => return Err(failure("append", err).into()),
     };
-    let mut positions = rows
-        .iter()
-        .map(|row| row.try_get::<i64, _>(0).during("append"))
-        .collect::<Result<Vec<_>, _>>()?;
-    positions.sort_unstable();
     let persisted = events
         .into_iter()
         .zip(positions)
         .zip(first_version..)
-        .map(|((event, position), version)| {
-            Ok(PersistedEvent {
-                event,
-                global_position: from_bigint("append", position)?,
-                aggregate_version: version,
-            })
+        .map(|((event, global_position), aggregate_version)| PersistedEvent {
+            event,
+            global_position,
+            aggregate_version,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .collect();
     Ok(AppendResult::new(stream, persisted))
+}
+
+/// Draws `count` positions from the counter row; returns the first. The row stays locked until
+/// the transaction ends, so positions commit in order (and a rollback returns them).
+async fn draw_positions(store: &Inner, tx: &mut MysqlTx, count: u64) -> Result<u64, StoreError> {
+    let done = sqlx::query(AssertSqlSafe(store.sql.draw_positions.clone()))
+        .bind(to_bigint("event count", count)?)
+        .execute(&mut **tx)
+        .await
+        .during("append")?;
+    if done.rows_affected() == 0 {
+        return Err(pupsourcing::BackendError::new(
+            pupsourcing::BackendErrorKind::Schema,
+            "append",
+            "the position counter has no row: run migrate()",
+        )
+        .into());
+    }
+    Ok(done.last_insert_id() + 1 - count)
 }
 
 async fn existing_ids(

@@ -18,6 +18,9 @@ pub(crate) struct Statements {
     pub(crate) upsert_head: String,
     /// The head's version.
     pub(crate) head_version: String,
+    /// Draws `?` positions from the counter row (returned through `LAST_INSERT_ID`), locking it
+    /// until commit: the serialized gap strategy.
+    pub(crate) draw_positions: String,
     pub(crate) read_stream: Shared,
     pub(crate) stream_version: Shared,
     pub(crate) read_events: Shared,
@@ -45,6 +48,9 @@ pub(crate) struct FrontierStatements {
     /// Drops resolved, unforced runs older than `?` microseconds.
     pub(crate) forget_holes: String,
     pub(crate) write: String,
+    /// Moves the frontier to the highest committed position (the counter strategy: positions
+    /// commit in order).
+    pub(crate) write_latest: String,
     /// The oldest active transaction: connection, age in microseconds, statement.
     pub(crate) oldest_transaction: String,
 }
@@ -90,6 +96,11 @@ impl FrontierStatements {
                 "UPDATE {frontier} SET safe_position = GREATEST(safe_position, ?), \
                  updated_at = UTC_TIMESTAMP(6) WHERE id = 1"
             ),
+            write_latest: format!(
+                "UPDATE {frontier} SET safe_position = GREATEST(safe_position, \
+                 (SELECT coalesce(max(global_position), 0) FROM {events})), \
+                 updated_at = UTC_TIMESTAMP(6) WHERE id = 1"
+            ),
             oldest_transaction: "SELECT CAST(trx_mysql_thread_id AS UNSIGNED), \
                  TIMESTAMPDIFF(MICROSECOND, trx_started, NOW(6)), CAST(trx_query AS CHAR) \
                  FROM information_schema.INNODB_TRX ORDER BY trx_started LIMIT 1"
@@ -116,6 +127,10 @@ impl Statements {
                  VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = version + VALUES(version)"
             ),
             head_version: format!("SELECT version FROM {heads} WHERE {STREAM}"),
+            draw_positions: format!(
+                "UPDATE {} SET last_position = LAST_INSERT_ID(last_position + ?) WHERE id = 1",
+                tables.qualified_in(Dialect::Mysql, &tables.position_counter())
+            ),
             events,
             read_stream: reads.read_stream.into(),
             stream_version: reads.stream_version.into(),
@@ -133,6 +148,18 @@ impl Statements {
             "INSERT INTO {} (bounded_context, aggregate_type, aggregate_id, aggregate_version, \
              stream_hash, event_id, event_type, event_version, payload, metadata, created_at, \
              trace_id, correlation_id, causation_id) VALUES {values} RETURNING global_position",
+            self.events
+        )
+    }
+
+    /// Inserts `rows` events at positions the caller drew (the counter strategy).
+    pub(crate) fn insert_events_at(&self, rows: usize) -> String {
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let values = vec![row; rows].join(", ");
+        format!(
+            "INSERT INTO {} (bounded_context, aggregate_type, aggregate_id, aggregate_version, \
+             stream_hash, event_id, event_type, event_version, payload, metadata, created_at, \
+             trace_id, correlation_id, causation_id, global_position) VALUES {values}",
             self.events
         )
     }
