@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pupsourcing::EventStore;
-use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
+use pupsourcing_mysql::{GapStrategy, MysqlDatabase, MysqlStore, MysqlStoreConfig, Tables};
 use pupsourcing_testkit::mysql::{TestDatabase, durable_server_url};
 use tokio::sync::Barrier;
 use uuid::Uuid;
@@ -75,18 +75,27 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), BenchError> {
     let db = MysqlDatabase::connect(database.url(), 16).await?;
     let store = MysqlStore::new(&db);
     store.migrate().await?;
+    let counter = MysqlStore::with_config(
+        &db,
+        MysqlStoreConfig::default()
+            .with_tables(Tables::new().with_prefix("c_").map_err(|_| BenchError::Stuck("prefix"))?)
+            .with_gap_strategy(GapStrategy::CounterRow),
+    );
+    counter.migrate().await?;
     println!("mysql: MariaDB, durable commits, {ROUNDS} interleaved rounds per case");
-    for (name, writers, ops, batch) in [
-        ("mysql: append 1 event, new stream, 1 writer", 1, 200, 1),
-        ("mysql: append 1 event, new stream, 8 writers", 8, 100, 1),
-        ("mysql: append 100 events, 1 writer", 1, 30, 100),
+    for (name, store, writers, ops, batch) in [
+        ("mysql: append 1 event, new stream, 1 writer", &store, 1, 200, 1),
+        ("mysql: append 1 event, new stream, 8 writers", &store, 8, 100, 1),
+        ("mysql: append 100 events, 1 writer", &store, 1, 30, 100),
+        ("mysql counter row: append 1 event, 1 writer", &counter, 1, 200, 1),
+        ("mysql counter row: append 1 event, 8 writers", &counter, 8, 100, 1),
     ] {
         let (mut ours_rounds, mut raw_rounds) = (Samples::default(), Samples::default());
         for n in 0..ROUNDS {
             if raw_first(n) {
                 raw_rounds.push(round(&db, None, writers, ops, batch).await?);
             }
-            ours_rounds.push(round(&db, Some(&store), writers, ops, batch).await?);
+            ours_rounds.push(round(&db, Some(store), writers, ops, batch).await?);
             if !raw_first(n) {
                 raw_rounds.push(round(&db, None, writers, ops, batch).await?);
             }
