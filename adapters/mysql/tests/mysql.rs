@@ -196,3 +196,130 @@ async fn deadlocks_are_classified_retryable() {
     }
     assert_eq!(kinds, vec![Some(BackendErrorKind::Deadlock)], "one victim, classified");
 }
+
+/// MYSQL.md's torture on MariaDB: 16 writers, commits delayed 0–200 ms, one in twenty held for
+/// 1.5 s, one in five rolled back, and one late commit staged for certain. A reader that goes on
+/// "after the last position it saw" misses events; the reader that stays at or below the fenced
+/// frontier sees every committed event exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_slow_writers_and_rollbacks_only_the_fenced_reader_misses_nothing() {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use pupsourcing::LogQuery;
+    use tokio::sync::{Mutex, oneshot};
+
+    let (_database, db, store) = fresh("mysql_torture").await;
+    let committed = Arc::new(Mutex::new(BTreeSet::new()));
+    let running = Arc::new(AtomicBool::new(true));
+
+    // The staged late commit: a low position drawn, a higher one committed, then the low one.
+    let (drawn_tx, drawn) = oneshot::channel::<()>();
+    let (release_tx, release) = oneshot::channel::<()>();
+    let late = {
+        let (db, store, committed) = (db.clone(), store.clone(), Arc::clone(&committed));
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            let position = store
+                .append(&mut tx, ExpectedVersion::Any, one(&StreamId::new("t", "late"), "late"))
+                .await
+                .unwrap()
+                .last_position();
+            drawn_tx.send(()).unwrap();
+            release.await.unwrap();
+            db.commit(tx).await.unwrap();
+            committed.lock().await.insert(position);
+        })
+    };
+    drawn.await.unwrap();
+
+    let writers: Vec<_> = (0..16u64)
+        .map(|w| {
+            let (db, store, committed) = (db.clone(), store.clone(), Arc::clone(&committed));
+            tokio::spawn(async move {
+                let mut seed = w.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let mut next = move || {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    seed >> 33
+                };
+                for n in 0..12 {
+                    let stream = StreamId::new("torture", format!("w{w}-{n}"));
+                    let mut tx = db.begin().await.unwrap();
+                    let position = store
+                        .append(&mut tx, ExpectedVersion::Any, one(&stream, "e"))
+                        .await
+                        .unwrap()
+                        .last_position();
+                    let delay = if next() % 20 == 0 { 1_500 } else { next() % 200 };
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    if next() % 5 == 0 {
+                        db.rollback(tx).await.unwrap();
+                    } else {
+                        db.commit(tx).await.unwrap();
+                        committed.lock().await.insert(position);
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let naive = {
+        let (db, store, running) = (db.clone(), store.clone(), Arc::clone(&running));
+        tokio::spawn(async move {
+            let (mut seen, mut after) = (BTreeSet::new(), 0);
+            while running.load(Ordering::SeqCst) {
+                let mut tx = db.begin_read().await.unwrap();
+                for event in store.read_events(&mut tx, after, 10_000).await.unwrap() {
+                    after = after.max(event.global_position);
+                    seen.insert(event.global_position);
+                }
+                db.rollback(tx).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        })
+    };
+    let fenced = {
+        let (db, store, running) = (db.clone(), store.clone(), Arc::clone(&running));
+        tokio::spawn(async move {
+            let (mut seen, mut after, mut duplicates) = (BTreeSet::new(), 0, 0);
+            loop {
+                let done = !running.load(Ordering::SeqCst);
+                let status = store.advance_frontier().await.unwrap();
+                let mut tx = db.begin_read().await.unwrap();
+                let query = LogQuery::up_to(status.safe_position).after(after).limit(10_000);
+                for event in store.read_events_until(&mut tx, &query).await.unwrap() {
+                    duplicates += usize::from(!seen.insert(event.global_position));
+                }
+                db.rollback(tx).await.unwrap();
+                after = status.safe_position;
+                if done && status.safe_position >= status.latest_position {
+                    return (seen, duplicates);
+                }
+            }
+        })
+    };
+
+    // The late writer commits once a higher position is visible to the naive reader.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    release_tx.send(()).unwrap();
+    late.await.unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.store(false, Ordering::SeqCst);
+    let naive = naive.await.unwrap();
+    let (fenced, duplicates) = fenced.await.unwrap();
+    let committed = committed.lock().await.clone();
+    let missed_naive = committed.difference(&naive).count();
+    assert_eq!(fenced, committed, "the fenced reader must see exactly the committed events");
+    assert_eq!(duplicates, 0, "the fenced reader saw an event twice");
+    assert!(
+        missed_naive > 0,
+        "the naive reader was expected to miss late commits ({} committed)",
+        committed.len()
+    );
+}
