@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     /// The frontier advance's own connection (see [`frontier`](crate::frontier)).
     pub(crate) frontier_connection: tokio::sync::Mutex<Option<sqlx::MySqlConnection>>,
     last_hole_warning: Mutex<Option<Instant>>,
+    /// The server's `max_allowed_packet`, read once (0: not read yet).
+    pub(crate) max_packet: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -60,6 +62,7 @@ impl MysqlStore {
                 sql,
                 frontier_connection: tokio::sync::Mutex::new(None),
                 last_hole_warning: Mutex::new(None),
+                max_packet: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

@@ -323,3 +323,22 @@ async fn under_slow_writers_and_rollbacks_only_the_fenced_reader_misses_nothing(
         committed.len()
     );
 }
+
+/// A payload the server refuses for its `max_allowed_packet` fails with an error that names the
+/// setting, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_packet_over_max_allowed_packet_names_the_setting() {
+    let (_database, db, store) = fresh("mysql_packet").await;
+    sqlx::query("SET GLOBAL max_allowed_packet = 1048576").execute(db.pool()).await.unwrap();
+    let small = MysqlDatabase::connect(_database.url(), 2).await.expect("connect");
+    let mut tx = small.begin().await.unwrap();
+    let big = vec![Event::new(&StreamId::new("t", "big"), "Big", vec![7; 2 * 1024 * 1024])];
+    let refused = store.append(&mut tx, ExpectedVersion::NoStream, big).await;
+    drop(tx);
+    sqlx::query("SET GLOBAL max_allowed_packet = 1073741824").execute(db.pool()).await.unwrap();
+    let err = refused.expect_err("the server refuses the packet");
+    assert!(format!("{err} {err:?}").contains("max_allowed_packet"), "{err:?}");
+    let mut tx = db.begin_read().await.unwrap();
+    assert_eq!(store.latest_position(&mut tx).await.unwrap(), 0, "nothing was stored");
+    db.rollback(tx).await.unwrap();
+}

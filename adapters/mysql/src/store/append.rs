@@ -18,6 +18,7 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    check_packet(store, tx, &events).await?;
     let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
     let existing = existing_ids(store, tx, &events).await?;
     if !existing.is_empty() {
@@ -88,6 +89,46 @@ pub(crate) async fn append(
         })
         .collect();
     Ok(AppendResult::new(stream, persisted))
+}
+
+/// Space an event row takes in the insert beside its payload and metadata: names, ids, times.
+const ROW_OVERHEAD: u64 = 4 * 1024;
+
+/// Refuses, before sending anything, an insert larger than the server's `max_allowed_packet`:
+/// the server would close the connection, which looks like a network failure (and would be
+/// retried) instead of saying what is wrong.
+async fn check_packet(store: &Inner, tx: &mut MysqlTx, events: &[Event]) -> Result<(), StoreError> {
+    use std::sync::atomic::Ordering;
+    let size: u64 = events
+        .iter()
+        .map(|e| {
+            let payload = u64::try_from(e.payload.len()).unwrap_or(u64::MAX);
+            payload.saturating_add(u64::try_from(e.metadata.to_string().len()).unwrap_or(0))
+        })
+        .fold(0u64, |sum, row| sum.saturating_add(row).saturating_add(ROW_OVERHEAD));
+    let mut limit = store.max_packet.load(Ordering::Relaxed);
+    // The limit is read on first use, and again before refusing (it may have been raised).
+    if limit == 0 || size > limit {
+        let read: Option<u64> = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+            .fetch_one(&mut **tx)
+            .await
+            .during("append")?;
+        limit = read.unwrap_or(u64::MAX);
+        store.max_packet.store(limit, Ordering::Relaxed);
+    }
+    if size > limit {
+        return Err(pupsourcing::BackendError::new(
+            pupsourcing::BackendErrorKind::Data,
+            "append",
+            format!(
+                "the append needs a packet of about {size} bytes and the server's \
+                 max_allowed_packet is {limit}: raise it (SET GLOBAL max_allowed_packet, and in \
+                 the server's configuration) above the largest append, or append less at once"
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Draws `count` positions from the counter row; returns the first. The row stays locked until
