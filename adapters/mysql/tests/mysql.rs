@@ -342,3 +342,62 @@ async fn a_packet_over_max_allowed_packet_names_the_setting() {
     assert_eq!(store.latest_position(&mut tx).await.unwrap(), 0, "nothing was stored");
     db.rollback(tx).await.unwrap();
 }
+
+/// The duplicate-id probe reads committed rows, so an id that another transaction has inserted
+/// but not committed passes it; the insert then waits on that row and fails with a duplicate
+/// once it commits. By then this append had moved its stream head: the typed duplicate must
+/// leave the transaction as it was, usable, with no head that has no events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_duplicate_found_at_insert_leaves_no_head_behind() {
+    let (_database, db, store) = fresh("mysql_late_duplicate").await;
+    let (first, second) = (StreamId::new("t", "first"), StreamId::new("t", "second"));
+    let id = uuid::Uuid::new_v4();
+    let mut holder = db.begin().await.unwrap();
+    let event = |stream: &StreamId| Event::new(stream, "E", vec![]).with_event_id(id);
+    store.append(&mut holder, ExpectedVersion::NoStream, vec![event(&first)]).await.unwrap();
+
+    let racing = {
+        let (db, store, second) = (db.clone(), store.clone(), second.clone());
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            let refused = store
+                .append(
+                    &mut tx,
+                    ExpectedVersion::NoStream,
+                    vec![Event::new(&second, "E", vec![]).with_event_id(id)],
+                )
+                .await;
+            let version = store.stream_version(&mut tx, &second).await.unwrap();
+            let again = store
+                .append(&mut tx, ExpectedVersion::NoStream, one(&second, "fresh id"))
+                .await
+                .map(|appended| appended.to_version());
+            db.commit(tx).await.unwrap();
+            (refused, version, again)
+        })
+    };
+    // INNODB_LOCK_WAITS comes from the same buffer as INNODB_TRX, refreshed only after 0.1 s
+    // without readers: poll it more slowly than that.
+    let mut waiting = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        waiting = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+    }
+    assert!(waiting > 0, "the racing insert never waited on the uncommitted duplicate");
+    db.commit(holder).await.unwrap();
+    let (refused, version, again) = racing.await.unwrap();
+    assert!(matches!(refused, Err(StoreError::DuplicateEventId { .. })), "{refused:?}");
+    assert_eq!(version, 0, "the refused append left its head behind");
+    assert_eq!(again.expect("the transaction stays usable"), 1);
+    let mut tx = db.begin_read().await.unwrap();
+    assert_eq!(store.stream_version(&mut tx, &second).await.unwrap(), 1);
+    db.rollback(tx).await.unwrap();
+}

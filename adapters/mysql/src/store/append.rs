@@ -59,7 +59,11 @@ pub(crate) async fn append(
             insert = insert.bind(to_bigint("position", first + u64::try_from(index).unwrap_or(0))?);
         }
     }
-    let positions = match (drawn, insert.fetch_all(&mut **tx).await) {
+    let inserted = insert.fetch_all(&mut **tx).await;
+    if inserted.is_err() {
+        undo(store, tx, &stream, to_version, count, drawn.is_some()).await;
+    }
+    let positions = match (drawn, inserted) {
         (Some(first), Ok(_)) => (first..first + count).collect(),
         (None, Ok(rows)) => {
             let mut positions = rows
@@ -89,6 +93,34 @@ pub(crate) async fn append(
         })
         .collect();
     Ok(AppendResult::new(stream, persisted))
+}
+
+/// Puts the stream head (and the counter) back as they were before this append, after its
+/// insert failed: the failed statement alone was rolled back, and a caller that goes on with the
+/// transaction (say, after a typed duplicate) must not commit a head without its events. Best
+/// effort: if the connection is gone, so is the transaction.
+async fn undo(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: &StreamId,
+    to_version: u64,
+    count: u64,
+    drawn: bool,
+) {
+    let Ok(by) = to_bigint("event count", count) else { return };
+    let key = [stream.bounded_context_column(), stream.aggregate_type(), stream.aggregate_id()];
+    let head = if to_version == count {
+        sqlx::query(AssertSqlSafe(store.sql.drop_head.clone()))
+    } else {
+        sqlx::query(AssertSqlSafe(store.sql.unmove_head.clone())).bind(by)
+    };
+    let _ = head.bind(key[0]).bind(key[1]).bind(key[2]).execute(&mut **tx).await;
+    if drawn {
+        let _ = sqlx::query(AssertSqlSafe(store.sql.undraw_positions.clone()))
+            .bind(by)
+            .execute(&mut **tx)
+            .await;
+    }
 }
 
 /// Space an event row takes in the insert beside its payload and metadata: names, ids, times.

@@ -18,6 +18,12 @@ pub(crate) struct Statements {
     pub(crate) upsert_head: String,
     /// The head's version.
     pub(crate) head_version: String,
+    /// Undoes this transaction's head creation or move after a failed insert (InnoDB rolls back
+    /// only the failed statement, and the transaction stays usable).
+    pub(crate) drop_head: String,
+    pub(crate) unmove_head: String,
+    /// Returns `?` drawn positions to the counter after a failed insert.
+    pub(crate) undraw_positions: String,
     /// Draws `?` positions from the counter row (returned through `LAST_INSERT_ID`), locking it
     /// until commit: the serialized gap strategy.
     pub(crate) draw_positions: String,
@@ -127,6 +133,12 @@ impl Statements {
                  VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = version + VALUES(version)"
             ),
             head_version: format!("SELECT version FROM {heads} WHERE {STREAM}"),
+            drop_head: format!("DELETE FROM {heads} WHERE {STREAM}"),
+            unmove_head: format!("UPDATE {heads} SET version = version - ? WHERE {STREAM}"),
+            undraw_positions: format!(
+                "UPDATE {} SET last_position = last_position - ? WHERE id = 1",
+                tables.qualified_in(Dialect::Mysql, &tables.position_counter())
+            ),
             draw_positions: format!(
                 "UPDATE {} SET last_position = LAST_INSERT_ID(last_position + ?) WHERE id = 1",
                 tables.qualified_in(Dialect::Mysql, &tables.position_counter())
