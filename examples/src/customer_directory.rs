@@ -60,12 +60,13 @@ impl<D: SqlDatabase, K: KeyStore<D>> CustomerDirectory<D, K> {
         Self { table: format!("{prefix}customer_directory"), encryptor, index }
     }
 
-    /// The statements creating the table and its blind-index index (both backends accept them).
+    /// The statements creating the table and its blind-index index (every backend accepts them).
     pub fn schema(&self) -> [String; 2] {
         [
             format!(
-                "CREATE TABLE IF NOT EXISTS {} (customer_id TEXT PRIMARY KEY, name TEXT NOT NULL, \
-                 email TEXT NOT NULL, email_hash TEXT, country TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS {} (customer_id VARCHAR(255) PRIMARY KEY, \
+                 name TEXT NOT NULL, email TEXT NOT NULL, email_hash VARCHAR(255), \
+                 country TEXT NOT NULL)",
                 self.table
             ),
             format!(
@@ -176,13 +177,14 @@ impl<D: SqlDatabase, K: KeyStore<D>> Consumer<D> for CustomerDirectory<D, K> {
             }
             CustomerEvent::CustomerErased => (
                 format!(
-                    "UPDATE {} SET name = {m1}, email = {m1}, email_hash = NULL \
-                     WHERE customer_id = {m2}",
+                    "UPDATE {} SET name = {}, email = {}, email_hash = NULL \
+                     WHERE customer_id = {}",
                     self.table,
-                    m1 = mark(1),
-                    m2 = mark(2)
+                    mark(1),
+                    mark(2),
+                    mark(3)
                 ),
-                vec![REDACTED.into(), id.into()],
+                vec![REDACTED.into(), REDACTED.into(), id.into()],
             ),
         };
         D::execute(tx, sql, params).await?;

@@ -25,10 +25,10 @@ impl Directory {
         &self.table
     }
 
-    /// The DDL of the table (both backends accept it).
+    /// The DDL of the table (every backend accepts it).
     pub fn create_table(&self) -> String {
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (user_id TEXT PRIMARY KEY, name TEXT NOT NULL, \
+            "CREATE TABLE IF NOT EXISTS {} (user_id VARCHAR(255) PRIMARY KEY, name TEXT NOT NULL, \
              email TEXT NOT NULL, version BIGINT NOT NULL, handled_by TEXT NOT NULL)",
             self.table
         )

@@ -1,4 +1,5 @@
-//! The setup every example shares: SQLite by default, PostgreSQL when `DATABASE_URL` is set.
+//! The setup every example shares: SQLite by default, PostgreSQL or MySQL/MariaDB when
+//! `DATABASE_URL` is set (by its scheme: `postgres://` or `mysql://`).
 
 use std::path::PathBuf;
 
@@ -9,15 +10,32 @@ use pupsourcing::{
     Backend, BoxError, Consumer, Database, Event, EventStore, EventStoreExt, ExpectedVersion,
     StreamId, Worker, WorkerConfig, WorkerError,
 };
+use pupsourcing_mysql::sqlx::mysql::MySqlConnectOptions;
+use pupsourcing_mysql::{MysqlBackend, MysqlDatabase, MysqlStoreConfig};
 use pupsourcing_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe};
 use pupsourcing_postgres::{PostgresBackend, PostgresStoreConfig, Tables};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The database URL to run on, if any.
-pub fn postgres_url() -> Option<String> {
-    std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty())
+/// The server an example runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Server {
+    /// PostgreSQL at this URL.
+    Postgres(String),
+    /// MySQL or MariaDB at this URL.
+    Mysql(String),
+}
+
+/// The server `DATABASE_URL` names, if it is set: MySQL/MariaDB for `mysql://` and
+/// `mariadb://` URLs, PostgreSQL for any other.
+pub fn server() -> Option<Server> {
+    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty())?;
+    Some(if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+        Server::Mysql(url.replacen("mariadb:", "mysql:", 1))
+    } else {
+        Server::Postgres(url)
+    })
 }
 
 /// A fresh SQLite file for example `name`: the first argument, or one in the temporary
@@ -50,16 +68,60 @@ pub async fn fresh_postgres(url: &str, schema: &str) -> Result<PostgresBackend, 
     Ok(backend)
 }
 
-/// Runs `$run(&backend)` for example `$name` on PostgreSQL (schema `pupsourcing_$name`) when
-/// `DATABASE_URL` is set, else on a fresh SQLite file, printing which.
+/// A backend in database `database` on the MySQL or MariaDB server at `url` (MySQL's
+/// schemas are databases), recreated empty; its connections use that database, so the read
+/// models' own tables land in it too. The URL's user needs the right to create databases.
+pub async fn fresh_mysql(url: &str, database: &str) -> Result<MysqlBackend, BoxError> {
+    drop_mysql(url, database).await?;
+    mysql_admin(
+        url,
+        &format!("CREATE DATABASE {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    )
+    .await?;
+    let backend = mysql_in(url, database).await?;
+    backend.store().migrate().await?;
+    Ok(backend)
+}
+
+/// Drops database `database` on the MySQL or MariaDB server at `url`, if it exists.
+pub async fn drop_mysql(url: &str, database: &str) -> Result<(), BoxError> {
+    mysql_admin(url, &format!("DROP DATABASE IF EXISTS {database}")).await
+}
+
+async fn mysql_admin(url: &str, statement: &str) -> Result<(), BoxError> {
+    let options: MySqlConnectOptions = url.parse()?;
+    let admin = MysqlDatabase::pool_options().max_connections(1).connect_with(options).await?;
+    sqlx::raw_sql(AssertSqlSafe(statement.to_owned())).execute(&admin).await?;
+    admin.close().await;
+    Ok(())
+}
+
+/// A backend in the existing database `database` on the server at `url`.
+pub async fn mysql_in(url: &str, database: &str) -> Result<MysqlBackend, BoxError> {
+    let options: MySqlConnectOptions = url.parse()?;
+    let pool = MysqlDatabase::pool_options()
+        .max_connections(16)
+        .connect_with(options.database(database))
+        .await?;
+    Ok(pupsourcing_mysql::from_pool(pool, MysqlStoreConfig::default()))
+}
+
+/// Runs `$run(&backend)` for example `$name` on PostgreSQL (in schema `pupsourcing_$name`) or
+/// MySQL/MariaDB (in database `pupsourcing_$name`) when `DATABASE_URL` is set, else on a fresh
+/// SQLite file, printing which.
 #[macro_export]
 macro_rules! on_any_backend {
     ($name:literal, $run:ident) => {{
-        match $crate::setup::postgres_url() {
-            Some(url) => {
+        let schema = concat!("pupsourcing_", $name).replace('-', "_");
+        match $crate::setup::server() {
+            Some($crate::setup::Server::Postgres(url)) => {
                 println!(concat!($name, " on PostgreSQL"));
-                let schema = concat!("pupsourcing_", $name).replace('-', "_");
                 let backend = $crate::setup::fresh_postgres(&url, &schema).await?;
+                $run(&backend).await
+            }
+            Some($crate::setup::Server::Mysql(url)) => {
+                println!(concat!($name, " on MySQL/MariaDB"));
+                let backend = $crate::setup::fresh_mysql(&url, &schema).await?;
                 $run(&backend).await
             }
             None => {

@@ -16,7 +16,7 @@ pub enum CountBy {
     EventType,
 }
 
-/// A consumer that counts the events it handles into `tally_<name> (key, events)`.
+/// A consumer that counts the events it handles into `tally_<name> (label, events)`.
 #[derive(Debug, Clone)]
 pub struct Tally {
     name: String,
@@ -50,10 +50,10 @@ impl Tally {
         format!("tally_{}", self.name.replace('-', "_"))
     }
 
-    /// Creates the table (both backends accept the DDL).
+    /// Creates the table (every backend accepts the DDL).
     pub async fn create_table<D: SqlDatabase>(&self, db: &D) -> Result<(), BoxError> {
         let ddl = format!(
-            "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, events BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} (label VARCHAR(255) PRIMARY KEY, events BIGINT NOT NULL)",
             self.table()
         );
         db.execute_committed(ddl).await?;
@@ -62,7 +62,8 @@ impl Tally {
 
     /// The committed counts, by key in key order.
     pub async fn counts<D: SqlDatabase>(&self, db: &D) -> Result<Vec<(String, u64)>, BoxError> {
-        let sql = format!("SELECT key, CAST(events AS TEXT) FROM {} ORDER BY key", self.table());
+        let sql =
+            format!("SELECT label, {} FROM {} ORDER BY label", D::as_text("events"), self.table());
         let mut counts = Vec::new();
         for row in db.query_committed(sql, Vec::new()).await? {
             if let [Some(key), Some(events)] = row.as_slice() {
@@ -92,11 +93,11 @@ impl<D: SqlDatabase> Consumer<D> for Tally {
             CountBy::AggregateType => event.stream().aggregate_type(),
             CountBy::EventType => event.event_type(),
         };
-        let (table, mark) = (self.table(), D::placeholder);
+        let table = self.table();
         let sql = format!(
-            "INSERT INTO {table} (key, events) VALUES ({}, 1) \
-             ON CONFLICT (key) DO UPDATE SET events = {table}.events + 1",
-            mark(1)
+            "INSERT INTO {table} (label, events) VALUES ({}, 1) {}",
+            D::placeholder(1),
+            D::on_conflict_add_one(&table, "label", "events")
         );
         D::execute(tx, sql, vec![Value::from(key)]).await?;
         Ok(())

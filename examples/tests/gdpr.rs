@@ -1,11 +1,12 @@
-//! The GDPR walkthrough runs to completion on SQLite without setup and on PostgreSQL, and shows
-//! what it promises: look-up by blind index, erasure, and a rebuild that keeps the erasure.
+//! The GDPR walkthrough runs to completion on SQLite without setup, on PostgreSQL and on
+//! MariaDB, and shows what it promises: look-up by blind index, erasure, and a rebuild that keeps
+//! the erasure.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use std::process::Command;
 
-use pupsourcing_testkit::postgres::TestDatabase;
+use pupsourcing_testkit::{mysql, postgres};
 
 fn run(command: &mut Command) -> String {
     let output = command.output().expect("run the gdpr walkthrough");
@@ -49,7 +50,15 @@ fn gdpr_walkthrough_runs_on_sqlite_without_setup() {
 
 #[tokio::test]
 async fn gdpr_walkthrough_runs_on_postgres_with_database_url() {
-    let database = TestDatabase::new("gdpr").await;
+    let database = postgres::TestDatabase::new("gdpr").await;
     let stdout = run(Command::new(env!("CARGO_BIN_EXE_gdpr")).env("DATABASE_URL", database.url()));
     assert!(stdout.contains("on PostgreSQL"));
+}
+
+#[tokio::test]
+async fn gdpr_walkthrough_runs_on_mysql_with_database_url() {
+    let database = mysql::TestDatabase::new("gdpr").await;
+    let stdout = run(Command::new(env!("CARGO_BIN_EXE_gdpr")).env("DATABASE_URL", database.url()));
+    assert!(stdout.contains("on MySQL/MariaDB"));
+    pupsourcing_examples::setup::drop_mysql(database.url(), "pupsourcing_gdpr").await.unwrap();
 }

@@ -1,11 +1,11 @@
 //! The worker example runs two separate worker processes, kills one with SIGKILL, and the
-//! projection still converges exactly: on SQLite without setup, and on PostgreSQL.
+//! projection still converges exactly: on SQLite without setup, on PostgreSQL and on MariaDB.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
 use std::process::Command;
 
-use pupsourcing_testkit::postgres::TestDatabase;
+use pupsourcing_testkit::{mysql, postgres};
 
 fn run(command: &mut Command) -> String {
     let output = command.output().expect("run the worker demo");
@@ -40,9 +40,19 @@ fn two_processes_on_sqlite_survive_a_kill() {
 
 #[tokio::test]
 async fn two_processes_on_postgres_survive_a_kill() {
-    let database = TestDatabase::new("worker_demo").await;
+    let database = postgres::TestDatabase::new("worker_demo").await;
     let stdout = run(Command::new(env!("CARGO_BIN_EXE_worker"))
         .arg("demo")
         .env("DATABASE_URL", database.url()));
     assert!(stdout.contains("on PostgreSQL"));
+}
+
+#[tokio::test]
+async fn two_processes_on_mysql_survive_a_kill() {
+    let database = mysql::TestDatabase::new("worker_demo").await;
+    let stdout = run(Command::new(env!("CARGO_BIN_EXE_worker"))
+        .arg("demo")
+        .env("DATABASE_URL", database.url()));
+    assert!(stdout.contains("on MySQL/MariaDB"));
+    pupsourcing_examples::setup::drop_mysql(database.url(), "pupsourcing_demo").await.unwrap();
 }

@@ -4,7 +4,8 @@
 //!
 //! Runs on a fresh SQLite database (in the temporary directory, or at the path given as the first
 //! argument). Built with the `postgres` feature, it runs on PostgreSQL when
-//! `DATABASE_URL=postgres://...` is set (the tables are created if missing).
+//! `DATABASE_URL=postgres://...` is set; built with the `mysql` feature, on MySQL/MariaDB when
+//! `DATABASE_URL=mysql://...` is set (the tables are created if missing).
 
 #![allow(clippy::print_stdout)]
 
@@ -17,12 +18,27 @@ use pupsourcing_quickstart::users::{User, UserCommand, UserEvent, Users};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    #[cfg(feature = "postgres")]
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()) {
-        println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(&url));
-        let backend = pupsourcing_postgres::connect(&url, 4).await?;
+    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty());
+    #[cfg(feature = "mysql")]
+    if let Some(url) = url.as_deref().filter(|url| url.starts_with("mysql://")) {
+        println!("pupsourcing quickstart on MySQL/MariaDB ({})\n", redact(url));
+        let backend = pupsourcing_mysql::connect(url, 4).await?;
         backend.store().migrate().await?;
         return run(&backend).await;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(url) = url.as_deref().filter(|url| !url.starts_with("mysql://")) {
+        println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(url));
+        let backend = pupsourcing_postgres::connect(url, 4).await?;
+        backend.store().migrate().await?;
+        return run(&backend).await;
+    }
+    if let Some(url) = url {
+        eprintln!(
+            "note: DATABASE_URL is set ({}), but this build has no driver for it (build with \
+             `--features postgres` or `--features mysql`); running on SQLite",
+            redact(&url)
+        );
     }
     let path = std::env::args_os()
         .nth(1)
@@ -138,7 +154,6 @@ where
 }
 
 /// The URL without its password, for printing.
-#[cfg(feature = "postgres")]
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {

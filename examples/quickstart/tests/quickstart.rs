@@ -1,6 +1,6 @@
 //! The README's first command keeps working: the quickstart binary runs to completion on SQLite
 //! with no setup, and (built with the `postgres` feature, as the README's test command builds
-//! it) on PostgreSQL when `DATABASE_URL` is set.
+//! it) on PostgreSQL when `DATABASE_URL` is set, and (with the `mysql` feature) on MariaDB.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
@@ -46,4 +46,13 @@ async fn quickstart_runs_on_postgres_with_database_url() {
     let stdout =
         run(Command::new(env!("CARGO_BIN_EXE_quickstart")).env("DATABASE_URL", database.url()));
     assert!(stdout.contains("on PostgreSQL"));
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn quickstart_runs_on_mysql_with_database_url() {
+    let database = pupsourcing_testkit::mysql::TestDatabase::new("quickstart").await;
+    let stdout =
+        run(Command::new(env!("CARGO_BIN_EXE_quickstart")).env("DATABASE_URL", database.url()));
+    assert!(stdout.contains("on MySQL/MariaDB"));
 }

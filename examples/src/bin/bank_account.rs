@@ -3,7 +3,8 @@
 //! resolved by the repository's retry (reload, decide again) without losing a single update.
 //!
 //! Runs on a fresh SQLite database by default (in the temporary directory, or at the path given
-//! as the first argument); set `DATABASE_URL=postgres://...` to run it on PostgreSQL.
+//! as the first argument); set `DATABASE_URL=postgres://...` (or `mysql://...`)
+//! to run it on PostgreSQL (or MySQL/MariaDB).
 
 #![allow(clippy::print_stdout)]
 

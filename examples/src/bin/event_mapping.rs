@@ -4,7 +4,8 @@
 //! new events at the current version.
 //!
 //! Runs on a fresh SQLite database by default (in the temporary directory, or at the path given
-//! as the first argument); set `DATABASE_URL=postgres://...` to run it on PostgreSQL.
+//! as the first argument); set `DATABASE_URL=postgres://...` (or `mysql://...`)
+//! to run it on PostgreSQL (or MySQL/MariaDB).
 
 #![allow(clippy::print_stdout)]
 

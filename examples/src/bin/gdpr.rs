@@ -4,7 +4,8 @@
 //!
 //! Runs on a fresh SQLite database by default (in the temporary directory, or at the path given
 //! as the first argument); set `DATABASE_URL=postgres://...` to run it on PostgreSQL (in schema
-//! `pupsourcing_gdpr`, recreated on every run).
+//! `pupsourcing_gdpr`, recreated on every run) or `DATABASE_URL=mysql://...` to run it on
+//! MySQL/MariaDB (in database `pupsourcing_gdpr`, likewise).
 
 #![allow(clippy::print_stdout)]
 
@@ -16,6 +17,7 @@ use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{Admin, Backend, BoxError, EventStore, EventStoreExt, Worker, WorkerConfig};
 use pupsourcing_examples::customer_directory::{self, CustomerDirectory, CustomerRow, REDACTED};
 use pupsourcing_examples::customers::{self, CustomerEvent};
+use pupsourcing_examples::setup::{self, Server};
 use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
 use pupsourcing_postgres::{PostgresStoreConfig, Tables};
@@ -27,8 +29,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
+    match setup::server() {
+        Some(Server::Postgres(url)) => {
             println!("pupsourcing GDPR walkthrough on PostgreSQL (schema {SCHEMA})\n");
             let pool = PgPoolOptions::new().max_connections(8).connect(&url).await?;
             sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
@@ -40,7 +42,11 @@ async fn main() -> Result<(), BoxError> {
             backend.store().migrate().await?;
             walkthrough(backend, &format!("{SCHEMA}.")).await
         }
-        _ => {
+        Some(Server::Mysql(url)) => {
+            println!("pupsourcing GDPR walkthrough on MySQL/MariaDB (database {SCHEMA})\n");
+            walkthrough(setup::fresh_mysql(&url, SCHEMA).await?, "").await
+        }
+        None => {
             let path = std::env::args_os()
                 .nth(1)
                 .map_or_else(|| std::env::temp_dir().join("pupsourcing-gdpr.sqlite3"), Into::into);

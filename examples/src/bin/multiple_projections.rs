@@ -1,6 +1,7 @@
 //! Several projections on one worker: each its own consumer with its own checkpoint, fed the
 //! same log independently. SQLite by default (or the path given as the first argument);
-//! PostgreSQL with `DATABASE_URL`.
+//! PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

@@ -1,7 +1,8 @@
 //! Scaling: a partitioned projection on one node, then three, then one again, while events keep
 //! coming; the leader moves units between nodes and every event is still counted once. Nodes
 //! run as tasks of this process here; the `worker` example runs them as separate processes.
-//! SQLite by default (or the path given as the first argument); PostgreSQL with `DATABASE_URL`.
+//! SQLite by default (or the path given as the first argument); PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

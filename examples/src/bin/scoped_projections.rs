@@ -1,6 +1,7 @@
 //! Scoped projections: each consumer reads only its slice of the log, filtered in SQL by
 //! aggregate type, bounded context or event type. SQLite by default (or the path given as the
-//! first argument); PostgreSQL with `DATABASE_URL`.
+//! first argument); PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

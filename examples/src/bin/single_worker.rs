@@ -1,6 +1,7 @@
 //! One worker, one projection: events counted by type into a table, in the batch transaction
 //! that moves the consumer's checkpoint. SQLite by default (or the path given as the first
-//! argument); PostgreSQL with `DATABASE_URL`.
+//! argument); PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

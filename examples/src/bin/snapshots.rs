@@ -3,7 +3,8 @@
 //! makes old snapshots stale (ignored, never misread); and the operator's count and drop.
 //!
 //! Runs on a fresh SQLite database by default (in the temporary directory, or at the path given
-//! as the first argument); set `DATABASE_URL=postgres://...` to run it on PostgreSQL.
+//! as the first argument); set `DATABASE_URL=postgres://...` (or `mysql://...`) to run it on
+//! PostgreSQL (or MySQL/MariaDB).
 
 #![allow(clippy::print_stdout)]
 
@@ -15,7 +16,8 @@ use pupsourcing::typed::TypedStoreExt;
 use pupsourcing::{
     Backend, BoxError, Database, DomainEvent, EventStore, ExpectedVersion, StreamId,
 };
-use pupsourcing_examples::setup::{fresh_postgres, fresh_sqlite_path, postgres_url};
+use pupsourcing_examples::setup::{self, Server, fresh_mysql, fresh_postgres, fresh_sqlite_path};
+use pupsourcing_mysql::MysqlSnapshotStore;
 use pupsourcing_postgres::PostgresSnapshotStore;
 use pupsourcing_sqlite::SqliteSnapshotStore;
 use serde::{Deserialize, Serialize};
@@ -65,11 +67,17 @@ const HISTORY: i64 = 20_000;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    match postgres_url() {
-        Some(url) => {
+    match setup::server() {
+        Some(Server::Postgres(url)) => {
             println!("snapshots on PostgreSQL");
             let backend = fresh_postgres(&url, "pupsourcing_snapshots").await?;
             let snapshots = PostgresSnapshotStore::new(backend.store());
+            run(&backend, snapshots).await
+        }
+        Some(Server::Mysql(url)) => {
+            println!("snapshots on MySQL/MariaDB");
+            let backend = fresh_mysql(&url, "pupsourcing_snapshots").await?;
+            let snapshots = MysqlSnapshotStore::new(backend.store());
             run(&backend, snapshots).await
         }
         None => {

@@ -1,6 +1,7 @@
 //! Stop and resume: a worker stops, events keep coming, and the next run starts from the
 //! checkpoint the last one committed: nothing is handled twice, nothing is missed. SQLite by
-//! default (or the path given as the first argument); PostgreSQL with `DATABASE_URL`.
+//! default (or the path given as the first argument); PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

@@ -1,7 +1,8 @@
 //! Observability: the worker's `tracing` spans and logs on stderr (`RUST_LOG` to tune them), and
 //! its `metrics` served in the Prometheus text format on a local port, read back once here as a
 //! Prometheus scrape would. SQLite by default (or the path given as the first argument);
-//! PostgreSQL with `DATABASE_URL`.
+//! PostgreSQL or MySQL/MariaDB with
+//! `DATABASE_URL`.
 
 #![allow(clippy::print_stdout)]
 

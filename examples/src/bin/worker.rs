@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run -p pupsourcing-examples --bin worker -- demo [file]       # SQLite (temp dir by default)
 //! DATABASE_URL=postgres://... cargo run -p pupsourcing-examples --bin worker -- demo
+//! DATABASE_URL=mysql://... cargo run -p pupsourcing-examples --bin worker -- demo
 //! ```
 //!
 //! `demo` starts two copies of this program as `worker node a` and `worker node b`, writes
@@ -23,6 +24,7 @@ use pupsourcing::{
     Worker, WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
+use pupsourcing_examples::setup::{self, Server};
 use pupsourcing_examples::sql::SqlDatabase;
 use pupsourcing_examples::users::{EmailChanged, Registered, User, UserEvent};
 use pupsourcing_postgres::sqlx::{self, AssertSqlSafe, postgres::PgPoolOptions};
@@ -54,10 +56,6 @@ fn sqlite_path() -> PathBuf {
         .map_or_else(|| std::env::temp_dir().join("pupsourcing-worker-demo.sqlite3"), Into::into)
 }
 
-fn postgres_url() -> Option<String> {
-    std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty())
-}
-
 async fn postgres(url: &str) -> Result<PostgresBackend> {
     let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
     let config = PostgresStoreConfig::default().with_tables(Tables::new().with_schema(SCHEMA)?);
@@ -74,10 +72,14 @@ async fn main() -> Result<()> {
                 .with_writer(std::io::stderr)
                 .init();
             let name = std::env::args().nth(2).ok_or("usage: worker node <name> [sqlite-path]")?;
-            match postgres_url() {
-                Some(url) => {
+            match setup::server() {
+                Some(Server::Postgres(url)) => {
                     let directory = Directory::new(&format!("{SCHEMA}."), &name);
                     node(&postgres(&url).await?, directory, &name).await
+                }
+                Some(Server::Mysql(url)) => {
+                    let backend = setup::mysql_in(&url, SCHEMA).await?;
+                    node(&backend, Directory::new("", &name), &name).await
                 }
                 None => {
                     let backend = pupsourcing_sqlite::open(sqlite_path()).await?;
@@ -85,8 +87,8 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        "demo" => match postgres_url() {
-            Some(url) => {
+        "demo" => match setup::server() {
+            Some(Server::Postgres(url)) => {
                 println!("pupsourcing worker demo on PostgreSQL (schema {SCHEMA})");
                 let backend = postgres(&url).await?;
                 sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
@@ -94,6 +96,10 @@ async fn main() -> Result<()> {
                     .await?;
                 backend.store().migrate().await?;
                 demo(backend, Directory::new(&format!("{SCHEMA}."), "")).await
+            }
+            Some(Server::Mysql(url)) => {
+                println!("pupsourcing worker demo on MySQL/MariaDB (database {SCHEMA})");
+                demo(setup::fresh_mysql(&url, SCHEMA).await?, Directory::new("", "")).await
             }
             None => {
                 let path = sqlite_path();
@@ -107,7 +113,7 @@ async fn main() -> Result<()> {
             }
         },
         _ => Err("usage: worker demo [sqlite-file] | worker node <name> [sqlite-file]; \
-                  set DATABASE_URL for PostgreSQL"
+                  set DATABASE_URL for PostgreSQL or MySQL/MariaDB"
             .into()),
     }
 }
@@ -137,7 +143,8 @@ where
 type Rows = HashMap<String, (String, u64, String)>;
 
 async fn rows<D: SqlDatabase>(db: &D, table: &str) -> Result<Rows> {
-    let sql = format!("SELECT user_id, email, CAST(version AS TEXT), handled_by FROM {table}");
+    let version = D::as_text("version");
+    let sql = format!("SELECT user_id, email, {version}, handled_by FROM {table}");
     let mut rows = Rows::new();
     for row in db.query_committed(sql, Vec::new()).await? {
         let [Some(id), Some(email), Some(version), Some(node)] =
