@@ -5,7 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pupsourcing::{Admin, Consumer, HandlerError, PersistedEvent, Worker, WorkerConfig};
+use pupsourcing::spi::Coordinator;
+use pupsourcing::{
+    Admin, Backend, Consumer, Database, EventStore, HandlerError, PersistedEvent, Worker,
+    WorkerConfig,
+};
 use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore};
 use sqlx::Row;
 
@@ -13,18 +17,18 @@ use crate::stats::{Samples, human};
 use crate::{BenchError, Report, load_events};
 
 /// Rows per page of the raw read: the worker's largest batch (it grows there while behind).
-const BATCH: usize = 2000;
+pub(crate) const BATCH: usize = 2000;
 
 /// Counts events and does nothing else.
-struct NoOp(Arc<AtomicU64>);
+pub(crate) struct NoOp(pub(crate) Arc<AtomicU64>);
 
 #[async_trait]
-impl Consumer<PgDatabase> for NoOp {
+impl<D: Database> Consumer<D> for NoOp {
     fn name(&self) -> &str {
         "noop"
     }
 
-    async fn handle(&self, _tx: &mut PgTx, _event: &PersistedEvent) -> Result<(), HandlerError> {
+    async fn handle(&self, _tx: &mut D::Tx, _event: &PersistedEvent) -> Result<(), HandlerError> {
         self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -109,24 +113,28 @@ async fn raw_read(db: &PgDatabase, upsert: bool) -> Result<(u64, Duration), Benc
 }
 
 /// Runs one worker node with `consumer` until its checkpoint reaches the end of the log.
-async fn worker_catchup(
-    store: &PostgresStore,
-    consumer: Box<dyn Consumer<PgDatabase>>,
+pub(crate) async fn worker_catchup<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: Box<dyn Consumer<D>>,
     name: &str,
     latest: u64,
-) -> Result<Duration, BenchError> {
-    let backend = pupsourcing_postgres::from_store(store.clone());
+) -> Result<Duration, BenchError>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
     let config =
         WorkerConfig { node_id: "bench".into(), max_batch_size: BATCH, ..WorkerConfig::default() };
     let worker =
-        Worker::builder(&backend).config(config).shared_consumer(Arc::from(consumer)).build()?;
+        Worker::builder(backend).config(config).shared_consumer(Arc::from(consumer)).build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
     let running = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
     // Polling the checkpoint costs the server little: every 20 ms, one indexed lookup.
-    let admin = Admin::new(&backend);
+    let admin = Admin::new(backend);
     loop {
         let status = admin.status().await?;
         if status.iter().any(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest) {
@@ -143,13 +151,13 @@ async fn worker_catchup(
     Ok(elapsed)
 }
 
-fn rate(count: u64, elapsed: Duration) -> f64 {
+pub(crate) fn rate(count: u64, elapsed: Duration) -> f64 {
     let count = u32::try_from(count).map_or(f64::from(u32::MAX), f64::from);
     count / elapsed.as_secs_f64().max(f64::EPSILON)
 }
 
 /// Rounds of each side, interleaved (raw, ours, raw, ours, ...): the machine's noise hits both.
-const ROUNDS: usize = 3;
+pub(crate) const ROUNDS: usize = 3;
 
 /// One catch-up case: `ROUNDS` raw passes and `ROUNDS` worker passes over the same log.
 async fn case<F>(
@@ -175,7 +183,8 @@ where
         if round > 0 {
             Admin::new(&pupsourcing_postgres::from_store(store.clone())).rewind(name, 0).await?;
         }
-        ours.push(worker_catchup(store, consumer(), name, latest).await?);
+        let backend = pupsourcing_postgres::from_store(store.clone());
+        ours.push(worker_catchup(&backend, consumer(), name, latest).await?);
     }
     Ok((raw, ours))
 }

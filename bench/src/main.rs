@@ -46,7 +46,9 @@ Cases:
   frontier   cost of one frontier advance on a large log, and time for a dead hole to close
   sqlite     the append and read cases on a SQLite file (also part of append, read and all)
   filter     reading one event type out of the log, with and without an index on it
-  mysql      appends on MariaDB (1 and 8 writers, 100 events) against raw INSERTs, frontier advance
+  mysql      MariaDB: appends (1 and 8 writers, Exact, 100 events, both gap strategies; durable,
+             and with log_bin + sync_binlog=1) against raw INSERTs; stream, log and consumer
+             reads against raw SELECTs; catch-up; frontier advance; dead-hole closing time
   snapshots  load-and-decide on a 10 000-event stream with and without a snapshot every 100
              events, against a 100-event stream; a command with and without a snapshot write
   typed      building and decoding typed events (derive) against Event::json and decode_json

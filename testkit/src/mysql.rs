@@ -15,10 +15,11 @@ use sqlx::{AssertSqlSafe, Connection};
 use url::Url;
 
 use crate::HarnessError;
-use server::Server;
+use server::{Durability, Server};
 
 static SERVER: OnceLock<Result<String, HarnessError>> = OnceLock::new();
 static DURABLE_SERVER: OnceLock<Result<String, HarnessError>> = OnceLock::new();
+static BINLOG_SERVER: OnceLock<Result<String, HarnessError>> = OnceLock::new();
 
 fn configured() -> Option<String> {
     let mysql = std::env::var("MYSQL_URL").ok().filter(|url| !url.trim().is_empty());
@@ -28,7 +29,9 @@ fn configured() -> Option<String> {
 /// The admin URL of the server the tests use, starting the throwaway server if needed.
 pub fn server_url() -> Result<String, HarnessError> {
     SERVER
-        .get_or_init(|| configured().map_or_else(|| Server::start(false).map(|s| s.admin_url), Ok))
+        .get_or_init(|| {
+            configured().map_or_else(|| Server::start(Durability::Relaxed).map(|s| s.admin_url), Ok)
+        })
         .clone()
 }
 
@@ -36,7 +39,21 @@ pub fn server_url() -> Result<String, HarnessError> {
 /// (or a `mysql://` `DATABASE_URL`) when set.
 pub fn durable_server_url() -> Result<String, HarnessError> {
     DURABLE_SERVER
-        .get_or_init(|| configured().map_or_else(|| Server::start(true).map(|s| s.admin_url), Ok))
+        .get_or_init(|| {
+            configured().map_or_else(|| Server::start(Durability::Durable).map(|s| s.admin_url), Ok)
+        })
+        .clone()
+}
+
+/// The admin URL of a throwaway server with durable commits and a binary log synced at every
+/// commit (`log_bin`, `sync_binlog=1`), for benchmarks. Uses `MYSQL_URL` (or a `mysql://`
+/// `DATABASE_URL`) when set.
+pub fn binlog_server_url() -> Result<String, HarnessError> {
+    BINLOG_SERVER
+        .get_or_init(|| {
+            let start = || Server::start(Durability::DurableWithBinlog).map(|s| s.admin_url);
+            configured().map_or_else(start, Ok)
+        })
         .clone()
 }
 

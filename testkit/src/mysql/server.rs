@@ -4,8 +4,10 @@
 //! `mariadbd`), in a private directory, listening only on a private Unix socket, accepting
 //! packets up to 1 GiB (the store's payload limits exceed the 16 MiB default of
 //! `max_allowed_packet`). Commits are not flushed per transaction
-//! (`innodb_flush_log_at_trx_commit=2`) unless the server is asked to be durable. As root, `mariadbd` drops its privileges to the unprivileged `nobody` user,
-//! who then owns the directory. A watchdog process stops the server and deletes the directory
+//! (`innodb_flush_log_at_trx_commit=2`) unless the server is asked to be durable, and then,
+//! if asked, with a binary log synced per commit as a replicated primary runs. As root,
+//! `mariadbd` drops its privileges to the unprivileged `nobody` user, who then owns the
+//! directory. A watchdog process stops the server and deletes the directory
 //! once the test process is gone, however it ends.
 
 use std::fs;
@@ -31,8 +33,20 @@ struct Layout {
     user: Option<String>,
 }
 
+/// How a throwaway server commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// The redo log is written at commit and flushed about once a second: fast tests.
+    Relaxed,
+    /// The redo log is flushed at every commit (the server's default).
+    Durable,
+    /// As [`Durability::Durable`], with a binary log (`log_bin`) synced at every commit
+    /// (`sync_binlog=1`), as on a primary with replicas.
+    DurableWithBinlog,
+}
+
 impl Server {
-    pub(crate) fn start(durable: bool) -> Result<Server, HarnessError> {
+    pub(crate) fn start(durable: Durability) -> Result<Server, HarnessError> {
         let (install, server) = find_binaries()?;
         let layout = prepare_layout()?;
         install_data(&install, &layout)?;
@@ -139,7 +153,7 @@ fn install_data(install: &Path, layout: &Layout) -> Result<(), HarnessError> {
     Ok(())
 }
 
-fn spawn_server(server: &Path, layout: &Layout, durable: bool) -> Result<u32, HarnessError> {
+fn spawn_server(server: &Path, layout: &Layout, durable: Durability) -> Result<u32, HarnessError> {
     let mut command = Command::new(server);
     command
         .arg("--no-defaults")
@@ -155,8 +169,19 @@ fn spawn_server(server: &Path, layout: &Layout, durable: bool) -> Result<u32, Ha
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_bin",
         ]);
-    if !durable {
-        command.args(["--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0"]);
+    match durable {
+        Durability::Relaxed => {
+            command.args(["--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0"]);
+        }
+        Durability::Durable => {}
+        Durability::DurableWithBinlog => {
+            let log = layout.root.join("binlog");
+            command.arg(format!("--log-bin={}", log.display())).args([
+                "--server-id=1",
+                "--sync-binlog=1",
+                "--binlog-format=ROW",
+            ]);
+        }
     }
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
     with_user(&mut command, layout);

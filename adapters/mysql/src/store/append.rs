@@ -20,10 +20,6 @@ pub(crate) async fn append(
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
     check_packet(store, tx, &events).await?;
     let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
-    let existing = existing_ids(store, tx, &events).await?;
-    if !existing.is_empty() {
-        return Err(StoreError::DuplicateEventId { stream, event_ids: existing });
-    }
     let to_version = match move_head(store, tx, &stream, expected, count).await {
         Ok(version) => version,
         Err(err) => return Err(refused(store, tx, stream, &events, err).await),
@@ -77,8 +73,7 @@ pub(crate) async fn append(
             positions
         }
         (_, Err(err)) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
-            let event_ids = events.iter().map(|e| e.event_id).collect();
-            return Err(StoreError::DuplicateEventId { stream, event_ids });
+            return Err(duplicate(store, tx, stream, &events).await);
         }
         (_, Err(err)) => return Err(failure("append", err).into()),
     };
@@ -240,7 +235,7 @@ async fn move_head(
             Ok(version + count)
         }
         ExpectedVersion::Any => {
-            sqlx::query(AssertSqlSafe(store.sql.upsert_head.clone()))
+            let upserted = sqlx::query(AssertSqlSafe(store.sql.upsert_head.clone()))
                 .bind(key[0])
                 .bind(key[1])
                 .bind(key[2])
@@ -248,8 +243,8 @@ async fn move_head(
                 .execute(&mut **tx)
                 .await
                 .during("append")?;
-            let version = head_version(store, tx, stream).await?;
-            Ok(version.unwrap_or(count))
+            // One affected row: a new head; two: a moved one, its version in LAST_INSERT_ID.
+            if upserted.rows_affected() == 1 { Ok(count) } else { Ok(upserted.last_insert_id()) }
         }
     }
 }
@@ -287,6 +282,24 @@ async fn refused(
             StoreError::DuplicateEventId { stream, event_ids }
         }
         Ok(_) => err,
+        Err(probe) => probe,
+    }
+}
+
+/// The insert met an event id already stored: names the ids found (all of the append's, if the
+/// other copy is not visible yet).
+async fn duplicate(
+    store: &Inner,
+    tx: &mut MysqlTx,
+    stream: StreamId,
+    events: &[Event],
+) -> StoreError {
+    match existing_ids(store, tx, events).await {
+        Ok(found) if !found.is_empty() => StoreError::DuplicateEventId { stream, event_ids: found },
+        Ok(_) => {
+            let event_ids = events.iter().map(|e| e.event_id).collect();
+            StoreError::DuplicateEventId { stream, event_ids }
+        }
         Err(probe) => probe,
     }
 }

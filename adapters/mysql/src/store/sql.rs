@@ -14,7 +14,8 @@ pub(crate) struct Statements {
     pub(crate) create_head: String,
     /// Moves a head from the expected version (`Exact`).
     pub(crate) move_head: String,
-    /// Creates or moves a head (`Any`).
+    /// Creates or moves a head (`Any`); a moved head's new version comes back through
+    /// `LAST_INSERT_ID`, so no second statement reads it.
     pub(crate) upsert_head: String,
     /// The head's version.
     pub(crate) head_version: String,
@@ -130,7 +131,7 @@ impl Statements {
             ),
             upsert_head: format!(
                 "INSERT INTO {heads} (bounded_context, aggregate_type, aggregate_id, version) \
-                 VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = version + VALUES(version)"
+                 VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = LAST_INSERT_ID(version + VALUES(version))"
             ),
             head_version: format!("SELECT version FROM {heads} WHERE {STREAM}"),
             drop_head: format!("DELETE FROM {heads} WHERE {STREAM}"),
