@@ -177,11 +177,11 @@ pub(super) async fn run(
         let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
         for round in 0..ROUNDS {
             if raw_first(round) {
-                raw(db, &events, read, &mut raw_samples).await?;
+                raw(db, events, read, &mut raw_samples).await?;
             }
             ours(db, store, read, &mut ours_samples).await?;
             if !raw_first(round) {
-                raw(db, &events, read, &mut raw_samples).await?;
+                raw(db, events, read, &mut raw_samples).await?;
             }
         }
         report.case(name, &ours_samples, &raw_samples, "raw");
