@@ -18,6 +18,27 @@ pub enum GapStrategy {
     CounterRow,
 }
 
+/// How an append learns the positions the server gave its events (with
+/// [`GapStrategy::TransactionFence`]; the counter row draws them itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PositionReadback {
+    /// [`PositionReadback::Returning`] on MariaDB, [`PositionReadback::LastInsertId`] on
+    /// MySQL, by the server's `VERSION()`, read on the first append.
+    #[default]
+    Detect,
+    /// MariaDB's `INSERT … RETURNING` (10.5 and later): the positions come back with the
+    /// insert.
+    Returning,
+    /// MySQL 8, which has no `INSERT … RETURNING`: the first position from the insert's
+    /// `LAST_INSERT_ID()` and the others following it. InnoDB gives a multi-row insert of a
+    /// known row count consecutive values as long as no bulk insert (`INSERT … SELECT`,
+    /// `LOAD DATA`) into the events table runs at the same time under
+    /// `innodb_autoinc_lock_mode=2`, MySQL 8's default: never load events that way beside a
+    /// running store, or set the mode to 1.
+    LastInsertId,
+}
+
 /// Options of a [`MysqlStore`](crate::MysqlStore).
 #[derive(Debug, Clone, Default)]
 pub struct MysqlStoreConfig {
@@ -25,6 +46,7 @@ pub struct MysqlStoreConfig {
     limits: AppendLimits,
     frontier: FrontierConfig,
     gap_strategy: GapStrategy,
+    position_readback: PositionReadback,
 }
 
 impl MysqlStoreConfig {
@@ -64,6 +86,18 @@ impl MysqlStoreConfig {
     /// How the log is kept gap-safe.
     pub fn gap_strategy(&self) -> GapStrategy {
         self.gap_strategy
+    }
+
+    /// Chooses how appends read their positions back.
+    #[must_use]
+    pub fn with_position_readback(mut self, readback: PositionReadback) -> Self {
+        self.position_readback = readback;
+        self
+    }
+
+    /// How appends read their positions back.
+    pub fn position_readback(&self) -> PositionReadback {
+        self.position_readback
     }
 
     /// The table names.

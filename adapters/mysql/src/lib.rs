@@ -1,8 +1,10 @@
 //! # pupsourcing-mysql
 //!
 //! The MySQL/MariaDB backend of pupsourcing, on sqlx, with the same ports and semantics as the
-//! PostgreSQL adapter. MariaDB 10.6 or later is tested; MySQL 8.0 is best effort (appends use
-//! MariaDB's `INSERT … RETURNING`).
+//! PostgreSQL adapter. MariaDB 10.6 or later is tested; MySQL 8.0 is best effort and untested:
+//! appends read their positions with MariaDB's `INSERT … RETURNING` there and from
+//! `LAST_INSERT_ID()` on MySQL ([`PositionReadback`], detected from the server's version; the
+//! `LAST_INSERT_ID()` path is tested on MariaDB).
 //!
 //! - [`MysqlDatabase`]: a pool whose connections run READ COMMITTED in UTC.
 //! - [`MysqlStore`]: the event store; [`MysqlStore::migrate`] creates its tables (the worker's
@@ -35,7 +37,7 @@ mod snapshots;
 mod store;
 
 pub use backend::{MysqlBackend, connect, from_pool, from_store};
-pub use config::{GapStrategy, MysqlStoreConfig};
+pub use config::{GapStrategy, MysqlStoreConfig, PositionReadback};
 pub use coordinator::MysqlCoordinator;
 pub use database::{MysqlDatabase, MysqlTx};
 pub use keys::MysqlKeyStore;

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     last_hole_warning: Mutex<Option<Instant>>,
     /// The server's `max_allowed_packet`, read once (0: not read yet).
     pub(crate) max_packet: std::sync::atomic::AtomicU64,
+    /// Whether appends use `INSERT … RETURNING`, once known.
+    pub(crate) returning: std::sync::OnceLock<bool>,
 }
 
 impl Inner {
@@ -63,6 +65,7 @@ impl MysqlStore {
                 frontier_connection: tokio::sync::Mutex::new(None),
                 last_hole_warning: Mutex::new(None),
                 max_packet: std::sync::atomic::AtomicU64::new(0),
+                returning: std::sync::OnceLock::new(),
             }),
         }
     }

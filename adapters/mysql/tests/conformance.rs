@@ -14,7 +14,7 @@ use pupsourcing_conformance::{
 use pupsourcing_migrations::{Dialect, Tables};
 use pupsourcing_mysql::{
     GapStrategy, MysqlCoordinator, MysqlDatabase, MysqlKeyStore, MysqlSnapshotStore, MysqlStore,
-    MysqlStoreConfig, MysqlTx,
+    MysqlStoreConfig, MysqlTx, PositionReadback,
 };
 use pupsourcing_testkit::mysql::TestDatabase;
 use sqlx::{AssertSqlSafe, Row};
@@ -23,6 +23,7 @@ struct Mysql {
     db: MysqlDatabase,
     stores: AtomicU32,
     strategy: GapStrategy,
+    readback: PositionReadback,
     _database: TestDatabase,
 }
 
@@ -34,8 +35,10 @@ impl StoreBackend for Mysql {
     async fn fresh_store(&self) -> (MysqlDatabase, MysqlStore) {
         let n = self.stores.fetch_add(1, Ordering::Relaxed);
         let tables = Tables::new().with_prefix(&format!("s{n}_")).expect("valid prefix");
-        let config =
-            MysqlStoreConfig::default().with_tables(tables).with_gap_strategy(self.strategy);
+        let config = MysqlStoreConfig::default()
+            .with_tables(tables)
+            .with_gap_strategy(self.strategy)
+            .with_position_readback(self.readback);
         let store = MysqlStore::with_config(&self.db, config);
         store.migrate().await.expect("migrate");
         (self.db.clone(), store)
@@ -166,7 +169,8 @@ impl SnapshotsBackend for Mysql {
 async fn with_strategy(test_name: &'static str, strategy: GapStrategy) -> Mysql {
     let database = TestDatabase::new(test_name).await;
     let db = MysqlDatabase::connect(database.url(), 80).await.expect("connect");
-    Mysql { db, stores: AtomicU32::new(0), strategy, _database: database }
+    let readback = PositionReadback::Detect;
+    Mysql { db, stores: AtomicU32::new(0), strategy, readback, _database: database }
 }
 
 async fn backend(test_name: &'static str) -> Mysql {
@@ -177,6 +181,19 @@ pupsourcing_conformance::store_suite!(backend);
 pupsourcing_conformance::keys_suite!(backend);
 pupsourcing_conformance::worker_suite!(backend);
 pupsourcing_conformance::snapshots_suite!(backend);
+
+/// Positions read back from `LAST_INSERT_ID()`, as on MySQL 8, pass the store scenarios too.
+mod last_insert_id {
+    use super::*;
+
+    async fn backend(test_name: &'static str) -> Mysql {
+        let mut backend = with_strategy(test_name, GapStrategy::TransactionFence).await;
+        backend.readback = PositionReadback::LastInsertId;
+        backend
+    }
+
+    pupsourcing_conformance::store_suite!(backend);
+}
 
 /// The serialized counter-row strategy passes the store scenarios too.
 mod counter_row {

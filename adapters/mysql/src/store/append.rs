@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Inner;
 use crate::convert::{from_bigint, to_bigint, to_datetime, uuid};
 use crate::error::{Context, DUPLICATE_ENTRY, error_number, failure};
-use crate::{GapStrategy, MysqlTx};
+use crate::{GapStrategy, MysqlTx, PositionReadback};
 
 pub(crate) async fn append(
     store: &Inner,
@@ -30,9 +30,10 @@ pub(crate) async fn append(
         GapStrategy::CounterRow => Some(draw_positions(store, tx, count).await?),
         GapStrategy::TransactionFence => None,
     };
+    let returning = drawn.is_none() && returning(store, tx).await?;
     let sql = match drawn {
         Some(_) => store.sql.insert_events_at(events.len()),
-        None => store.sql.insert_events(events.len()),
+        None => store.sql.insert_events(events.len(), returning),
     };
     let mut insert = sqlx::query(AssertSqlSafe(sql));
     for (index, (event, version)) in events.iter().zip(first_version..).enumerate() {
@@ -55,13 +56,19 @@ pub(crate) async fn append(
             insert = insert.bind(to_bigint("position", first + u64::try_from(index).unwrap_or(0))?);
         }
     }
-    let inserted = insert.fetch_all(&mut **tx).await;
+    let inserted = if returning {
+        insert.fetch_all(&mut **tx).await.map(Inserted::Rows)
+    } else {
+        insert.execute(&mut **tx).await.map(|done| Inserted::From(done.last_insert_id()))
+    };
     if inserted.is_err() {
         undo(store, tx, &stream, to_version, count, drawn.is_some()).await;
     }
     let positions = match (drawn, inserted) {
-        (Some(first), Ok(_)) => (first..first + count).collect(),
-        (None, Ok(rows)) => {
+        (Some(first), Ok(_)) | (None, Ok(Inserted::From(first))) => {
+            (first..first + count).collect()
+        }
+        (None, Ok(Inserted::Rows(rows))) => {
             let mut positions = rows
                 .iter()
                 .map(|row| {
@@ -88,6 +95,29 @@ pub(crate) async fn append(
         })
         .collect();
     Ok(AppendResult::new(stream, persisted))
+}
+
+/// What an insert tells about its positions: the rows of `RETURNING`, or the first position.
+enum Inserted {
+    Rows(Vec<sqlx::mysql::MySqlRow>),
+    From(u64),
+}
+
+/// Whether this store's appends use `INSERT … RETURNING`: as configured, or MariaDB's
+/// (detected from `VERSION()` on the first append).
+async fn returning(store: &Inner, tx: &mut MysqlTx) -> Result<bool, StoreError> {
+    match store.config.position_readback() {
+        PositionReadback::Returning => return Ok(true),
+        PositionReadback::LastInsertId => return Ok(false),
+        PositionReadback::Detect => {}
+    }
+    if let Some(known) = store.returning.get() {
+        return Ok(*known);
+    }
+    let version: String =
+        sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut **tx).await.during("append")?;
+    let mariadb = version.to_ascii_lowercase().contains("mariadb");
+    Ok(*store.returning.get_or_init(|| mariadb))
 }
 
 /// Puts the stream head (and the counter) back as they were before this append, after its

@@ -153,15 +153,17 @@ impl Statements {
         }
     }
 
-    /// Inserts `rows` events and returns their positions (MariaDB's `INSERT … RETURNING`).
-    pub(crate) fn insert_events(&self, rows: usize) -> String {
+    /// Inserts `rows` events, returning their positions when `returning` (MariaDB's
+    /// `INSERT … RETURNING`).
+    pub(crate) fn insert_events(&self, rows: usize, returning: bool) -> String {
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let values = vec![row; rows].join(", ");
         format!(
             "INSERT INTO {} (bounded_context, aggregate_type, aggregate_id, aggregate_version, \
              stream_hash, event_id, event_type, event_version, payload, metadata, created_at, \
-             trace_id, correlation_id, causation_id) VALUES {values} RETURNING global_position",
-            self.events
+             trace_id, correlation_id, causation_id) VALUES {values}{}",
+            self.events,
+            if returning { " RETURNING global_position" } else { "" }
         )
     }
 
