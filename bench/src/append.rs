@@ -123,25 +123,20 @@ async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result
     Ok(())
 }
 
-/// Runs `writers` concurrent writers of `ops` operations each; returns the wall time.
-async fn round(
-    db: &PgDatabase,
-    store: Option<&PostgresStore>,
-    target: Target,
-    writers: usize,
-    ops: usize,
-    batch: usize,
-) -> Result<Duration, BenchError> {
+/// Runs `writers` tasks made by `task`, released together; returns the wall time until the
+/// last has finished.
+pub(crate) async fn concurrently<F, Fut>(writers: usize, task: F) -> Result<Duration, BenchError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), BenchError>> + Send + 'static,
+{
     let barrier = Arc::new(Barrier::new(writers + 1));
     let tasks: Vec<_> = (0..writers)
         .map(|_| {
-            let (db, store, barrier) = (db.clone(), store.cloned(), Arc::clone(&barrier));
+            let (work, barrier) = (task(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                match store {
-                    Some(store) => ours(&db, &store, target, ops, batch).await,
-                    None => raw(db, target, ops, batch).await,
-                }
+                work.await
             })
         })
         .collect();
@@ -151,6 +146,27 @@ async fn round(
         task.await.map_err(|_| BenchError::Stuck("a writer task failed"))??;
     }
     Ok(started.elapsed())
+}
+
+/// Runs `writers` concurrent writers of `ops` operations each; returns the wall time.
+async fn round(
+    db: &PgDatabase,
+    store: Option<&PostgresStore>,
+    target: Target,
+    writers: usize,
+    ops: usize,
+    batch: usize,
+) -> Result<Duration, BenchError> {
+    concurrently(writers, || {
+        let (db, store) = (db.clone(), store.cloned());
+        async move {
+            match store {
+                Some(store) => ours(&db, &store, target, ops, batch).await,
+                None => raw(db, target, ops, batch).await,
+            }
+        }
+    })
+    .await
 }
 
 /// The work of one case: `writers` tasks each doing `ops` appends of `batch` events.

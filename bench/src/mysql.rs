@@ -29,7 +29,9 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), BenchError> {
     let db = MysqlDatabase::connect(database.url(), 16).await?;
     let fence = store(&db, "", GapStrategy::TransactionFence).await?;
     let counter = store(&db, "c_", GapStrategy::CounterRow).await?;
-    println!("mysql: MariaDB, durable commits (innodb_flush_log_at_trx_commit=1, no binary log)");
+    println!(
+        "mysql: durable commits (a throwaway MariaDB with innodb_flush_log_at_trx_commit=1 and no binary log, unless MYSQL_URL is set)"
+    );
     append::run(report, "mysql", &db, &fence, &counter, true).await?;
     let loaded = store(&db, "r_", GapStrategy::TransactionFence).await?;
     read::run(report, &db, &loaded, "r_events").await?;
@@ -40,6 +42,6 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), BenchError> {
     let db = MysqlDatabase::connect(database.url(), 16).await?;
     let fence = store(&db, "", GapStrategy::TransactionFence).await?;
     let counter = store(&db, "c_", GapStrategy::CounterRow).await?;
-    println!("mysql: MariaDB, durable commits with log_bin and sync_binlog=1");
+    println!("mysql: durable commits with log_bin and sync_binlog=1 (unless MYSQL_URL is set)");
     append::run(report, "mysql binlog", &db, &fence, &counter, false).await
 }

@@ -13,7 +13,7 @@ use crate::{BenchError, Report, load_events};
 /// Events in the loaded log: 100 per stream.
 const EVENTS: u64 = 200_000;
 const ROUNDS: usize = 5;
-const READS: usize = 200;
+pub(crate) const READS: usize = 200;
 
 const RAW_STREAM: &str = "SELECT global_position, aggregate_version, bounded_context, aggregate_type, \
      aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
@@ -25,16 +25,25 @@ const RAW_GLOBAL: &str = "SELECT global_position, aggregate_version, bounded_con
      correlation_id, causation_id FROM events WHERE global_position > $1 \
      ORDER BY global_position LIMIT $2";
 
+/// What a read case reads: 100-event streams `load/<n>`, or 500 events of the log.
 #[derive(Debug, Clone, Copy)]
-enum Read {
+pub(crate) enum Read {
     Stream,
     Global,
     GlobalUntil,
 }
 
-async fn ours(
-    db: &PgDatabase,
-    store: &PostgresStore,
+impl Read {
+    pub(crate) fn expected(self) -> usize {
+        if matches!(self, Self::Stream) { 100 } else { 500 }
+    }
+}
+
+/// `READS` reads through the store, on any backend, from a log of `events` events.
+pub(crate) async fn ours<D: Database, S: EventStore<D>>(
+    db: &D,
+    store: &S,
+    events: u64,
     read: Read,
     samples: &mut Samples,
 ) -> Result<(), BenchError> {
@@ -44,20 +53,18 @@ async fn ours(
         let started = Instant::now();
         let count = match read {
             Read::Stream => {
-                let stream = StreamId::new("load", spread(i, EVENTS / 100).to_string());
+                let stream = StreamId::new("load", spread(i, events / 100).to_string());
                 store.read_stream(&mut tx, &stream, Versions::all()).await?.len()
             }
-            Read::Global => store.read_events(&mut tx, spread(i, EVENTS - 500), 500).await?.len(),
+            Read::Global => store.read_events(&mut tx, spread(i, events - 500), 500).await?.len(),
             Read::GlobalUntil => {
-                let after = spread(i, EVENTS - 500);
-                store
-                    .read_events_until(&mut tx, &LogQuery::up_to(frontier).after(after).limit(500))
-                    .await?
-                    .len()
+                let after = spread(i, events - 500);
+                let query = LogQuery::up_to(frontier).after(after).limit(500);
+                store.read_events_until(&mut tx, &query).await?.len()
             }
         };
         samples.push(started.elapsed());
-        if count != if matches!(read, Read::Stream) { 100 } else { 500 } {
+        if count != read.expected() {
             return Err(BenchError::Stuck("a read returned the wrong number of events"));
         }
     }
@@ -113,7 +120,7 @@ pub(crate) async fn run(
             if raw_first(round) {
                 raw(db, read, &mut raw_samples).await?;
             }
-            ours(db, store, read, &mut ours_samples).await?;
+            ours(db, store, EVENTS, read, &mut ours_samples).await?;
             if !raw_first(round) {
                 raw(db, read, &mut raw_samples).await?;
             }

@@ -60,7 +60,8 @@ impl<D: SqlDatabase, K: KeyStore<D>> CustomerDirectory<D, K> {
         Self { table: format!("{prefix}customer_directory"), encryptor, index }
     }
 
-    /// The statements creating the table and its blind-index index (every backend accepts them).
+    /// The statements creating the table and its blind-index index (PostgreSQL, SQLite and
+    /// MariaDB accept them; MySQL 8 has no `CREATE INDEX IF NOT EXISTS`).
     pub fn schema(&self) -> [String; 2] {
         [
             format!(

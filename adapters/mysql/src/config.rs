@@ -35,7 +35,8 @@ pub enum PositionReadback {
     /// known row count consecutive values as long as no bulk insert (`INSERT … SELECT`,
     /// `LOAD DATA`) into the events table runs at the same time under
     /// `innodb_autoinc_lock_mode=2`, MySQL 8's default: never load events that way beside a
-    /// running store, or set the mode to 1.
+    /// running store, or set the mode to 1. Needs `auto_increment_increment` = 1 (multi-primary
+    /// group replication raises it); appends refuse to run otherwise.
     LastInsertId,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! The MySQL/MariaDB backend of pupsourcing, on sqlx, with the same ports and semantics as the
 //! PostgreSQL adapter. MariaDB 10.6 or later is tested; MySQL 8.0 is best effort and untested:
-//! appends read their positions with MariaDB's `INSERT … RETURNING` there and from
+//! appends read their positions with `INSERT … RETURNING` on MariaDB and from
 //! `LAST_INSERT_ID()` on MySQL ([`PositionReadback`], detected from the server's version; the
 //! `LAST_INSERT_ID()` path is tested on MariaDB).
 //!

@@ -32,8 +32,9 @@ pub(crate) struct Inner {
     last_hole_warning: Mutex<Option<Instant>>,
     /// The server's `max_allowed_packet`, read once (0: not read yet).
     pub(crate) max_packet: std::sync::atomic::AtomicU64,
-    /// Whether appends use `INSERT … RETURNING`, once known.
-    pub(crate) returning: std::sync::OnceLock<bool>,
+    /// What appends need to know of the server, read on the first: whether it is MariaDB (has
+    /// `INSERT … RETURNING`), and its `auto_increment_increment`.
+    pub(crate) server: std::sync::OnceLock<(bool, u64)>,
 }
 
 impl Inner {
@@ -65,7 +66,7 @@ impl MysqlStore {
                 frontier_connection: tokio::sync::Mutex::new(None),
                 last_hole_warning: Mutex::new(None),
                 max_packet: std::sync::atomic::AtomicU64::new(0),
-                returning: std::sync::OnceLock::new(),
+                server: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -1,14 +1,13 @@
-//! Appends through the MySQL store against raw INSERTs of the same rows into the same table,
-//! through the same pool (BEGIN, INSERT, COMMIT), in interleaved rounds.
+//! Appends through the MySQL store against raw INSERTs of the same rows into the fence store's
+//! `events` table (the counter-row store's table has the same schema), through the same pool
+//! (BEGIN, INSERT, COMMIT), in interleaved rounds.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
-use tokio::sync::Barrier;
 use uuid::Uuid;
 
-use crate::append::{Target, ours, payload};
+use crate::append::{Target, concurrently, ours, payload};
 use crate::stats::{Samples, human, raw_first};
 use crate::{BenchError, Report};
 
@@ -57,28 +56,19 @@ async fn round(
     ops: usize,
     batch: usize,
 ) -> Result<Duration, BenchError> {
-    let barrier = Arc::new(Barrier::new(writers + 1));
-    let tasks: Vec<_> = (0..writers)
-        .map(|_| {
-            let (db, store, barrier) = (db.clone(), store.cloned(), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                match store {
-                    Some(store) => ours(&db, &store, target, ops, batch).await,
-                    None => raw(db, target, ops, batch).await,
-                }
-            })
-        })
-        .collect();
-    barrier.wait().await;
-    let started = Instant::now();
-    for task in tasks {
-        task.await.map_err(|_| BenchError::Stuck("a writer task failed"))??;
-    }
-    Ok(started.elapsed())
+    concurrently(writers, || {
+        let (db, store) = (db.clone(), store.cloned());
+        async move {
+            match store {
+                Some(store) => ours(&db, &store, target, ops, batch).await,
+                None => raw(db, target, ops, batch).await,
+            }
+        }
+    })
+    .await
 }
 
-/// The append cases, named `<label>: ...`; `all` adds the `Exact` and 100-event cases.
+/// The append cases, named `<label>: ...`; `all` adds the `Exact` cases.
 pub(super) async fn run(
     report: &mut Report,
     label: &str,

@@ -4,20 +4,20 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pupsourcing::{Database, Event, EventStore, ExpectedVersion, LogQuery, StreamId, Versions};
+use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
 use sqlx::Row;
 use sqlx::mysql::MySqlRow;
 use tokio::sync::Semaphore;
 
 use crate::append::payload;
+use crate::read::{READS, Read, ours};
 use crate::stats::{Samples, raw_first, spread};
 use crate::{BenchError, Report};
 
 /// Events in the loaded log: 100 per stream.
 pub(super) const EVENTS: u64 = 100_000;
 const ROUNDS: usize = 5;
-const READS: usize = 200;
 
 const COLUMNS: &str = "global_position, aggregate_version, bounded_context, aggregate_type, \
      aggregate_id, event_id, event_type, event_version, payload, metadata, created_at, trace_id, \
@@ -71,50 +71,6 @@ pub(super) fn raw_global(events: &str) -> String {
     format!(
         "SELECT {COLUMNS} FROM {events} WHERE global_position > ? ORDER BY global_position LIMIT ?"
     )
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Read {
-    Stream,
-    Global,
-    GlobalUntil,
-}
-
-impl Read {
-    fn expected(self) -> usize {
-        if matches!(self, Self::Stream) { 100 } else { 500 }
-    }
-}
-
-async fn ours(
-    db: &MysqlDatabase,
-    store: &MysqlStore,
-    read: Read,
-    samples: &mut Samples,
-) -> Result<(), BenchError> {
-    let mut tx = db.begin_read().await?;
-    let frontier = store.safe_frontier(&mut tx).await?;
-    for i in 0..READS {
-        let started = Instant::now();
-        let count = match read {
-            Read::Stream => {
-                let stream = StreamId::new("load", spread(i, EVENTS / 100).to_string());
-                store.read_stream(&mut tx, &stream, Versions::all()).await?.len()
-            }
-            Read::Global => store.read_events(&mut tx, spread(i, EVENTS - 500), 500).await?.len(),
-            Read::GlobalUntil => {
-                let after = spread(i, EVENTS - 500);
-                let query = LogQuery::up_to(frontier).after(after).limit(500);
-                store.read_events_until(&mut tx, &query).await?.len()
-            }
-        };
-        samples.push(started.elapsed());
-        if count != read.expected() {
-            return Err(BenchError::Stuck("a read returned the wrong number of events"));
-        }
-    }
-    db.rollback(tx).await?;
-    Ok(())
 }
 
 async fn raw(
@@ -179,7 +135,7 @@ pub(super) async fn run(
             if raw_first(round) {
                 raw(db, events, read, &mut raw_samples).await?;
             }
-            ours(db, store, read, &mut ours_samples).await?;
+            ours(db, store, EVENTS, read, &mut ours_samples).await?;
             if !raw_first(round) {
                 raw(db, events, read, &mut raw_samples).await?;
             }

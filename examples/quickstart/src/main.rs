@@ -19,15 +19,17 @@ use pupsourcing_quickstart::users::{User, UserCommand, UserEvent, Users};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty());
+    let mysql = |url: &&str| url.starts_with("mysql://") || url.starts_with("mariadb://");
     #[cfg(feature = "mysql")]
-    if let Some(url) = url.as_deref().filter(|url| url.starts_with("mysql://")) {
+    if let Some(url) = url.as_deref().filter(mysql) {
         println!("pupsourcing quickstart on MySQL/MariaDB ({})\n", redact(url));
-        let backend = pupsourcing_mysql::connect(url, 4).await?;
+        let backend =
+            pupsourcing_mysql::connect(&url.replacen("mariadb://", "mysql://", 1), 4).await?;
         backend.store().migrate().await?;
         return run(&backend).await;
     }
     #[cfg(feature = "postgres")]
-    if let Some(url) = url.as_deref().filter(|url| !url.starts_with("mysql://")) {
+    if let Some(url) = url.as_deref().filter(|url| !mysql(url)) {
         println!("pupsourcing quickstart on PostgreSQL ({})\n", redact(url));
         let backend = pupsourcing_postgres::connect(url, 4).await?;
         backend.store().migrate().await?;

@@ -10,6 +10,7 @@ use super::Inner;
 use crate::convert::{from_bigint, to_bigint, to_datetime, uuid};
 use crate::error::{Context, DUPLICATE_ENTRY, error_number, failure};
 use crate::{GapStrategy, MysqlTx, PositionReadback};
+use pupsourcing_migrations::EVENT_ID_KEY_SUFFIX;
 
 pub(crate) async fn append(
     store: &Inner,
@@ -20,6 +21,10 @@ pub(crate) async fn append(
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
     check_packet(store, tx, &events).await?;
     let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    let returning = match store.config.gap_strategy() {
+        GapStrategy::CounterRow => false,
+        GapStrategy::TransactionFence => returning(store, tx).await?,
+    };
     let to_version = match move_head(store, tx, &stream, expected, count).await {
         Ok(version) => version,
         Err(err) => return Err(refused(store, tx, stream, &events, err).await),
@@ -30,7 +35,6 @@ pub(crate) async fn append(
         GapStrategy::CounterRow => Some(draw_positions(store, tx, count).await?),
         GapStrategy::TransactionFence => None,
     };
-    let returning = drawn.is_none() && returning(store, tx).await?;
     let sql = match drawn {
         Some(_) => store.sql.insert_events_at(events.len()),
         None => store.sql.insert_events(events.len(), returning),
@@ -65,9 +69,16 @@ pub(crate) async fn append(
         undo(store, tx, &stream, to_version, count, drawn.is_some()).await;
     }
     let positions = match (drawn, inserted) {
-        (Some(first), Ok(_)) | (None, Ok(Inserted::From(first))) => {
-            (first..first + count).collect()
+        (Some(first), Ok(_)) => (first..first + count).collect(),
+        (None, Ok(Inserted::From(0))) => {
+            return Err(pupsourcing::BackendError::new(
+                pupsourcing::BackendErrorKind::Schema,
+                "append",
+                "the insert generated no position: is global_position AUTO_INCREMENT?",
+            )
+            .into());
         }
+        (None, Ok(Inserted::From(first))) => (first..first + count).collect(),
         (None, Ok(Inserted::Rows(rows))) => {
             let mut positions = rows
                 .iter()
@@ -79,7 +90,7 @@ pub(crate) async fn append(
             positions.sort_unstable();
             positions
         }
-        (_, Err(err)) if error_number(&err) == Some(DUPLICATE_ENTRY) => {
+        (_, Err(err)) if is_duplicate_event_id(store, &err) => {
             return Err(duplicate(store, tx, stream, &events).await);
         }
         (_, Err(err)) => return Err(failure("append", err).into()),
@@ -103,21 +114,51 @@ enum Inserted {
     From(u64),
 }
 
+/// Whether the insert was refused for an event id already stored (the unique key on
+/// `event_id`, named in the server's message), not for another key.
+fn is_duplicate_event_id(store: &Inner, err: &sqlx::Error) -> bool {
+    let key = store.config.tables().events().with_suffix(EVENT_ID_KEY_SUFFIX);
+    error_number(err) == Some(DUPLICATE_ENTRY)
+        && err
+            .as_database_error()
+            .is_some_and(|db| db.message().contains(&format!("{}'", key.as_str())))
+}
+
 /// Whether this store's appends use `INSERT … RETURNING`: as configured, or MariaDB's
-/// (detected from `VERSION()` on the first append).
+/// (detected from `VERSION()` on the first append). Without it, positions are numbered from
+/// `LAST_INSERT_ID()`, which needs `auto_increment_increment` = 1.
 async fn returning(store: &Inner, tx: &mut MysqlTx) -> Result<bool, StoreError> {
-    match store.config.position_readback() {
-        PositionReadback::Returning => return Ok(true),
-        PositionReadback::LastInsertId => return Ok(false),
-        PositionReadback::Detect => {}
+    let server = match store.server.get() {
+        Some(server) => *server,
+        None => {
+            let (version, increment): (String, u64) =
+                sqlx::query_as("SELECT VERSION(), CAST(@@auto_increment_increment AS UNSIGNED)")
+                    .fetch_one(&mut **tx)
+                    .await
+                    .during("append")?;
+            let mariadb = version.to_ascii_lowercase().contains("mariadb");
+            *store.server.get_or_init(|| (mariadb, increment))
+        }
+    };
+    let (mariadb, increment) = server;
+    let returning = match store.config.position_readback() {
+        PositionReadback::Returning => true,
+        PositionReadback::LastInsertId => false,
+        PositionReadback::Detect => mariadb,
+    };
+    if !returning && increment != 1 {
+        return Err(pupsourcing::BackendError::new(
+            pupsourcing::BackendErrorKind::Schema,
+            "append",
+            format!(
+                "auto_increment_increment is {increment}, so a multi-row insert's positions are \
+                 not consecutive and cannot be read from LAST_INSERT_ID(): set it to 1 for the \
+                 store's connections, or use a server with INSERT … RETURNING (MariaDB)"
+            ),
+        )
+        .into());
     }
-    if let Some(known) = store.returning.get() {
-        return Ok(*known);
-    }
-    let version: String =
-        sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut **tx).await.during("append")?;
-    let mariadb = version.to_ascii_lowercase().contains("mariadb");
-    Ok(*store.returning.get_or_init(|| mariadb))
+    Ok(returning)
 }
 
 /// Puts the stream head (and the counter) back as they were before this append, after its
