@@ -12,7 +12,9 @@ pub use crate::store::{check_position, prepare_append};
 
 /// The pure core of a fenced frontier advance, shared by the SQL backends.
 pub mod frontier {
-    pub use crate::store::walk::{Horizon, KnownHole, NewHole, Resolution, Walk, walk};
+    pub use crate::store::walk::{
+        Horizon, KnownHole, NewHole, Resolution, Walk, WarningThrottle, walk,
+    };
 }
 pub use crate::worker::{
     Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,

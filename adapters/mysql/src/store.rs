@@ -4,8 +4,7 @@ mod append;
 mod read;
 mod sql;
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{
@@ -29,24 +28,13 @@ pub(crate) struct Inner {
     pub(crate) sql: Statements,
     /// The frontier advance's own connection (see [`frontier`](crate::frontier)).
     pub(crate) frontier_connection: tokio::sync::Mutex<Option<sqlx::MySqlConnection>>,
-    last_hole_warning: Mutex<Option<Instant>>,
+    /// At most one hole warning per threshold.
+    pub(crate) hole_warnings: pupsourcing::spi::frontier::WarningThrottle,
     /// The server's `max_allowed_packet`, read once (0: not read yet).
     pub(crate) max_packet: std::sync::atomic::AtomicU64,
     /// What appends need to know of the server, read on the first: whether it is MariaDB (has
     /// `INSERT … RETURNING`), and its `auto_increment_increment`.
     pub(crate) server: std::sync::OnceLock<(bool, u64)>,
-}
-
-impl Inner {
-    /// Whether a hole warning may be logged now (at most one per `period`).
-    pub(crate) fn may_warn(&self, now: Instant, period: Duration) -> bool {
-        let mut last = self.last_hole_warning.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| now.duration_since(at) < period) {
-            return false;
-        }
-        *last = Some(now);
-        true
-    }
 }
 
 impl MysqlStore {
@@ -64,7 +52,7 @@ impl MysqlStore {
                 config,
                 sql,
                 frontier_connection: tokio::sync::Mutex::new(None),
-                last_hole_warning: Mutex::new(None),
+                hole_warnings: pupsourcing::spi::frontier::WarningThrottle::default(),
                 max_packet: std::sync::atomic::AtomicU64::new(0),
                 server: std::sync::OnceLock::new(),
             }),

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pupsourcing::{
     BackendErrorKind, Database, Event, EventStore, ExpectedVersion, StoreError, StreamId,
 };
-use pupsourcing_mysql::{GapStrategy, MysqlDatabase, MysqlStore, MysqlStoreConfig};
+use pupsourcing_mysql::{
+    GapStrategy, MysqlDatabase, MysqlStore, MysqlStoreConfig, PositionReadback,
+};
 use pupsourcing_testkit::mysql::TestDatabase;
 use tokio::sync::Barrier;
 
@@ -343,10 +345,11 @@ async fn a_packet_over_max_allowed_packet_names_the_setting() {
     db.rollback(tx).await.unwrap();
 }
 
-/// The duplicate-id probe reads committed rows, so an id that another transaction has inserted
-/// but not committed passes it; the insert then waits on that row and fails with a duplicate
-/// once it commits. By then this append had moved its stream head: the typed duplicate must
-/// leave the transaction as it was, usable, with no head that has no events.
+/// An append moves its stream head before it inserts, and duplicate ids are found by the
+/// insert: here the id is another transaction's uncommitted row, so the insert waits on it and
+/// fails with a duplicate once it commits. By then this append had moved its stream head: the
+/// typed duplicate must leave the transaction as it was, usable, with no head that has no
+/// events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_duplicate_found_at_insert_leaves_no_head_behind() {
     let (_database, db, store) = fresh("mysql_late_duplicate").await;
@@ -399,5 +402,34 @@ async fn a_duplicate_found_at_insert_leaves_no_head_behind() {
     assert_eq!(again.expect("the transaction stays usable"), 1);
     let mut tx = db.begin_read().await.unwrap();
     assert_eq!(store.stream_version(&mut tx, &second).await.unwrap(), 1);
+    db.rollback(tx).await.unwrap();
+}
+
+/// Positions read from `LAST_INSERT_ID()` (MySQL 8) are consecutive only with
+/// `auto_increment_increment` = 1: any other value is refused with a typed error before the
+/// append writes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn last_insert_id_positions_need_an_increment_of_one() {
+    let (database, _, _) = fresh("mysql_increment").await;
+    // One connection in the pool: the session setting applies to the store's appends.
+    let db = MysqlDatabase::connect(database.url(), 1).await.expect("connect");
+    let config = MysqlStoreConfig::default().with_position_readback(PositionReadback::LastInsertId);
+    let store = MysqlStore::with_config(&db, config);
+    sqlx::query("SET SESSION auto_increment_increment = 2").execute(db.pool()).await.unwrap();
+    let stream = StreamId::new("t", "stepped");
+    let mut tx = db.begin().await.unwrap();
+    let err = store
+        .append(&mut tx, ExpectedVersion::NoStream, one(&stream, "a"))
+        .await
+        .expect_err("an increment of 2 is refused");
+    db.rollback(tx).await.unwrap();
+    assert!(format!("{err}").contains("auto_increment_increment is 2"), "{err}");
+    assert!(
+        matches!(err, StoreError::Backend(ref b) if b.kind() == BackendErrorKind::Other),
+        "{err:?}"
+    );
+    let mut tx = db.begin_read().await.unwrap();
+    assert_eq!(store.latest_position(&mut tx).await.unwrap(), 0, "nothing was stored");
+    assert_eq!(store.stream_version(&mut tx, &stream).await.unwrap(), 0, "no head was written");
     db.rollback(tx).await.unwrap();
 }

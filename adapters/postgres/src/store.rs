@@ -4,8 +4,7 @@ mod append;
 mod read;
 mod sql;
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use pupsourcing::{
@@ -49,19 +48,8 @@ pub(crate) struct Inner {
     pub(crate) db: PgDatabase,
     pub(crate) config: PostgresStoreConfig,
     pub(crate) sql: Statements,
-    last_hole_warning: Mutex<Option<Instant>>,
-}
-
-impl Inner {
-    /// Whether a hole warning may be logged now (at most one per `period`).
-    pub(crate) fn may_warn(&self, now: Instant, period: Duration) -> bool {
-        let mut last = self.last_hole_warning.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| now.duration_since(at) < period) {
-            return false;
-        }
-        *last = Some(now);
-        true
-    }
+    /// At most one hole warning per threshold.
+    pub(crate) hole_warnings: pupsourcing::spi::frontier::WarningThrottle,
 }
 
 impl PostgresStore {
@@ -78,7 +66,7 @@ impl PostgresStore {
                 db: db.clone(),
                 config,
                 sql,
-                last_hole_warning: Mutex::new(None),
+                hole_warnings: pupsourcing::spi::frontier::WarningThrottle::default(),
             }),
         }
     }

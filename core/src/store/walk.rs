@@ -9,7 +9,8 @@
 //! it is still missing from a read taken after the horizon was observed. PostgreSQL observes
 //! the horizon as `pg_snapshot_xmin`; MySQL from a fresh `INNODB_TRX`.
 
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::OpenHole;
 
@@ -220,6 +221,23 @@ pub fn walk(
     walk.new_holes = new_holes;
     walk.blocking = first_block;
     walk
+}
+
+/// Lets an adapter's hole warnings through at most once per period, however many advances meet
+/// the hole.
+#[derive(Debug, Default)]
+pub struct WarningThrottle(Mutex<Option<Instant>>);
+
+impl WarningThrottle {
+    /// Whether a warning may be logged at `now` (and if so, counts it).
+    pub fn may_warn(&self, now: Instant, period: Duration) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < period) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 #[cfg(test)]

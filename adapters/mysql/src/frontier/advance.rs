@@ -386,7 +386,7 @@ async fn report(store: &Inner, frontier: u64, latest: u64, walk: &Walk) {
     let Some(blocking) = walk.blocking.as_ref().filter(|h| h.age >= threshold) else {
         return;
     };
-    if !store.may_warn(std::time::Instant::now(), threshold) {
+    if !store.hole_warnings.may_warn(std::time::Instant::now(), threshold) {
         return;
     }
     let oldest = sqlx::query(AssertSqlSafe(store.sql.frontier.oldest_transaction.clone()))

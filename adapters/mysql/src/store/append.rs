@@ -2,7 +2,10 @@
 //! it draws a position: the frontier's proof rests on it), then the events.
 
 use pupsourcing::spi::prepare_append;
-use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
+use pupsourcing::{
+    AppendResult, BackendError, BackendErrorKind, Event, ExpectedVersion, PersistedEvent,
+    StoreError, StreamId,
+};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -71,12 +74,8 @@ pub(crate) async fn append(
     let positions = match (drawn, inserted) {
         (Some(first), Ok(_)) => (first..first + count).collect(),
         (None, Ok(Inserted::From(0))) => {
-            return Err(pupsourcing::BackendError::new(
-                pupsourcing::BackendErrorKind::Schema,
-                "append",
-                "the insert generated no position: is global_position AUTO_INCREMENT?",
-            )
-            .into());
+            let detail = "the insert generated no position: is global_position AUTO_INCREMENT?";
+            return Err(refusal(BackendErrorKind::Schema, detail.to_owned()));
         }
         (None, Ok(Inserted::From(first))) => (first..first + count).collect(),
         (None, Ok(Inserted::Rows(rows))) => {
@@ -106,6 +105,11 @@ pub(crate) async fn append(
         })
         .collect();
     Ok(AppendResult::new(stream, persisted))
+}
+
+/// An append the store refuses before or without the server's error, saying why in its message.
+fn refusal(kind: BackendErrorKind, detail: String) -> StoreError {
+    BackendError::new(kind, "append", detail.clone()).with_detail(detail).into()
 }
 
 /// What an insert tells about its positions: the rows of `RETURNING`, or the first position.
@@ -147,16 +151,14 @@ async fn returning(store: &Inner, tx: &mut MysqlTx) -> Result<bool, StoreError> 
         PositionReadback::Detect => mariadb,
     };
     if !returning && increment != 1 {
-        return Err(pupsourcing::BackendError::new(
-            pupsourcing::BackendErrorKind::Schema,
-            "append",
+        return Err(refusal(
+            BackendErrorKind::Other,
             format!(
                 "auto_increment_increment is {increment}, so a multi-row insert's positions are \
                  not consecutive and cannot be read from LAST_INSERT_ID(): set it to 1 for the \
                  store's connections, or use a server with INSERT … RETURNING (MariaDB)"
             ),
-        )
-        .into());
+        ));
     }
     Ok(returning)
 }
@@ -215,16 +217,14 @@ async fn check_packet(store: &Inner, tx: &mut MysqlTx, events: &[Event]) -> Resu
         store.max_packet.store(limit, Ordering::Relaxed);
     }
     if size > limit {
-        return Err(pupsourcing::BackendError::new(
-            pupsourcing::BackendErrorKind::Data,
-            "append",
+        return Err(refusal(
+            BackendErrorKind::Data,
             format!(
                 "the append needs a packet of about {size} bytes and the server's \
                  max_allowed_packet is {limit}: raise it (SET GLOBAL max_allowed_packet, and in \
                  the server's configuration) above the largest append, or append less at once"
             ),
-        )
-        .into());
+        ));
     }
     Ok(())
 }
@@ -238,12 +238,10 @@ async fn draw_positions(store: &Inner, tx: &mut MysqlTx, count: u64) -> Result<u
         .await
         .during("append")?;
     if done.rows_affected() == 0 {
-        return Err(pupsourcing::BackendError::new(
-            pupsourcing::BackendErrorKind::Schema,
-            "append",
-            "the position counter has no row: run migrate()",
-        )
-        .into());
+        return Err(refusal(
+            BackendErrorKind::Schema,
+            "the position counter has no row: run migrate()".to_owned(),
+        ));
     }
     Ok(done.last_insert_id() + 1 - count)
 }

@@ -215,7 +215,7 @@ async fn report(store: &Inner, view: &View, walk: &Walk) {
     let Some(blocking) = walk.blocking.as_ref().filter(|h| h.age >= threshold) else {
         return;
     };
-    if !store.may_warn(Instant::now(), threshold) {
+    if !store.hole_warnings.may_warn(Instant::now(), threshold) {
         return;
     }
     let oldest =

@@ -260,3 +260,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hole_warnings_pass_once_per_period() {
+    let throttle = WarningThrottle::default();
+    let start = Instant::now();
+    let period = Duration::from_secs(60);
+    assert!(throttle.may_warn(start, period), "the first warning passes");
+    assert!(!throttle.may_warn(start + Duration::from_secs(59), period), "within the period");
+    assert!(throttle.may_warn(start + period, period), "once the period is over");
+    assert!(!throttle.may_warn(start + period + Duration::from_secs(1), period));
+}
