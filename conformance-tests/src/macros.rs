@@ -84,6 +84,7 @@ macro_rules! worker_suite {
             scaling_up_and_down_keeps_exactly_once,
             killed_node_is_replaced_without_loss_or_duplicates,
             deposed_owner_cannot_commit,
+            nodes_show_heartbeats_and_the_leader,
             graceful_shutdown_hands_units_over_at_once,
             partitioned_consumer_repartitions_without_skip_or_duplicate,
             repartition_drain_never_falls_below_a_checkpoint,

@@ -14,7 +14,8 @@ pub use basics::{
 };
 pub use cluster::{
     deposed_owner_cannot_commit, graceful_shutdown_hands_units_over_at_once,
-    killed_node_is_replaced_without_loss_or_duplicates, scaling_up_and_down_keeps_exactly_once,
+    killed_node_is_replaced_without_loss_or_duplicates, nodes_show_heartbeats_and_the_leader,
+    scaling_up_and_down_keeps_exactly_once,
 };
 pub use failures::{
     pause_waits_for_both_attempts_and_time, poison_event_stops_its_unit_right_before_it,

@@ -123,6 +123,7 @@ mockall::mock! {
     #[async_trait]
     impl crate::spi::Operations<MockDatabase> for Coordinator {
         async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;
+        async fn nodes(&self) -> Result<Vec<crate::spi::NodeStatus>, WorkerError>;
         async fn set_paused(&self, consumer: &str, partition: Option<u32>, paused: bool) -> Result<usize, WorkerError>;
         async fn skip_failed(&self, consumer: &str, partition: Option<u32>) -> Result<Vec<u64>, WorkerError>;
         async fn reset_checkpoints(&self, tx: &mut MockTx, consumer: &str, position: u64) -> Result<(), WorkerError>;

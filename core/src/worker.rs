@@ -30,7 +30,7 @@ pub use consumer::{BatchError, Consumer, HandlerError};
 pub use coordinator::{
     Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,
     FailureRecord, FailureReport, FinishTransition, Leadership, Lease, LiveNode, Membership,
-    NodeInfo, Operations, Plan, StartTransition, Topology, Transition, UnitId, UnitRecord,
+    NodeInfo, NodeStatus, Operations, Plan, StartTransition, Topology, Transition, UnitId, UnitRecord,
     UnitStatus, Wakeups,
 };
 pub use error::WorkerError;

@@ -57,11 +57,31 @@ impl Dialect {
 
     /// The database clock's current time, in the type of the dialect's clock columns.
     pub(crate) fn now(self) -> Expr {
-        Expr::cust(match self {
+        Expr::cust(self.clock())
+    }
+
+    fn clock(self) -> &'static str {
+        match self {
             Self::Postgres => "now()",
             Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
             Self::Mysql => "UTC_TIMESTAMP(6)",
+        }
+    }
+
+    /// Whole microseconds from clock column `column` to the database clock's current time.
+    pub(crate) fn micros_since(self, column: &str) -> Expr {
+        Expr::cust(match self {
+            Self::Postgres => {
+                format!("CAST(extract(epoch FROM now() - {column}) * 1000000 AS bigint)")
+            }
+            Self::Sqlite => format!("{} - {column}", self.clock()),
+            Self::Mysql => format!("TIMESTAMPDIFF(MICROSECOND, {column}, UTC_TIMESTAMP(6))"),
         })
+    }
+
+    /// `column`'s value when clock column `until` is still in the future, else NULL.
+    pub(crate) fn while_before(self, column: &str, until: &str) -> Expr {
+        Expr::cust(format!("CASE WHEN {until} > {} THEN {column} END", self.clock()))
     }
 
     /// The database clock's time `duration` ago, the duration being argument `index` as

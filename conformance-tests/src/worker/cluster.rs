@@ -174,3 +174,38 @@ pub async fn graceful_shutdown_hands_units_over_at_once<B: WorkerBackend>(backen
     assert_exactly_once(&env.db, &env.projection, "narrow", &written, PATIENCE).await;
     staying.shutdown().await;
 }
+
+/// The operator's view of nodes: every registered node with its heartbeat's age (live or not),
+/// the leader flagged while its lease lasts, and a node that left gone.
+pub async fn nodes_show_heartbeats_and_the_leader<B: WorkerBackend>(backend: &B) {
+    use pupsourcing::spi::{ConsumerSpec, Leadership, NodeInfo};
+    let env = backend.fresh_worker().await;
+    let coordinator = &env.coordinator;
+    assert!(coordinator.nodes().await.expect("nodes").is_empty());
+    for (id, consumer) in [("node-b", "billing"), ("node-a", "search")] {
+        let info = NodeInfo {
+            node_id: id.to_owned(),
+            consumers: vec![ConsumerSpec { name: consumer.to_owned(), partitions: 2 }],
+            version: "1.2.3".to_owned(),
+        };
+        coordinator.heartbeat(&info).await.expect("heartbeat");
+    }
+    let lease = coordinator
+        .acquire_lease("node-b", Duration::from_secs(60))
+        .await
+        .expect("lease")
+        .expect("a free lease is taken");
+    let nodes = coordinator.nodes().await.expect("nodes");
+    let ids: Vec<&str> = nodes.iter().map(|n| n.node.info.node_id.as_str()).collect();
+    assert_eq!(ids, ["node-a", "node-b"], "{nodes:?}");
+    assert_eq!(nodes.iter().map(|n| n.leader).collect::<Vec<_>>(), [false, true], "{nodes:?}");
+    assert_eq!(nodes[0].node.info.consumers[0].name, "search");
+    assert_eq!(nodes[1].node.info.version, "1.2.3");
+    assert!(nodes.iter().all(|n| n.heartbeat_age < Duration::from_secs(30)), "{nodes:?}");
+
+    coordinator.release_lease(&lease).await.expect("release");
+    coordinator.leave("node-a").await.expect("leave");
+    let nodes = coordinator.nodes().await.expect("nodes");
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert!(!nodes[0].leader, "a released lease has no holder: {nodes:?}");
+}

@@ -3,8 +3,8 @@
 use crate::spi::Operations;
 use std::time::{Duration, Instant};
 
-use crate::worker::coordinator::UnitStatus;
-use crate::{Backend, Consumer, Database, EventStore, WorkerError};
+use crate::worker::coordinator::{NodeStatus, UnitStatus};
+use crate::{Backend, Consumer, Database, EventStore, FrontierStatus, WorkerError};
 
 /// A unit's state plus how far it is behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +55,17 @@ where
                 ConsumerStatus { lag: limit.saturating_sub(unit.checkpoint), unit }
             })
             .collect())
+    }
+
+    /// Every registered node: what it runs, how long ago it last beat, whether it leads.
+    pub async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError> {
+        self.coordinator.nodes().await
+    }
+
+    /// Where the safe frontier stands: the lag behind the latest position and the open holes.
+    /// It advances the frontier first, as any process may at any time.
+    pub async fn frontier(&self) -> Result<FrontierStatus, WorkerError> {
+        Ok(self.store.advance_frontier().await?)
     }
 
     /// Pauses a consumer (one partition, or all); returns how many units were paused.

@@ -19,6 +19,8 @@ mod leadership;
 mod membership;
 mod operations;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +84,19 @@ pub struct LiveNode {
     pub info: NodeInfo,
     /// When it first registered (database clock): the newest node's partition counts win.
     pub started_at: DateTime<Utc>,
+}
+
+/// A registered node as an operator sees it: what it advertised, how long ago it last beat,
+/// and whether it holds the leader lease. Nodes stay registered until they leave or the
+/// leader prunes them, so a node that died shows here with an old heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// What the node advertised, and when it registered.
+    pub node: LiveNode,
+    /// Time since its last heartbeat (database clock).
+    pub heartbeat_age: Duration,
+    /// Whether it holds an unexpired leader lease.
+    pub leader: bool,
 }
 
 /// The leader lease held by a node; `epoch` grows with every change of holder.

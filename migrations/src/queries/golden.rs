@@ -36,6 +36,7 @@ fn rendered(dialect: Dialect) -> String {
         ("assignments.release_units", &assignments.release_units),
         ("batches.clear_failures", &batches.clear_failures),
         ("operations.status", &operations.status),
+        ("operations.nodes", &operations.nodes),
         ("operations.set_paused", &operations.set_paused),
         ("operations.reset_checkpoints", &operations.reset_checkpoints),
         ("operations.reset_status", &operations.reset_status),

@@ -11,6 +11,9 @@ pub struct OperationStatements {
     /// Every unit: consumer, partitions, partition, owner, epoch, checkpoint, drain limit,
     /// paused, attempts, last error, failed position, skip position, failing since.
     pub status: Statement,
+    /// Every registered node: id, consumers, version, start, microseconds since its heartbeat,
+    /// and the leader lease's holder while it is unexpired (else NULL).
+    pub nodes: Statement,
     /// Pauses (`2` true) or resumes the units of consumer `0`, partition `1` (NULL: all);
     /// resuming clears the attempts and the start of the failure run.
     pub set_paused: Statement,
@@ -50,6 +53,22 @@ impl OperationStatements {
             .order_by((a.clone(), C::Partitions), Order::Asc)
             .order_by((a, C::Partition), Order::Asc)
             .to_owned();
+        let (n, l) = (Alias::new("n"), Alias::new("l"));
+        let nodes = Query::select()
+            .columns(
+                [C::NodeId, C::Consumers, C::Version, C::StartedAt].map(|column| (n.clone(), column)),
+            )
+            .expr(dialect.micros_since("n.heartbeat_at"))
+            .expr(dialect.while_before("l.node_id", "l.expires_at"))
+            .from_as(tables.table_name(tables.nodes()), n.clone())
+            .join_as(
+                JoinType::LeftJoin,
+                tables.table_name(tables.leader()),
+                l,
+                Expr::cust("l.id = 1"),
+            )
+            .order_by((n, C::NodeId), Order::Asc)
+            .to_owned();
         let set_paused = Query::update()
             .table(status.clone())
             .value(C::Paused, arg(2))
@@ -77,6 +96,7 @@ impl OperationStatements {
             .to_owned();
         Self {
             status: Statement::render(dialect, &select_status),
+            nodes: Statement::render(dialect, &nodes),
             set_paused: Statement::render(dialect, &set_paused),
             reset_checkpoints: Statement::render(dialect, &reset_checkpoints),
             reset_status: Statement::render(dialect, &reset_status),

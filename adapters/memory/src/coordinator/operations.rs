@@ -1,7 +1,9 @@
 //! [`Operations`] in the memory backend: status, pauses, skips and checkpoint resets.
 
 use async_trait::async_trait;
-use pupsourcing::spi::Operations;
+use std::time::Instant;
+
+use pupsourcing::spi::{LiveNode, NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 
 use super::{MemoryCoordinator, units_of};
@@ -26,6 +28,26 @@ impl Operations<MemoryDatabase> for MemoryCoordinator {
                     failed_position: row.failed_position,
                     skip_position: row.skip_position,
                     failing_since: row.failing_since,
+                })
+                .collect()
+        }))
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError> {
+        Ok(self.read(|worker| {
+            let now = Instant::now();
+            let leader = worker
+                .leader
+                .as_ref()
+                .filter(|row| row.expires_at > now)
+                .and_then(|row| row.node_id.as_deref());
+            worker
+                .nodes
+                .values()
+                .map(|row| NodeStatus {
+                    node: LiveNode { info: row.info.clone(), started_at: row.started_at },
+                    heartbeat_age: now.saturating_duration_since(row.heartbeat_at),
+                    leader: leader == Some(row.info.node_id.as_str()),
                 })
                 .collect()
         }))

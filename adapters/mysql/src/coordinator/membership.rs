@@ -8,6 +8,7 @@ use pupsourcing::spi::{ConsumerSpec, LiveNode, Membership, NodeInfo};
 use pupsourcing::{BackendError, BackendErrorKind, WorkerError};
 use pupsourcing_migrations::Dialect;
 use sea_query::Value;
+use sqlx::mysql::MySqlRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{MysqlCoordinator, text};
@@ -49,21 +50,22 @@ impl Membership for MysqlCoordinator {
             .fetch_all(self.pool())
             .await
             .during("live_nodes")?;
-        rows.iter()
-            .map(|row| {
-                let consumers: String = row.try_get(1).during("live_nodes")?;
-                let consumers: Vec<ConsumerSpec> = serde_json::from_str(&consumers)
-                    .map_err(|err| BackendError::new(BackendErrorKind::Data, "live_nodes", err))?;
-                let started_at: NaiveDateTime = row.try_get(3).during("live_nodes")?;
-                Ok(LiveNode {
-                    info: NodeInfo {
-                        node_id: text(row, 0, "live_nodes")?,
-                        consumers,
-                        version: text(row, 2, "live_nodes")?,
-                    },
-                    started_at: started_at.and_utc(),
-                })
-            })
-            .collect()
+        rows.iter().map(|row| live_node(row, "live_nodes")).collect()
     }
+}
+
+/// The node of a row starting with id, consumers, version and start.
+pub(super) fn live_node(row: &MySqlRow, operation: &'static str) -> Result<LiveNode, WorkerError> {
+    let consumers: String = row.try_get(1).during(operation)?;
+    let consumers: Vec<ConsumerSpec> = serde_json::from_str(&consumers)
+        .map_err(|err| BackendError::new(BackendErrorKind::Data, operation, err))?;
+    let started_at: NaiveDateTime = row.try_get(3).during(operation)?;
+    Ok(LiveNode {
+        info: NodeInfo {
+            node_id: text(row, 0, operation)?,
+            consumers,
+            version: text(row, 2, operation)?,
+        },
+        started_at: started_at.and_utc(),
+    })
 }

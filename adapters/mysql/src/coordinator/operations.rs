@@ -2,11 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
-use pupsourcing::spi::Operations;
+use std::time::Duration;
+
+use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 use sea_query::Value;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
+use super::membership::live_node;
 use super::{MysqlCoordinator, optional_text, position, unit_of};
 use crate::convert::{from_int, to_bigint, to_int};
 use crate::error::Context;
@@ -35,6 +38,22 @@ impl Operations<MysqlDatabase> for MysqlCoordinator {
                         .try_get::<Option<NaiveDateTime>, _>(12)
                         .during("status")?
                         .map(|at| at.and_utc()),
+                })
+            })
+            .collect()
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError> {
+        let rows = self.inner.sql.nodes.query(&[]).fetch_all(self.pool()).await.during("nodes")?;
+        rows.iter()
+            .map(|row| {
+                let node = live_node(row, "nodes")?;
+                let age: i64 = row.try_get(4).during("nodes")?;
+                let leader = optional_text(row, 5, "nodes")?;
+                Ok(NodeStatus {
+                    leader: leader.as_deref() == Some(node.info.node_id.as_str()),
+                    node,
+                    heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
                 })
             })
             .collect()

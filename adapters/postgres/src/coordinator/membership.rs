@@ -8,6 +8,7 @@ use pupsourcing::WorkerError;
 use pupsourcing::spi::{ConsumerSpec, LiveNode, Membership, NodeInfo};
 use sea_query::Value;
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 
 use super::{PostgresCoordinator, seconds};
@@ -46,19 +47,20 @@ impl Membership for PostgresCoordinator {
             .fetch_all(self.pool())
             .await
             .during("live_nodes")?;
-        rows.iter()
-            .map(|row| {
-                let consumers: Json<Vec<ConsumerSpec>> = row.try_get(1).during("live_nodes")?;
-                let started_at: DateTime<Utc> = row.try_get(3).during("live_nodes")?;
-                Ok(LiveNode {
-                    info: NodeInfo {
-                        node_id: row.try_get(0).during("live_nodes")?,
-                        consumers: consumers.0,
-                        version: row.try_get(2).during("live_nodes")?,
-                    },
-                    started_at,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| live_node(row, "live_nodes")).collect()
     }
+}
+
+/// The node of a row starting with id, consumers, version and start.
+pub(super) fn live_node(row: &PgRow, operation: &'static str) -> Result<LiveNode, WorkerError> {
+    let consumers: Json<Vec<ConsumerSpec>> = row.try_get(1).during(operation)?;
+    let started_at: DateTime<Utc> = row.try_get(3).during(operation)?;
+    Ok(LiveNode {
+        info: NodeInfo {
+            node_id: row.try_get(0).during(operation)?,
+            consumers: consumers.0,
+            version: row.try_get(2).during(operation)?,
+        },
+        started_at,
+    })
 }

@@ -1,11 +1,14 @@
 //! [`Operations`] in PostgreSQL: status, pauses, skips and checkpoint resets.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
-use pupsourcing::spi::Operations;
+use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 use sea_query::Value;
 use sqlx::Row;
 
+use super::membership::live_node;
 use super::{PostgresCoordinator, position, unit_of};
 use crate::convert::{from_int, to_bigint, to_int};
 use crate::error::Context;
@@ -31,6 +34,22 @@ impl Operations<PgDatabase> for PostgresCoordinator {
                     failed_position: position(row.try_get(10).during("status")?)?,
                     skip_position: position(row.try_get(11).during("status")?)?,
                     failing_since: row.try_get(12).during("status")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError> {
+        let rows = self.inner.sql.nodes.query(&[]).fetch_all(self.pool()).await.during("nodes")?;
+        rows.iter()
+            .map(|row| {
+                let node = live_node(row, "nodes")?;
+                let age: i64 = row.try_get(4).during("nodes")?;
+                let leader: Option<String> = row.try_get(5).during("nodes")?;
+                Ok(NodeStatus {
+                    leader: leader.as_deref() == Some(node.info.node_id.as_str()),
+                    node,
+                    heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
                 })
             })
             .collect()

@@ -48,17 +48,26 @@ impl Membership for SqliteCoordinator {
                     row.get::<_, i64>(3).during("live_nodes")?,
                 ))
             })?;
-            let mut nodes = Vec::new();
-            for (node_id, consumers, version, started) in rows {
-                let consumers: Vec<ConsumerSpec> =
-                    serde_json::from_str(&consumers).map_err(|err| {
-                        BackendError::new(pupsourcing::BackendErrorKind::Data, "live_nodes", err)
-                    })?;
-                let started_at = DateTime::from_timestamp_micros(started).unwrap_or_default();
-                nodes.push(LiveNode { info: NodeInfo { node_id, consumers, version }, started_at });
-            }
-            Ok(nodes)
+            rows.into_iter()
+                .map(|(node_id, consumers, version, started)| {
+                    live_node(node_id, &consumers, version, started, "live_nodes")
+                })
+                .collect()
         })
         .await
     }
+}
+
+/// A node from its stored columns.
+pub(super) fn live_node(
+    node_id: String,
+    consumers: &str,
+    version: String,
+    started_micros: i64,
+    operation: &'static str,
+) -> Result<LiveNode, WorkerError> {
+    let consumers: Vec<ConsumerSpec> = serde_json::from_str(consumers)
+        .map_err(|err| BackendError::new(pupsourcing::BackendErrorKind::Data, operation, err))?;
+    let started_at = DateTime::from_timestamp_micros(started_micros).unwrap_or_default();
+    Ok(LiveNode { info: NodeInfo { node_id, consumers, version }, started_at })
 }

@@ -2,14 +2,17 @@
 
 use async_trait::async_trait;
 use chrono::DateTime;
-use pupsourcing::spi::Operations;
+use std::time::Duration;
+
+use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 use rusqlite::{OptionalExtension, params};
 use sea_query::Value;
 
+use super::membership::live_node;
 use super::{SqliteCoordinator, int, small, unit_of, unsigned};
 use crate::convert::to_integer;
-use crate::error::Context;
+use crate::error::{Context, Failure};
 use crate::{SqliteDatabase, SqliteTx};
 
 #[async_trait]
@@ -37,6 +40,32 @@ impl Operations<SqliteDatabase> for SqliteCoordinator {
                         .and_then(DateTime::from_timestamp_micros),
                 })
             })
+        })
+        .await
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError> {
+        self.read("nodes", |conn, sql| {
+            let rows = sql.nodes.rows(conn, "nodes", &[], |row| {
+                Ok::<_, Failure>((
+                    row.get::<_, String>(0).during("nodes")?,
+                    row.get::<_, String>(1).during("nodes")?,
+                    row.get::<_, String>(2).during("nodes")?,
+                    row.get::<_, i64>(3).during("nodes")?,
+                    row.get::<_, i64>(4).during("nodes")?,
+                    row.get::<_, Option<String>>(5).during("nodes")?,
+                ))
+            })?;
+            rows.into_iter()
+                .map(|(node_id, consumers, version, started, age, leader)| {
+                    let node = live_node(node_id, &consumers, version, started, "nodes")?;
+                    Ok(NodeStatus {
+                        leader: leader.as_deref() == Some(node.info.node_id.as_str()),
+                        node,
+                        heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
+                    })
+                })
+                .collect()
         })
         .await
     }

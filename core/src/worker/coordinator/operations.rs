@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use super::UnitStatus;
+use super::{NodeStatus, UnitStatus};
 use crate::{Database, WorkerError};
 
 /// What an operator sees and changes: every unit's state, pauses, skips and checkpoint resets.
@@ -11,6 +11,9 @@ use crate::{Database, WorkerError};
 pub trait Operations<D: Database>: Send + Sync + 'static {
     /// The state of every unit.
     async fn status(&self) -> Result<Vec<UnitStatus>, WorkerError>;
+
+    /// Every registered node, live or not, by id.
+    async fn nodes(&self) -> Result<Vec<NodeStatus>, WorkerError>;
 
     /// Pauses or resumes a consumer's current units (one partition, or all). Resuming also
     /// clears the failure count. Returns how many units changed.

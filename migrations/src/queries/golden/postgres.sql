@@ -61,6 +61,9 @@ UPDATE "consumer_status" SET "attempts" = 0, "last_error" = NULL, "failed_positi
 -- operations.status (arguments [])
 SELECT "a"."consumer", "a"."partitions", "a"."partition", "a"."owner", "a"."epoch", "c"."position", "c"."upto", "s"."paused", "s"."attempts", "s"."last_error", "s"."failed_position", "s"."skip_position", "s"."failing_since" FROM "worker_assignments" AS "a" INNER JOIN "consumer_checkpoints" AS "c" ON "c"."consumer" = "a"."consumer" AND "c"."partitions" = "a"."partitions" AND "c"."partition" = "a"."partition" INNER JOIN "consumer_status" AS "s" ON "s"."consumer" = "a"."consumer" AND "s"."partitions" = "a"."partitions" AND "s"."partition" = "a"."partition" ORDER BY "a"."consumer" ASC, "a"."partitions" ASC, "a"."partition" ASC;
 
+-- operations.nodes (arguments [])
+SELECT "n"."node_id", "n"."consumers", "n"."version", "n"."started_at", CAST(extract(epoch FROM now() - n.heartbeat_at) * 1000000 AS bigint), CASE WHEN l.expires_at > now() THEN l.node_id END FROM "worker_nodes" AS "n" LEFT JOIN "worker_leader" AS "l" ON l.id = 1 ORDER BY "n"."node_id" ASC;
+
 -- operations.set_paused (arguments [2, 2, 2, 0, 1, 1])
 UPDATE "consumer_status" SET "paused" = $1, "attempts" = CASE WHEN $2 THEN attempts ELSE 0 END, "failing_since" = CASE WHEN $3 THEN failing_since END, "updated_at" = now() WHERE "consumer" = $4 AND ($5 IS NULL OR "partition" = $6);
 

@@ -61,6 +61,9 @@ UPDATE "consumer_status" SET "attempts" = 0, "last_error" = NULL, "failed_positi
 -- operations.status (arguments [])
 SELECT "a"."consumer", "a"."partitions", "a"."partition", "a"."owner", "a"."epoch", "c"."position", "c"."upto", "s"."paused", "s"."attempts", "s"."last_error", "s"."failed_position", "s"."skip_position", "s"."failing_since" FROM "worker_assignments" AS "a" INNER JOIN "consumer_checkpoints" AS "c" ON "c"."consumer" = "a"."consumer" AND "c"."partitions" = "a"."partitions" AND "c"."partition" = "a"."partition" INNER JOIN "consumer_status" AS "s" ON "s"."consumer" = "a"."consumer" AND "s"."partitions" = "a"."partitions" AND "s"."partition" = "a"."partition" ORDER BY "a"."consumer" ASC, "a"."partitions" ASC, "a"."partition" ASC;
 
+-- operations.nodes (arguments [])
+SELECT "n"."node_id", "n"."consumers", "n"."version", "n"."started_at", CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) - n.heartbeat_at, CASE WHEN l.expires_at > CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) THEN l.node_id END FROM "worker_nodes" AS "n" LEFT JOIN "worker_leader" AS "l" ON l.id = 1 ORDER BY "n"."node_id" ASC;
+
 -- operations.set_paused (arguments [2, 2, 2, 0, 1, 1])
 UPDATE "consumer_status" SET "paused" = ?, "attempts" = CASE WHEN ? THEN attempts ELSE 0 END, "failing_since" = CASE WHEN ? THEN failing_since END, "updated_at" = CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) WHERE "consumer" = ? AND (? IS NULL OR "partition" = ?);
 
