@@ -52,4 +52,19 @@
 
 mod advance;
 
-pub(crate) use advance::advance;
+pub(crate) use advance::{advance, oldest_writer};
+
+use std::time::Duration;
+
+/// The oldest transaction that holds a transaction id (it has written, or is writing), as
+/// `pg_stat_activity` shows it: the first suspect when a hole holds the frontier back, since
+/// a hole's transaction drew its id before its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OldestWriter {
+    /// Its server process id (`pg_terminate_backend(pid)` ends it).
+    pub pid: i32,
+    /// How long its transaction has been open.
+    pub age: Duration,
+    /// The start of its current or last statement (200 characters).
+    pub query: String,
+}

@@ -12,6 +12,7 @@ use pupsourcing::{
     PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
+use crate::frontier::OldestWriter;
 use crate::{PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
 use sql::Statements;
 
@@ -85,6 +86,13 @@ impl PostgresStore {
     /// The database the store was created with.
     pub fn database(&self) -> &PgDatabase {
         &self.inner.db
+    }
+
+    /// The oldest open transaction that holds a transaction id, if any: where to look when an
+    /// open hole holds the frontier back. Needs the right to see other sessions' activity
+    /// (`pg_read_all_stats`, or the same role) for their queries.
+    pub async fn oldest_writer(&self) -> Result<Option<OldestWriter>, BackendError> {
+        frontier::oldest_writer(&self.inner).await
     }
 }
 

@@ -345,3 +345,20 @@ async fn key_creation_refuses_repeatable_read_and_works_under_serializable() {
         .unwrap();
     assert_eq!(existing.key_version(), 1, "using an existing key needs no lock");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oldest_writer_is_the_open_transaction_behind_a_hole() {
+    let (_database, db, store) = setup("oldest_writer").await;
+    assert_eq!(store.oldest_writer().await.expect("oldest"), None);
+    let mut open = db.begin().await.expect("begin");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *open)
+        .await
+        .expect("pid");
+    store.append(&mut open, ExpectedVersion::Any, one(&stream())).await.expect("append");
+    let writer = store.oldest_writer().await.expect("oldest").expect("a writer is open");
+    assert_eq!(writer.pid, pid, "{writer:?}");
+    assert!(writer.query.to_uppercase().contains("INSERT"), "{writer:?}");
+    db.rollback(open).await.expect("rollback");
+    assert_eq!(store.oldest_writer().await.expect("oldest"), None);
+}

@@ -6,6 +6,7 @@ use pupsourcing::{BackendError, BackendErrorKind, FrontierStatus, OpenHole, Stor
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use super::OldestWriter;
 use crate::PgTx;
 use crate::convert::{from_bigint, row_limit, to_bigint};
 use crate::error::Context;
@@ -218,19 +219,14 @@ async fn report(store: &Inner, view: &View, walk: &Walk) {
     if !store.hole_warnings.may_warn(Instant::now(), threshold) {
         return;
     }
-    let oldest =
-        sqlx::query(store.sql.oldest_transaction.clone()).fetch_optional(store.db.pool()).await;
-    match oldest {
-        Ok(Some(row)) => {
-            let pid: i32 = row.try_get(0).unwrap_or_default();
-            let age: f64 = row.try_get(1).unwrap_or_default();
-            let query: String = row.try_get(2).unwrap_or_default();
+    match oldest_writer(store).await {
+        Ok(Some(writer)) => {
             tracing::warn!(
                 hole = blocking.start,
                 hole_age_secs = blocking.age.as_secs_f64(),
-                blocking_pid = pid,
-                blocking_transaction_age_secs = age,
-                blocking_query = %query,
+                blocking_pid = writer.pid,
+                blocking_transaction_age_secs = writer.age.as_secs_f64(),
+                blocking_query = %writer.query,
                 "an open hole is holding the event frontier back; consumers wait for the oldest transaction to finish"
             );
         }
@@ -240,4 +236,22 @@ async fn report(store: &Inner, view: &View, walk: &Walk) {
             "an open hole is holding the event frontier back; consumers wait for the transaction that drew it"
         ),
     }
+}
+
+/// The oldest transaction holding a transaction id, other than this session's.
+pub(crate) async fn oldest_writer(store: &Inner) -> Result<Option<OldestWriter>, BackendError> {
+    const OPERATION: &str = "oldest_writer";
+    let Some(row) = sqlx::query(store.sql.oldest_transaction.clone())
+        .fetch_optional(store.db.pool())
+        .await
+        .during(OPERATION)?
+    else {
+        return Ok(None);
+    };
+    let age: Option<f64> = row.try_get(1).during(OPERATION)?;
+    Ok(Some(OldestWriter {
+        pid: row.try_get(0).during(OPERATION)?,
+        age: Duration::try_from_secs_f64(age.unwrap_or_default()).unwrap_or_default(),
+        query: row.try_get::<Option<String>, _>(2).during(OPERATION)?.unwrap_or_default(),
+    }))
 }

@@ -146,6 +146,7 @@ impl Statements {
             oldest_transaction: sql(
                 "SELECT pid, extract(epoch FROM now() - xact_start)::float8, left(query, 200) \
                  FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() \
+                 AND datname = current_database() \
                  ORDER BY xact_start LIMIT 1"
                     .to_owned(),
             ),
