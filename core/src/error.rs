@@ -76,7 +76,7 @@ impl fmt::Display for BackendErrorKind {
 /// assert_eq!(
 ///     err.to_string(),
 ///     "schema error during append: no such table: stream_heads \
-///      (are the tables created? run `store.migrate()` or apply the `pupsourcing-migrate` DDL)"
+///      (are the tables created? run `store.migrate()` or apply the `pupsourcing migrate` DDL)"
 /// );
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +137,7 @@ impl fmt::Display for Detail<'_> {
         }
         if self.0.kind == BackendErrorKind::Schema {
             f.write_str(
-                " (are the tables created? run `store.migrate()` or apply the `pupsourcing-migrate` DDL)",
+                " (are the tables created? run `store.migrate()` or apply the `pupsourcing migrate` DDL)",
             )?;
         }
         Ok(())

@@ -4,10 +4,10 @@
 //! and the SQL statements every backend shares ([`Statement`], rendered per [`Dialect`]).
 //!
 //! Adapters apply it programmatically (`PostgresStore::migrate`, ...); operators who manage DDL
-//! themselves write it to a file with the `pupsourcing-migrate` binary:
+//! themselves write it to a file with the `pupsourcing migrate` command of `pupsourcing-cli`:
 //!
 //! ```text
-//! pupsourcing-migrate --backend postgres --output migrations/ --schema es --prefix app_
+//! pupsourcing migrate --backend postgres --output migrations/ --schema es --prefix app_
 //! ```
 //!
 //! ```

@@ -77,6 +77,13 @@ impl Keyring {
         self
     }
 
+    /// As [`Keyring::with_previous`], for a shared wrapper.
+    #[must_use]
+    pub fn with_previous_arc(mut self, previous: Arc<dyn KeyWrapper>) -> Self {
+        self.by_id.entry(previous.kek_id().to_owned()).or_insert(previous);
+        self
+    }
+
     /// The KEK new keys are wrapped with.
     pub fn primary(&self) -> &Arc<dyn KeyWrapper> {
         &self.primary

@@ -1,0 +1,307 @@
+//! Steering consumers: `pause`, `resume`, `skip`, `rewind`, `rebuild`.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pupsourcing::spi::Coordinator;
+use pupsourcing::{Admin, Backend, ConsumerStatus, Database, EventStore, PersistedEvent};
+use serde_json::json;
+
+use crate::args::{Follow, Format, SkipArgs, Target};
+use crate::error::{CliError, Kind, Result};
+use crate::output::{print, print_json, short, stream};
+
+/// The event at `position`, if it is stored.
+pub(crate) async fn event_at<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    position: u64,
+) -> Result<Option<PersistedEvent>>
+where
+    D: Database,
+    S: EventStore<D>,
+{
+    let db = backend.database();
+    let mut tx = db.begin_read().await?;
+    let events = backend.store().read_events(&mut tx, position.saturating_sub(1), 1).await;
+    db.rollback(tx).await?;
+    Ok(events?.into_iter().find(|event| event.global_position == position))
+}
+
+/// One line naming an event: position, type, stream and version.
+pub(crate) fn describe(position: u64, event: Option<&PersistedEvent>) -> String {
+    match event {
+        Some(event) => format!(
+            "event #{position} ({} on {} v{})",
+            event.event.event_type,
+            stream(event),
+            event.aggregate_version
+        ),
+        None => format!("event #{position} (no longer readable)"),
+    }
+}
+
+/// Fails with "not found" when no unit of `consumer` exists.
+async fn units_of<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: &str,
+) -> Result<Vec<ConsumerStatus>>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let units: Vec<ConsumerStatus> = Admin::new(backend)
+        .status()
+        .await?
+        .into_iter()
+        .filter(|unit| unit.unit.unit.consumer == consumer)
+        .collect();
+    if units.is_empty() {
+        return Err(pupsourcing::WorkerError::UnknownConsumer(consumer.to_owned()).into());
+    }
+    Ok(units)
+}
+
+pub(crate) async fn pause<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    target: &Target,
+    paused: bool,
+    format: Format,
+) -> Result<()>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let admin = Admin::new(backend);
+    let changed = if paused {
+        admin.pause(&target.consumer, target.partition).await?
+    } else {
+        admin.resume(&target.consumer, target.partition).await?
+    };
+    if changed == 0 {
+        return Err(CliError::new(
+            Kind::NotFound,
+            format!(
+                "consumer {:?} has no partition {}",
+                target.consumer,
+                target.partition.map_or_else(String::new, |p| p.to_string())
+            ),
+        )
+        .hint("`pupsourcing status` lists its partitions"));
+    }
+    let verb = if paused { "paused" } else { "resumed" };
+    match format {
+        Format::Json => print_json(&json!({ "consumer": target.consumer, verb: changed })),
+        Format::Text => print(&format!(
+            "{verb} {changed} unit(s) of {}; running workers notice at their next batch\n",
+            target.consumer
+        )),
+    }
+    Ok(())
+}
+
+/// Asks `question` on the terminal; anything but yes is no. Without a terminal nobody can
+/// answer, so the caller must have passed `--yes`.
+pub(crate) fn confirm(question: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(Kind::Refused, "not confirmed, and no terminal to ask on")
+            .hint("pass --yes to confirm from a script"));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::new(Kind::Refused, "not confirmed; nothing changed"))
+    }
+}
+
+pub(crate) async fn skip<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    args: &SkipArgs,
+    format: Format,
+) -> Result<()>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let target = &args.target;
+    let stuck: Vec<ConsumerStatus> = units_of(backend, &target.consumer)
+        .await?
+        .into_iter()
+        .filter(|unit| target.partition.is_none_or(|p| unit.unit.unit.partition == p))
+        .filter(|unit| unit.unit.paused && unit.unit.failed_position.is_some())
+        .collect();
+    if stuck.is_empty() {
+        return Err(CliError::new(
+            Kind::NotFound,
+            format!("no paused unit of {:?} is stuck on an event", target.consumer),
+        )
+        .hint("only paused units with a failing event can skip; see `pupsourcing dead-letters`"));
+    }
+    for unit in &stuck {
+        let position = unit.unit.failed_position.unwrap_or_default();
+        let event = event_at(backend, position).await?;
+        eprintln!(
+            "{} partition {}/{} is stuck on {}: {}",
+            target.consumer,
+            unit.unit.unit.partition,
+            unit.unit.unit.partitions,
+            describe(position, event.as_ref()),
+            short(unit.unit.last_error.as_deref().unwrap_or("no error recorded"), 200)
+        );
+    }
+    if !args.yes {
+        confirm("Skip it (the consumer never handles it) and resume?")?;
+    }
+    let skipped = Admin::new(backend).skip_failed_event(&target.consumer, target.partition).await?;
+    match format {
+        Format::Json => print_json(&json!({ "consumer": target.consumer, "skipped": skipped })),
+        Format::Text => print(&format!(
+            "skipped {} of {}; its units resume at the next batch\n",
+            skipped.iter().map(|p| format!("#{p}")).collect::<Vec<_>>().join(", "),
+            target.consumer
+        )),
+    }
+    Ok(())
+}
+
+/// Moves the checkpoints of `consumer` to `position` and follows it to `target` (the end of
+/// the log at that moment) unless told not to.
+pub(crate) async fn rewind<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: &str,
+    position: u64,
+    follow: &Follow,
+    format: Format,
+    verb: &str,
+) -> Result<()>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let admin = Admin::new(backend);
+    units_of(backend, consumer).await?;
+    admin.rewind(consumer, position).await?;
+    let target = admin.frontier().await?.latest_position;
+    if follow.detach || target <= position {
+        match format {
+            Format::Json => print_json(&json!({
+                "consumer": consumer, "checkpoint": position, "target": target,
+            })),
+            Format::Text => print(&format!(
+                "{verb} {consumer} to position {position}; the workers take it from there\n"
+            )),
+        }
+        return Ok(());
+    }
+    let started = Instant::now();
+    let reached = follow_to(backend, consumer, position, target, follow, verb).await?;
+    match format {
+        Format::Json => print_json(&json!({
+            "consumer": consumer,
+            "checkpoint": reached,
+            "target": target,
+            "seconds": started.elapsed().as_secs_f64(),
+        })),
+        Format::Text => print(&format!(
+            "{consumer} caught up: checkpoint {reached} ({} positions in {:.1}s)\n",
+            target - position,
+            started.elapsed().as_secs_f64()
+        )),
+    }
+    Ok(())
+}
+
+/// Waits until every unit of `consumer` is at `target`, drawing a progress bar on a terminal
+/// and a line a second elsewhere. Returns the lowest checkpoint when done.
+async fn follow_to<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: &str,
+    from: u64,
+    target: u64,
+    follow: &Follow,
+    verb: &str,
+) -> Result<u64>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let admin = Admin::new(backend);
+    let terminal = std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(target - from),
+        if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} positions, {per_sec}, ETA {eta}",
+        )
+        .map_err(|err| CliError::new(Kind::Failed, err.to_string()))?
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("{verb} {consumer}"));
+    let deadline = follow.timeout.map(|secs| Instant::now() + Duration::from_secs_f64(secs));
+    let mut last_line = Instant::now();
+    loop {
+        let units: Vec<ConsumerStatus> = admin
+            .status()
+            .await?
+            .into_iter()
+            .filter(|unit| unit.unit.unit.consumer == consumer)
+            .filter(|unit| unit.unit.upto.is_none_or(|upto| upto >= target))
+            .collect();
+        let lowest = units.iter().map(|unit| unit.unit.checkpoint).min().unwrap_or(from);
+        bar.set_position(lowest.saturating_sub(from).min(target - from));
+        if !units.is_empty() && lowest >= target {
+            bar.finish_and_clear();
+            return Ok(lowest);
+        }
+        if let Some(stuck) =
+            units.iter().find(|unit| unit.unit.paused && unit.unit.checkpoint < target)
+        {
+            bar.abandon();
+            return Err(CliError::new(
+                Kind::Failed,
+                format!(
+                    "{consumer} is paused at checkpoint {}: {}",
+                    stuck.unit.checkpoint,
+                    short(stuck.unit.last_error.as_deref().unwrap_or("paused by an operator"), 200)
+                ),
+            )
+            .hint("see `pupsourcing dead-letters`; the rewind itself stays in place"));
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            bar.abandon();
+            return Err(CliError::new(
+                Kind::Failed,
+                format!("gave up following {consumer} at checkpoint {lowest} of {target}"),
+            )
+            .hint("the workers carry on; `pupsourcing status` shows how far they are"));
+        }
+        if !terminal && last_line.elapsed() >= Duration::from_secs(1) {
+            eprintln!(
+                "{verb} {consumer}: {}/{} positions",
+                lowest - from.min(lowest),
+                target - from
+            );
+            last_line = Instant::now();
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                bar.abandon();
+                return Err(CliError::new(Kind::Failed, format!(
+                    "interrupted at checkpoint {lowest} of {target}; the workers carry on"
+                )));
+            }
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+}
