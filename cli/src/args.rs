@@ -148,8 +148,9 @@ pub(crate) struct StatusArgs {
     /// Stop after this many refreshes with --watch
     #[arg(long)]
     pub(crate) count: Option<u64>,
-    /// A node whose last heartbeat is older than this many seconds shows as not alive
-    #[arg(long, default_value_t = 15.0, value_parser = positive_seconds)]
+    /// A node whose last heartbeat is older than this many seconds shows as not alive: the
+    /// workers' `heartbeat_timeout` (5 s unless configured)
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
     pub(crate) heartbeat_timeout: f64,
 }
 
@@ -318,7 +319,7 @@ pub(crate) struct MigrateArgs {
     /// postgres, sqlite or mysql (MariaDB/MySQL); taken from --database when it is given
     #[arg(long)]
     pub(crate) backend: Option<String>,
-    /// A directory (the file is named pupsourcing_<backend>.sql), a file ending in .sql, or -
+    /// A directory (the file is named `pupsourcing_<backend>.sql`), a file ending in .sql, or -
     /// for standard output
     #[arg(long, default_value = "-", conflicts_with = "apply")]
     pub(crate) output: PathBuf,

@@ -76,6 +76,9 @@ fn sqlite_path(path: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
+/// Sets one table's name.
+type SetName = fn(Tables, &str) -> Result<Tables, pupsourcing_migrations::NameError>;
+
 /// The table names the options ask for.
 pub(crate) fn tables(args: &TableArgs) -> Result<Tables> {
     let usage =
@@ -84,7 +87,7 @@ pub(crate) fn tables(args: &TableArgs) -> Result<Tables> {
     if let Some(prefix) = &args.prefix {
         tables = tables.with_prefix(prefix).map_err(usage)?;
     }
-    let names: [(&Option<String>, fn(Tables, &str) -> Result<Tables, _>); 6] = [
+    let names: [(&Option<String>, SetName); 6] = [
         (&args.events_table, Tables::with_events),
         (&args.stream_heads_table, Tables::with_stream_heads),
         (&args.frontier_table, Tables::with_frontier),

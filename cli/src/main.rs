@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod error;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -151,7 +151,7 @@ where
         "{}",
         stdout(&rebuilt)
     );
-    assert!(stderr(&rebuilt).contains(&format!("rebuild billing: ")), "{}", stderr(&rebuilt));
+    assert!(stderr(&rebuilt).contains("rebuild billing: "), "{}", stderr(&rebuilt));
     assert!(stderr(&rebuilt).contains(&format!("/{last} positions")), "{}", stderr(&rebuilt));
     assert_eq!(handled.lock().unwrap().len(), 2 * usize::try_from(last).unwrap());
 

@@ -185,6 +185,6 @@ pub mod __private {
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use pupsourcing_macros::DomainEvent;
 pub use worker::{
-    Admin, BatchError, Consumer, ConsumerStatus, HandlerError, NodeStatus, PauseRule, RetryPolicy, UnitId,
-    UnitStatus, Worker, WorkerBuilder, WorkerConfig, WorkerError,
+    Admin, BatchError, Consumer, ConsumerStatus, HandlerError, NodeStatus, PauseRule, RetryPolicy,
+    UnitId, UnitStatus, Worker, WorkerBuilder, WorkerConfig, WorkerError,
 };

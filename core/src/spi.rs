@@ -19,5 +19,6 @@ pub mod frontier {
 pub use crate::worker::{
     Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,
     FailureRecord, FailureReport, FinishTransition, Leadership, Lease, LiveNode, Membership,
-    NodeInfo, NodeStatus, Operations, Plan, StartTransition, Topology, Transition, UnitRecord, Wakeups,
+    NodeInfo, NodeStatus, Operations, Plan, StartTransition, Topology, Transition, UnitRecord,
+    Wakeups,
 };

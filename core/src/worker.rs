@@ -30,8 +30,8 @@ pub use consumer::{BatchError, Consumer, HandlerError};
 pub use coordinator::{
     Assignment, Assignments, Batches, Claim, ConsumerRecord, ConsumerSpec, Coordinator,
     FailureRecord, FailureReport, FinishTransition, Leadership, Lease, LiveNode, Membership,
-    NodeInfo, NodeStatus, Operations, Plan, StartTransition, Topology, Transition, UnitId, UnitRecord,
-    UnitStatus, Wakeups,
+    NodeInfo, NodeStatus, Operations, Plan, StartTransition, Topology, Transition, UnitId,
+    UnitRecord, UnitStatus, Wakeups,
 };
 pub use error::WorkerError;
 pub use plan::plan;

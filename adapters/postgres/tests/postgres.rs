@@ -351,10 +351,8 @@ async fn the_oldest_writer_is_the_open_transaction_behind_a_hole() {
     let (_database, db, store) = setup("oldest_writer").await;
     assert_eq!(store.oldest_writer().await.expect("oldest"), None);
     let mut open = db.begin().await.expect("begin");
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *open)
-        .await
-        .expect("pid");
+    let pid: i32 =
+        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *open).await.expect("pid");
     store.append(&mut open, ExpectedVersion::Any, one(&stream())).await.expect("append");
     let writer = store.oldest_writer().await.expect("oldest").expect("a writer is open");
     assert_eq!(writer.pid, pid, "{writer:?}");

@@ -3,7 +3,6 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{Admin, Backend, ConsumerStatus, Database, EventStore, PersistedEvent};
 use serde_json::json;
@@ -11,6 +10,7 @@ use serde_json::json;
 use crate::args::{Follow, Format, SkipArgs, Target};
 use crate::error::{CliError, Kind, Result};
 use crate::output::{print, print_json, short, stream};
+use crate::progress;
 
 /// The event at `position`, if it is stored.
 pub(crate) async fn event_at<D, S, C, K>(
@@ -235,18 +235,11 @@ where
     C: Coordinator<D> + Clone,
 {
     let admin = Admin::new(backend);
-    let terminal = std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
+    let terminal = progress::on_terminal();
+    let bar = progress::bar(
         Some(target - from),
-        if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} positions, {per_sec}, ETA {eta}",
-        )
-        .map_err(|err| CliError::new(Kind::Failed, err.to_string()))?
-        .progress_chars("=> "),
-    );
+        "{msg} [{bar:30}] {pos}/{len} positions, {rate}, ETA {eta}",
+    )?;
     bar.set_message(format!("{verb} {consumer}"));
     let deadline = follow.timeout.map(|secs| Instant::now() + Duration::from_secs_f64(secs));
     let mut last_line = Instant::now();
@@ -268,15 +261,21 @@ where
             units.iter().find(|unit| unit.unit.paused && unit.unit.checkpoint < target)
         {
             bar.abandon();
-            return Err(CliError::new(
-                Kind::Failed,
-                format!(
-                    "{consumer} is paused at checkpoint {}: {}",
-                    stuck.unit.checkpoint,
-                    short(stuck.unit.last_error.as_deref().unwrap_or("paused by an operator"), 200)
-                ),
-            )
-            .hint("see `pupsourcing dead-letters`; the rewind itself stays in place"));
+            let checkpoint = stuck.unit.checkpoint;
+            return Err(match &stuck.unit.last_error {
+                Some(error) => CliError::new(
+                    Kind::Failed,
+                    format!("{consumer} paused at checkpoint {checkpoint}: {}", short(error, 200)),
+                )
+                .hint("see `pupsourcing dead-letters`; the new checkpoint stays in place"),
+                None => CliError::new(
+                    Kind::Refused,
+                    format!("{consumer} is paused at checkpoint {checkpoint}"),
+                )
+                .hint(format!(
+                    "the new checkpoint stays in place; `pupsourcing resume {consumer}` lets it run"
+                )),
+            });
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             bar.abandon();

@@ -32,8 +32,8 @@ where
             actions.push(format!("pupsourcing skip {consumer}{flag}  (never handle that event)"));
         }
         actions.push(format!(
-            "pupsourcing rewind {consumer} --to {}  (replay from an earlier position)",
-            u.checkpoint
+            "pupsourcing rewind {consumer} --to POSITION  (once the handler is fixed: replay \
+             from an earlier position)"
         ));
         let what = u.failed_position.map_or_else(
             || "paused by an operator or on a failure outside any event".to_owned(),
@@ -45,7 +45,9 @@ where
             u.unit.partitions,
             u.checkpoint,
             u.attempts,
-            u.failing_since.map_or_else(String::new, |t| format!(", failing since {t}")),
+            u.failing_since.map_or_else(String::new, |t| {
+                format!(", failing since {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
             u.last_error.as_deref().unwrap_or("none recorded"),
         ));
         for action in &actions {

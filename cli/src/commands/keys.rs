@@ -1,9 +1,7 @@
 //! `keys shred|rotate|rewrap`: crypto-shredding, rotation and re-wrapping under a new KEK.
 
-use std::io::IsTerminal as _;
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pupsourcing::encryption::{
     AeadWrapper, AgeWrapper, DataKey, Encryptor, KeyWrapper, Keyring, Subject,
 };
@@ -15,6 +13,7 @@ use crate::args::{Format, RewrapArgs, RotateArgs, ShredArgs};
 use crate::commands::consumers::confirm;
 use crate::error::{CliError, Kind, Result};
 use crate::output::{print, print_json};
+use crate::progress;
 
 /// A KEK from `ID=FILE`: the file holds an age identity, or 64 hex digits of a symmetric key.
 pub(crate) fn kek(spec: &str) -> Result<Arc<dyn KeyWrapper>> {
@@ -148,15 +147,8 @@ where
     if let Some(cursor) = &args.resume_after {
         run = run.resume_after(parse_cursor(cursor)?);
     }
-    let terminal = std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} re-wrapped {pos} key(s), {per_sec} {msg}")
-            .map_err(|err| CliError::new(Kind::Failed, err.to_string()))?,
-    );
+    let terminal = progress::on_terminal();
+    let bar = progress::bar(None, "{spinner} re-wrapped {pos} key(s), {rate} {msg}")?;
     let (mut pages, mut failed, mut done) = (0u64, Vec::new(), false);
     let mut total = 0;
     while args.pages.is_none_or(|limit| pages < limit) {

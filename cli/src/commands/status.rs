@@ -41,10 +41,10 @@ where
 
 async fn snapshot(connection: &Connection) -> Result<Snapshot> {
     let mut snapshot = on_backend!(connection, backend => read(backend).await)?;
-    if let Connection::Postgres(backend) = connection {
-        if !snapshot.frontier.open_holes.is_empty() {
-            snapshot.oldest_writer = backend.store().oldest_writer().await?;
-        }
+    if let Connection::Postgres(backend) = connection
+        && !snapshot.frontier.open_holes.is_empty()
+    {
+        snapshot.oldest_writer = backend.store().oldest_writer().await?;
     }
     Ok(snapshot)
 }

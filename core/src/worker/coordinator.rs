@@ -87,8 +87,8 @@ pub struct LiveNode {
 }
 
 /// A registered node as an operator sees it: what it advertised, how long ago it last beat,
-/// and whether it holds the leader lease. Nodes stay registered until they leave or the
-/// leader prunes them, so a node that died shows here with an old heartbeat.
+/// and whether it holds the leader lease. A node stays registered until it leaves (a clean
+/// shutdown), so one that died shows here with an ever older heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeStatus {
     /// What the node advertised, and when it registered.

@@ -56,7 +56,8 @@ impl OperationStatements {
         let (n, l) = (Alias::new("n"), Alias::new("l"));
         let nodes = Query::select()
             .columns(
-                [C::NodeId, C::Consumers, C::Version, C::StartedAt].map(|column| (n.clone(), column)),
+                [C::NodeId, C::Consumers, C::Version, C::StartedAt]
+                    .map(|column| (n.clone(), column)),
             )
             .expr(dialect.micros_since("n.heartbeat_at"))
             .expr(dialect.while_before("l.node_id", "l.expires_at"))
