@@ -12,12 +12,21 @@ use std::time::Duration;
 use pupsourcing::encryption::{AeadWrapper, DataKey, Encryptor, Keyring, Subject};
 use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{Backend, Database, EventStore};
+use pupsourcing_mysql::MysqlBackend;
 use pupsourcing_postgres::PostgresBackend;
 use pupsourcing_testkit::postgres::TestDatabase;
 use support::{
     Billing, Running, append, command, deposits, expect_code, json, read_all, run, sqlite, stderr,
     stdout, until,
 };
+
+async fn mysql(name: &str) -> (pupsourcing_testkit::mysql::TestDatabase, MysqlBackend) {
+    let database = pupsourcing_testkit::mysql::TestDatabase::new(name).await;
+    let pool = database.pool(8).await.expect("pool");
+    let backend = pupsourcing_mysql::from_pool(pool, Default::default());
+    backend.store().migrate().await.expect("migrate");
+    (database, backend)
+}
 
 async fn postgres(name: &str) -> (TestDatabase, PostgresBackend) {
     let database = TestDatabase::new(name).await;
@@ -125,6 +134,12 @@ async fn sqlite_poison_is_seen_and_skipped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_poison_is_seen_and_skipped() {
     let (database, backend) = postgres("cli_poison").await;
+    poison_is_seen_and_skipped(&backend, database.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_poison_is_seen_and_skipped() {
+    let (database, backend) = mysql("cli_poison").await;
     poison_is_seen_and_skipped(&backend, database.url()).await;
 }
 
@@ -530,4 +545,27 @@ fn every_command_has_examples_in_its_help() {
         let leaf = !matches!(args, ["events"] | ["keys"]);
         assert!(!leaf || help.contains("pupsourcing "), "{args:?} has no example:\n{help}");
     }
+}
+
+/// `status --watch` refreshes until told to stop (here after three refreshes); JSON too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_refreshes() {
+    let (backend, path) = sqlite("watch").await;
+    deposits(backend.database(), backend.store(), 2).await;
+    let url = path.to_str().unwrap();
+    let watched =
+        run(&["-d", url, "status", "--watch", "--interval", "0.05", "--count", "3"]).await;
+    expect_code(&watched, 0);
+    assert_eq!(stdout(&watched).matches("Frontier: safe 2, latest 2, lag 0").count(), 3);
+    let args =
+        ["-d", url, "status", "--watch", "--interval", "0.05", "--count", "2", "--format", "json"];
+    let watched = run(&args).await;
+    expect_code(&watched, 0);
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&watched.stdout)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(documents.len(), 2);
+    assert_eq!(documents[1]["frontier"]["latest_position"], 2);
+    expect_code(&run(&["-d", url, "status", "--interval", "0"]).await, 2);
 }
