@@ -108,10 +108,11 @@ pub(crate) enum Command {
     Rewind(RewindArgs),
     /// Replays a consumer from the start of the log and follows it to today's end
     #[command(after_help = "The command line cannot run the consumer's own `reset` hook (it is \
-                            application code): it replays every event into the read model as it \
-                            stands. To clear the read model in the same transaction, call \
-                            `Admin::rebuild` from the application.\n\nExample:\n  \
-                            pupsourcing -d app.sqlite3 rebuild search")]
+                            application code): without --reset-sql it replays every event into \
+                            the read model as it stands.\n\nExamples:\n  \
+                            pupsourcing -d app.sqlite3 rebuild search\n  \
+                            pupsourcing -d app.sqlite3 rebuild by-type --reset-sql \
+                            \"DELETE FROM tally_by_type\"")]
     Rebuild(RebuildArgs),
     /// Paused consumers with the event each is stuck on, and what to do about it
     #[command(
@@ -197,6 +198,10 @@ pub(crate) struct RewindArgs {
 pub(crate) struct RebuildArgs {
     /// The consumer's name
     pub(crate) consumer: String,
+    /// SQL that clears the read model, run in the transaction that moves the checkpoints back
+    /// (the read model is never half cleared), e.g. "DELETE FROM tally_by_type"
+    #[arg(long, value_name = "SQL")]
+    pub(crate) reset_sql: Option<String>,
     #[command(flatten)]
     pub(crate) follow: Follow,
 }

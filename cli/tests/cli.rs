@@ -569,3 +569,51 @@ async fn status_watch_refreshes() {
     assert_eq!(documents[1]["frontier"]["latest_position"], 2);
     expect_code(&run(&["-d", url, "status", "--interval", "0"]).await, 2);
 }
+
+/// `rebuild --reset-sql` clears the read model in the transaction that moves the checkpoints
+/// back; SQL that fails changes neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_with_reset_sql_is_all_or_nothing() {
+    let (backend, path) = sqlite("reset").await;
+    let db = backend.database();
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("CREATE TABLE billed (n INTEGER)", ()).await.unwrap();
+    tx.execute("INSERT INTO billed VALUES (1), (2)", ()).await.unwrap();
+    db.commit(tx).await.unwrap();
+    let last = deposits(db, backend.store(), 20).await;
+    let worker = Running::start(&backend, Billing::new(Duration::ZERO));
+    until(&backend, "the first pass", |units| units[0].unit.checkpoint >= last).await;
+    let url = path.to_str().unwrap();
+    let billed = async || {
+        let mut tx = db.begin_read().await.unwrap();
+        let rows = tx.query("SELECT count(*) FROM billed", (), |row| row.get::<_, i64>(0)).await;
+        db.rollback(tx).await.unwrap();
+        rows.unwrap()[0]
+    };
+
+    let failed = run(&[
+        "-d",
+        url,
+        "rebuild",
+        "billing",
+        "--reset-sql",
+        "DELETE FROM billed; DELETE FROM nowhere",
+    ])
+    .await;
+    expect_code(&failed, 1);
+    assert!(stderr(&failed).starts_with("error: the reset SQL failed"), "{}", stderr(&failed));
+    assert_eq!(billed().await, 2, "the failed reset left the read model alone");
+    let status = json(&run(&["-d", url, "status", "--format", "json"]).await);
+    assert_eq!(status["units"][0]["checkpoint"], last, "the failed reset left the checkpoint");
+
+    let rebuilt =
+        run(&["-d", url, "rebuild", "billing", "--reset-sql", "DELETE FROM billed"]).await;
+    expect_code(&rebuilt, 0);
+    assert!(
+        stdout(&rebuilt).contains(&format!("billing caught up: checkpoint {last}")),
+        "{}",
+        stdout(&rebuilt)
+    );
+    assert_eq!(billed().await, 0);
+    worker.stop().await;
+}

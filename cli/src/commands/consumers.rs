@@ -11,6 +11,7 @@ use crate::args::{Follow, Format, SkipArgs, Target};
 use crate::error::{CliError, Kind, Result};
 use crate::output::{print, print_json, short, stream};
 use crate::progress;
+use crate::reset::ResetSql;
 
 /// The event at `position`, if it is stored.
 pub(crate) async fn event_at<D, S, C, K>(
@@ -180,15 +181,19 @@ pub(crate) async fn rewind<D, S, C, K>(
     follow: &Follow,
     format: Format,
     verb: &str,
+    reset_sql: Option<&str>,
 ) -> Result<()>
 where
-    D: Database,
+    D: ResetSql,
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
 {
     let admin = Admin::new(backend);
     units_of(backend, consumer).await?;
-    admin.rewind(consumer, position).await?;
+    match reset_sql {
+        None => admin.rewind(consumer, position).await?,
+        Some(sql) => reset_and_rewind(backend, consumer, position, sql).await?,
+    }
     let target = admin.frontier().await?.latest_position;
     if follow.detach || target <= position {
         match format {
@@ -196,7 +201,7 @@ where
                 "consumer": consumer, "checkpoint": position, "target": target,
             })),
             Format::Text => print(&format!(
-                "{verb} {consumer} to position {position}; the workers take it from there\n"
+                "moved the checkpoints of {consumer} to {position}; the workers replay from there\n"
             )),
         }
         return Ok(());
@@ -216,6 +221,33 @@ where
             started.elapsed().as_secs_f64()
         )),
     }
+    Ok(())
+}
+
+/// Runs `sql` and moves the checkpoints of `consumer` to `position` in one transaction: both
+/// happen, or neither.
+async fn reset_and_rewind<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: &str,
+    position: u64,
+    sql: &str,
+) -> Result<()>
+where
+    D: ResetSql,
+    C: Coordinator<D>,
+{
+    let db = backend.database();
+    let mut tx = db.begin().await?;
+    if let Err(err) = backend.coordinator().reset_checkpoints(&mut tx, consumer, position).await {
+        db.rollback(tx).await?;
+        return Err(err.into());
+    }
+    if let Err(err) = D::run_sql(&mut tx, sql).await {
+        db.rollback(tx).await?;
+        return Err(CliError::new(Kind::Failed, format!("the reset SQL failed: {err}"))
+            .hint("nothing changed: the checkpoints and the read model are as they were"));
+    }
+    db.commit(tx).await?;
     Ok(())
 }
 
