@@ -39,7 +39,8 @@ pub(crate) struct Global {
     /// The database: postgres://…, mysql:// or mariadb://…, sqlite://PATH, or a SQLite file path
     #[arg(short = 'd', long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub(crate) database: Option<String>,
-    /// Output for people (tables) or for scripts (JSON)
+    /// Output for people (tables) or for scripts (JSON; one document per line where several
+    /// follow each other: events tail, status --watch)
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub(crate) format: Format,
     #[command(flatten)]
@@ -51,7 +52,7 @@ pub(crate) struct Global {
 pub(crate) enum Format {
     /// Tables and sentences.
     Text,
-    /// One JSON document (one per line for streams of events).
+    /// JSON.
     Json,
 }
 
@@ -92,6 +93,20 @@ pub(crate) enum Command {
                             pupsourcing -d postgres://db/app status --watch --interval 5\n  \
                             pupsourcing -d postgres://db/app status --format json")]
     Status(StatusArgs),
+    #[command(flatten)]
+    Steer(Steer),
+    /// Writes the schema as SQL, or creates it in the database
+    #[command(
+        after_help = "Examples:\n  pupsourcing migrate --backend postgres --output migrations/\n  \
+                            pupsourcing migrate --backend sqlite --prefix app_ --output schema.sql\n  \
+                            pupsourcing -d postgres://db/app migrate --apply"
+    )]
+    Migrate(MigrateArgs),
+}
+
+/// The commands that work alike on every backend.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Steer {
     /// Pauses a consumer (all its partitions, or one)
     #[command(after_help = "Example:\n  pupsourcing -d app.sqlite3 pause billing --partition 2")]
     Pause(Target),
@@ -102,7 +117,7 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  pupsourcing -d app.sqlite3 skip billing\n  \
                             pupsourcing -d app.sqlite3 skip billing --partition 1 --yes")]
     Skip(SkipArgs),
-    /// Moves a consumer's checkpoints to a position and follows it back to the frontier
+    /// Moves a consumer's checkpoints to a position and follows it to the end of the log
     #[command(after_help = "Examples:\n  pupsourcing -d app.sqlite3 rewind search --to 0\n  \
                             pupsourcing -d app.sqlite3 rewind search --to 1200 --detach")]
     Rewind(RewindArgs),
@@ -121,21 +136,21 @@ pub(crate) enum Command {
     )]
     DeadLetters,
     /// The global log
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  pupsourcing -d app.sqlite3 events tail")]
     Events(EventsCommand),
     /// One stream
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  pupsourcing -d app.sqlite3 stream show account 42"
+    )]
     Stream(StreamCommand),
     /// Encryption keys: crypto-shredding, rotation, re-wrapping
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Writes the schema as SQL, or creates it in the database
     #[command(
-        after_help = "Examples:\n  pupsourcing migrate --backend postgres --output migrations/\n  \
-                            pupsourcing migrate --backend sqlite --prefix app_ --output schema.sql\n  \
-                            pupsourcing -d postgres://db/app migrate --apply"
+        subcommand,
+        after_help = "Examples:\n  pupsourcing -d app.sqlite3 keys shred users alice\n  \
+                      pupsourcing -d app.sqlite3 keys rewrap --kek old=old.age --to new=new.age"
     )]
-    Migrate(MigrateArgs),
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Args)]
@@ -144,10 +159,10 @@ pub(crate) struct StatusArgs {
     #[arg(long)]
     pub(crate) watch: bool,
     /// Seconds between refreshes with --watch
-    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds, requires = "watch")]
     pub(crate) interval: f64,
     /// Stop after this many refreshes with --watch
-    #[arg(long)]
+    #[arg(long, requires = "watch")]
     pub(crate) count: Option<u64>,
     /// A node whose last heartbeat is older than this many seconds shows as not alive: the
     /// workers' `heartbeat_timeout` (5 s unless configured)
@@ -175,7 +190,8 @@ pub(crate) struct SkipArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct Follow {
-    /// Return at once instead of following the consumer to the frontier
+    /// Return at once instead of following the consumer to the end of the log (this also lets a
+    /// paused consumer be rewound, to resume later)
     #[arg(long)]
     pub(crate) detach: bool,
     /// Give up following after this many seconds (the checkpoints stay where they were set)
@@ -187,9 +203,13 @@ pub(crate) struct Follow {
 pub(crate) struct RewindArgs {
     /// The consumer's name
     pub(crate) consumer: String,
-    /// The new checkpoint: events after it are handled again (0 replays everything)
+    /// The new checkpoint: events after it are handled again (0 replays everything); a position
+    /// above a checkpoint skips events and asks first
     #[arg(long)]
     pub(crate) to: u64,
+    /// Do not ask before skipping events
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
     #[command(flatten)]
     pub(crate) follow: Follow,
 }
@@ -199,7 +219,8 @@ pub(crate) struct RebuildArgs {
     /// The consumer's name
     pub(crate) consumer: String,
     /// SQL that clears the read model, run in the transaction that moves the checkpoints back
-    /// (the read model is never half cleared), e.g. "DELETE FROM tally_by_type"
+    /// (the read model is never half cleared), e.g. "DELETE FROM tally_by_type"; DML only, as
+    /// DDL commits on its own on MySQL
     #[arg(long, value_name = "SQL")]
     pub(crate) reset_sql: Option<String>,
     #[command(flatten)]
@@ -218,8 +239,8 @@ pub(crate) enum EventsCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct TailArgs {
-    /// Start after the last this many positions of the log
-    #[arg(long, short = 'n', default_value_t = 10)]
+    /// Start this many positions before the end of the log (positions, not matching events)
+    #[arg(long, short = 'n', default_value_t = 10, conflicts_with = "from")]
     pub(crate) last: u64,
     /// Start after this position instead (0: from the beginning)
     #[arg(long)]

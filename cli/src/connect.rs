@@ -118,7 +118,19 @@ async fn probe<C: pupsourcing_postgres::sqlx::Connection>(options: &C::Options) 
             let _ = connection.close().await;
             Ok(())
         }
-        Ok(Err(err)) => Err(unreachable(err.to_string())),
+        Ok(Err(err)) => Err(match err.as_database_error().and_then(|db| db.code()) {
+            // The server answered: it is reachable, but refuses or lacks what the URL names.
+            Some(code) if code.starts_with("28") => {
+                CliError::new(Kind::Refused, format!("the server refused the login: {err}"))
+                    .hint("check the user and password in the URL")
+            }
+            Some(code) if code == "3D000" => {
+                CliError::new(Kind::NotFound, format!("no such database: {err}"))
+                    .hint("check the database name in the URL")
+            }
+            Some(_) => CliError::new(Kind::Failed, format!("cannot connect: {err}")),
+            None => unreachable(err.to_string()),
+        }),
         Err(_) => Err(unreachable(format!("no answer within {CONNECT_TIMEOUT:?}"))),
     }
 }
@@ -200,10 +212,6 @@ mod tests {
         assert_eq!(tables.events().as_str(), "log");
         assert_eq!(tables.stream_heads().as_str(), "app_stream_heads");
         let bad = TableArgs { events_table: Some("a b".to_owned()), ..TableArgs::default() };
-        assert!(tables_err(&bad));
-    }
-
-    fn tables_err(args: &TableArgs) -> bool {
-        tables(args).is_err()
+        assert!(super::tables(&bad).is_err());
     }
 }

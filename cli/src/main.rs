@@ -8,6 +8,7 @@ mod error;
 mod output;
 mod progress;
 mod reset;
+mod stop;
 
 use std::process::ExitCode;
 
@@ -16,9 +17,11 @@ use clap::Parser as _;
 use pupsourcing::spi::{Coordinator, KeyStore};
 use pupsourcing::{Backend, EventStore};
 
-use crate::args::{Cli, Command, EventsCommand, Format, KeysCommand, StreamCommand};
+use crate::args::{Cli, Command, EventsCommand, Format, KeysCommand, Steer, StreamCommand};
 use crate::commands::{consumers, dead_letters, events, keys, migrate, status, stream};
-use crate::connect::{Location, on_backend, open, tables};
+use pupsourcing_migrations::Tables;
+
+use crate::connect::{Connection, Location, on_backend, open, tables};
 use crate::error::{CliError, Kind, Result};
 use crate::reset::ResetSql;
 
@@ -32,7 +35,11 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli)).and_then(|()| match output::write_error() {
+        Some(err) => Err(CliError::new(Kind::Failed, format!("cannot write the output: {err}"))),
+        None => Ok(()),
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{err}");
@@ -43,27 +50,38 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
-    let location = global.database.as_deref().map(Location::parse).transpose()?;
+    let format = global.format;
+    let location = || global.database.as_deref().map(Location::parse).transpose();
     let tables = tables(&global.tables)?;
-    if let Command::Migrate(args) = &cli.command {
-        return migrate::run(args, location.as_ref(), tables).await;
+    match &cli.command {
+        Command::Migrate(args) => {
+            // The schema of a named backend needs no database, whatever DATABASE_URL says.
+            let location = if args.apply || args.backend.is_none() { location()? } else { None };
+            migrate::run(args, location.as_ref(), tables, format).await
+        }
+        Command::Status(args) => {
+            let connection = connect(location()?, tables).await?;
+            status::run(&connection, args, format).await
+        }
+        Command::Steer(command) => {
+            let connection = connect(location()?, tables).await?;
+            on_backend!(&connection, backend => steer(backend, command, format).await)
+        }
     }
+}
+
+async fn connect(location: Option<Location>, tables: Tables) -> Result<Connection> {
     let location = location.ok_or_else(|| {
         CliError::new(Kind::Usage, "no database given")
             .hint("pass --database URL (or a SQLite file path), or set DATABASE_URL")
     })?;
-    let connection = open(&location, tables, false).await?;
-    let format = global.format;
-    match &cli.command {
-        Command::Status(args) => status::run(&connection, args, format).await,
-        command => on_backend!(&connection, backend => dispatch(backend, command, format).await),
-    }
+    open(&location, tables, false).await
 }
 
-/// Runs every command but `status` and `migrate`, which need to know the backend.
-async fn dispatch<D, S, C, K>(
+/// Runs a command that works alike on every backend.
+async fn steer<D, S, C, K>(
     backend: &Backend<D, S, C, K>,
-    command: &Command,
+    command: &Steer,
     format: Format,
 ) -> Result<()>
 where
@@ -73,25 +91,16 @@ where
     K: KeyStore<D> + Clone,
 {
     match command {
-        Command::Pause(target) => consumers::pause(backend, target, true, format).await,
-        Command::Resume(target) => consumers::pause(backend, target, false, format).await,
-        Command::Skip(args) => consumers::skip(backend, args, format).await,
-        Command::Rewind(args) => {
-            let (to, follow) = (args.to, &args.follow);
-            consumers::rewind(backend, &args.consumer, to, follow, format, "rewind", None).await
-        }
-        Command::Rebuild(args) => {
-            let (reset, follow) = (args.reset_sql.as_deref(), &args.follow);
-            consumers::rewind(backend, &args.consumer, 0, follow, format, "rebuild", reset).await
-        }
-        Command::DeadLetters => dead_letters::run(backend, format).await,
-        Command::Events(EventsCommand::Tail(args)) => events::tail(backend, args, format).await,
-        Command::Stream(StreamCommand::Show(args)) => stream::show(backend, args, format).await,
-        Command::Keys(KeysCommand::Shred(args)) => keys::shred(backend, args, format).await,
-        Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(backend, args, format).await,
-        Command::Keys(KeysCommand::Rewrap(args)) => keys::rewrap(backend, args, format).await,
-        Command::Status(_) | Command::Migrate(_) => {
-            Err(CliError::new(Kind::Failed, "status and migrate are not dispatched by backend"))
-        }
+        Steer::Pause(target) => consumers::pause(backend, target, true, format).await,
+        Steer::Resume(target) => consumers::pause(backend, target, false, format).await,
+        Steer::Skip(args) => consumers::skip(backend, args, format).await,
+        Steer::Rewind(args) => consumers::rewind(backend, args, format).await,
+        Steer::Rebuild(args) => consumers::rebuild(backend, args, format).await,
+        Steer::DeadLetters => dead_letters::run(backend, format).await,
+        Steer::Events(EventsCommand::Tail(args)) => events::tail(backend, args, format).await,
+        Steer::Stream(StreamCommand::Show(args)) => stream::show(backend, args, format).await,
+        Steer::Keys(KeysCommand::Shred(args)) => keys::shred(backend, args, format).await,
+        Steer::Keys(KeysCommand::Rotate(args)) => keys::rotate(backend, args, format).await,
+        Steer::Keys(KeysCommand::Rewrap(args)) => keys::rewrap(backend, args, format).await,
     }
 }

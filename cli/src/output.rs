@@ -2,16 +2,40 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
 use pupsourcing::PersistedEvent;
 use serde_json::{Value, json};
 
-/// Writes `text` to standard output; a closed pipe (`| head`) is not an error worth a message.
+/// Set once standard output cannot take more: the reader went away (`| head`) or the write
+/// failed; following commands stop at their next step.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The first write failure other than a closed pipe, reported when the command ends.
+static WRITE_ERROR: OnceLock<String> = OnceLock::new();
+
+/// Writes `text` to standard output.
 pub(crate) fn print(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        CLOSED.store(true, Ordering::Relaxed);
+        if err.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = WRITE_ERROR.set(err.to_string());
+        }
+    }
+}
+
+/// Whether standard output is gone, so a command that follows something should stop.
+pub(crate) fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
+/// Why writing the output failed, if it did (a reader closing the pipe is not a failure).
+pub(crate) fn write_error() -> Option<&'static str> {
+    WRITE_ERROR.get().map(String::as_str)
 }
 
 /// Prints `value` as pretty JSON and a newline.

@@ -85,6 +85,27 @@ where
     assert_eq!(letters[0]["event"]["event_type"], "Poison", "{letters:#}");
     assert_eq!(letters[0]["event"]["payload"]["pill"], true, "{letters:#}");
 
+    let wrong_partition = run(&["-d", url, "resume", "billing", "--partition", "9"]).await;
+    expect_code(&wrong_partition, 3);
+    assert!(
+        stderr(&wrong_partition).contains("has no partition 9"),
+        "{}",
+        stderr(&wrong_partition)
+    );
+    // Following a paused consumer would never end: refused before anything changes.
+    let refused = run(&["-d", url, "rewind", "billing", "--to", "0"]).await;
+    expect_code(&refused, 4);
+    assert!(stderr(&refused).contains("billing is paused"), "{}", stderr(&refused));
+    let status = json(&run(&["-d", url, "status", "--format", "json"]).await);
+    assert_eq!(status["units"][0]["checkpoint"], poison - 1, "a refused rewind moved it");
+    assert_eq!(status["units"][0]["failed_position"], poison, "a refused rewind cleared it");
+    let forward =
+        run(&["-d", url, "rewind", "billing", "--to", &last.to_string(), "--detach"]).await;
+    expect_code(&forward, 4);
+    assert!(stderr(&forward).contains("Move billing forward"), "{}", stderr(&forward));
+    let status = json(&run(&["-d", url, "status", "--format", "json"]).await);
+    assert_eq!(status["units"][0]["checkpoint"], poison - 1, "an unconfirmed move moved it");
+
     // Without --yes and without a terminal to ask on, nothing is skipped.
     let refused = run(&["-d", url, "skip", "billing"]).await;
     expect_code(&refused, 4);
@@ -173,6 +194,14 @@ where
     let detached =
         run(&["-d", url, "rewind", "billing", "--to", &(last - 2).to_string(), "--detach"]).await;
     expect_code(&detached, 0);
+    let past_the_end =
+        run(&["-d", url, "rewind", "billing", "--to", &(last + 1).to_string()]).await;
+    expect_code(&past_the_end, 4);
+    assert!(stderr(&past_the_end).contains("past the end of the log"), "{}", stderr(&past_the_end));
+    until(backend, "the detached rewind to replay", |units| units[0].unit.checkpoint >= last).await;
+    let back = run(&["-d", url, "rewind", "billing", "--to", "1", "--detach"]).await;
+    expect_code(&back, 0);
+    until(backend, "the replay", |units| units[0].unit.checkpoint >= last).await;
     let followed =
         json(&run(&["-d", url, "rewind", "billing", "--to", "0", "--format", "json"]).await);
     assert_eq!(followed["checkpoint"], last);
@@ -441,7 +470,12 @@ async fn bad_input_gives_one_line_and_a_code() {
     deposits(backend.database(), backend.store(), 1).await;
     let url = path.to_str().unwrap();
     let missing = std::env::temp_dir().join("pupsourcing-cli-no-such.db");
-    let cases: [(&[&str], i32, &str); 8] = [
+    let cases: [(&[&str], i32, &str); 9] = [
+        (
+            &["-d", url, "keys", "shred", "users", "nobody", "--yes"],
+            3,
+            "error: users/nobody has no keys",
+        ),
         (&["-d", url, "pause", "nobody"], 3, "error: no consumer named \"nobody\""),
         (&["-d", url, "rewind", "nobody", "--to", "0"], 3, "error: no consumer named"),
         (&["-d", "redis://localhost", "status"], 2, "error: unsupported database URL scheme"),
@@ -459,8 +493,15 @@ async fn bad_input_gives_one_line_and_a_code() {
         assert!(err.lines().count() <= 2, "one line and a hint: {err}");
     }
     assert!(!missing.exists(), "a mistyped path must not create a database");
-    let usage = run(&["-d", url, "rewind", "billing"]).await;
-    expect_code(&usage, 2);
+    let mut schema = command(&["migrate", "--backend", "sqlite"]);
+    schema.env("DATABASE_URL", "redis://not-a-database");
+    let schema = tokio::task::spawn_blocking(move || schema.output().unwrap()).await.unwrap();
+    expect_code(&schema, 0);
+    for usage in [&["-d", url, "rewind", "billing"][..], &["-d", url, "status", "--count", "2"]] {
+        let usage = run(usage).await;
+        expect_code(&usage, 2);
+        assert!(stderr(&usage).starts_with("error: "), "{}", stderr(&usage));
+    }
     assert_eq!(read_all(backend.database(), backend.store()).await.len(), 1);
 }
 
@@ -510,6 +551,14 @@ async fn postgres_status_names_the_transaction_behind_a_hole() {
     assert_eq!(status["frontier"]["oldest_writer"]["pid"], pid, "{status:#}");
     let text = stdout(&run(&["-d", database.url(), "status"]).await);
     assert!(text.contains("open hole 1..=1"), "{text}");
+    let (base, _) = database.url().rsplit_once('/').unwrap();
+    let no_database = run(&["-d", &format!("{base}/no_such_database"), "status"]).await;
+    expect_code(&no_database, 3);
+    assert!(
+        stderr(&no_database).starts_with("error: no such database"),
+        "{}",
+        stderr(&no_database)
+    );
     assert!(text.contains(&format!("oldest open writer: pid {pid}")), "{text}");
     db.rollback(open).await.unwrap();
 }

@@ -7,11 +7,12 @@ use pupsourcing::spi::Coordinator;
 use pupsourcing::{Admin, Backend, ConsumerStatus, Database, EventStore, PersistedEvent};
 use serde_json::json;
 
-use crate::args::{Follow, Format, SkipArgs, Target};
+use crate::args::{Follow, Format, RebuildArgs, RewindArgs, SkipArgs, Target};
 use crate::error::{CliError, Kind, Result};
 use crate::output::{print, print_json, short, stream};
 use crate::progress;
 use crate::reset::ResetSql;
+use crate::stop::Stop;
 
 /// The event at `position`, if it is stored.
 pub(crate) async fn event_at<D, S, C, K>(
@@ -75,23 +76,23 @@ where
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
 {
+    let units = units_of(backend, &target.consumer).await?;
+    if let Some(partition) = target.partition
+        && !units.iter().any(|unit| unit.unit.unit.partition == partition)
+    {
+        let partitions = units.first().map_or(0, |unit| unit.unit.unit.partitions);
+        return Err(CliError::new(
+            Kind::NotFound,
+            format!("consumer {:?} has no partition {partition}", target.consumer),
+        )
+        .hint(format!("its partitions are 0 to {}", partitions.saturating_sub(1))));
+    }
     let admin = Admin::new(backend);
     let changed = if paused {
         admin.pause(&target.consumer, target.partition).await?
     } else {
         admin.resume(&target.consumer, target.partition).await?
     };
-    if changed == 0 {
-        return Err(CliError::new(
-            Kind::NotFound,
-            format!(
-                "consumer {:?} has no partition {}",
-                target.consumer,
-                target.partition.map_or_else(String::new, |p| p.to_string())
-            ),
-        )
-        .hint("`pupsourcing status` lists its partitions"));
-    }
     let verb = if paused { "paused" } else { "resumed" };
     match format {
         Format::Json => print_json(&json!({ "consumer": target.consumer, verb: changed })),
@@ -107,8 +108,11 @@ where
 /// answer, so the caller must have passed `--yes`.
 pub(crate) fn confirm(question: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::new(Kind::Refused, "not confirmed, and no terminal to ask on")
-            .hint("pass --yes to confirm from a script"));
+        return Err(CliError::new(
+            Kind::Refused,
+            format!("not confirmed (no terminal to ask on): {question}"),
+        )
+        .hint("pass --yes to confirm from a script"));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
@@ -132,11 +136,12 @@ where
     C: Coordinator<D> + Clone,
 {
     let target = &args.target;
-    let stuck: Vec<ConsumerStatus> = units_of(backend, &target.consumer)
+    let stuck: Vec<(ConsumerStatus, u64)> = units_of(backend, &target.consumer)
         .await?
         .into_iter()
         .filter(|unit| target.partition.is_none_or(|p| unit.unit.unit.partition == p))
-        .filter(|unit| unit.unit.paused && unit.unit.failed_position.is_some())
+        .filter(|unit| unit.unit.paused)
+        .filter_map(|unit| unit.unit.failed_position.map(|position| (unit, position)))
         .collect();
     if stuck.is_empty() {
         return Err(CliError::new(
@@ -145,15 +150,14 @@ where
         )
         .hint("only paused units with a failing event can skip; see `pupsourcing dead-letters`"));
     }
-    for unit in &stuck {
-        let position = unit.unit.failed_position.unwrap_or_default();
-        let event = event_at(backend, position).await?;
+    for (unit, position) in &stuck {
+        let event = event_at(backend, *position).await?;
         eprintln!(
             "{} partition {}/{} is stuck on {}: {}",
             target.consumer,
             unit.unit.unit.partition,
             unit.unit.unit.partitions,
-            describe(position, event.as_ref()),
+            describe(*position, event.as_ref()),
             short(unit.unit.last_error.as_deref().unwrap_or("no error recorded"), 200)
         );
     }
@@ -161,6 +165,19 @@ where
         confirm("Skip it (the consumer never handles it) and resume?")?;
     }
     let skipped = Admin::new(backend).skip_failed_event(&target.consumer, target.partition).await?;
+    if skipped.is_empty() {
+        return Err(CliError::new(Kind::NotFound, "nothing skipped: no unit is stuck any more")
+            .hint("another operator may have skipped or resumed it; see `pupsourcing status`"));
+    }
+    let mut shown: Vec<u64> = stuck.iter().map(|(_, position)| *position).collect();
+    let mut done = skipped.clone();
+    shown.sort_unstable();
+    done.sort_unstable();
+    if shown != done {
+        eprintln!(
+            "note: the units moved on meanwhile; what was skipped differs from what was shown"
+        );
+    }
     match format {
         Format::Json => print_json(&json!({ "consumer": target.consumer, "skipped": skipped })),
         Format::Text => print(&format!(
@@ -172,33 +189,98 @@ where
     Ok(())
 }
 
-/// Moves the checkpoints of `consumer` to `position` and follows it to `target` (the end of
-/// the log at that moment) unless told not to.
 pub(crate) async fn rewind<D, S, C, K>(
     backend: &Backend<D, S, C, K>,
-    consumer: &str,
-    position: u64,
-    follow: &Follow,
+    args: &RewindArgs,
     format: Format,
-    verb: &str,
-    reset_sql: Option<&str>,
 ) -> Result<()>
 where
     D: ResetSql,
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
 {
-    let admin = Admin::new(backend);
-    units_of(backend, consumer).await?;
-    match reset_sql {
-        None => admin.rewind(consumer, position).await?,
+    let request = Move { consumer: &args.consumer, position: args.to, reset_sql: None };
+    move_checkpoints(backend, &request, &args.follow, args.yes, format, "rewind").await
+}
+
+pub(crate) async fn rebuild<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    args: &RebuildArgs,
+    format: Format,
+) -> Result<()>
+where
+    D: ResetSql,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let reset_sql = args.reset_sql.as_deref();
+    let request = Move { consumer: &args.consumer, position: 0, reset_sql };
+    move_checkpoints(backend, &request, &args.follow, false, format, "rebuild").await
+}
+
+/// Where to move a consumer's checkpoints, and the SQL that clears its read model on the way.
+struct Move<'a> {
+    consumer: &'a str,
+    position: u64,
+    reset_sql: Option<&'a str>,
+}
+
+/// Moves the checkpoints as `request` says and, unless detached, follows the consumer to the
+/// end of the log as it was then. Refuses, before changing anything, a position past the end
+/// of the log, a forward move that is not confirmed, and following a paused consumer (it would
+/// never get there).
+async fn move_checkpoints<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    request: &Move<'_>,
+    follow: &Follow,
+    yes: bool,
+    format: Format,
+    verb: &str,
+) -> Result<()>
+where
+    D: ResetSql,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let (consumer, position) = (request.consumer, request.position);
+    let units = units_of(backend, consumer).await?;
+    let db = backend.database();
+    let mut tx = db.begin_read().await?;
+    let latest = backend.store().latest_position(&mut tx).await;
+    db.rollback(tx).await?;
+    let latest = latest?;
+    if position > latest {
+        return Err(CliError::new(
+            Kind::Refused,
+            format!("position {position} is past the end of the log ({latest})"),
+        ));
+    }
+    let lowest = units.iter().map(|unit| unit.unit.checkpoint).min().unwrap_or_default();
+    if position > lowest && !yes {
+        confirm(&format!(
+            "Move {consumer} forward to {position}? It never handles the events from {} on \
+             that it has not handled yet.",
+            lowest + 1
+        ))?;
+    }
+    if !follow.detach && units.iter().any(|unit| unit.unit.paused) {
+        return Err(CliError::new(
+            Kind::Refused,
+            format!("{consumer} is paused: it would never catch up; nothing changed"),
+        )
+        .hint(format!(
+            "`pupsourcing resume {consumer}` first, or pass --detach to move the checkpoints now \
+             and resume later"
+        )));
+    }
+    match request.reset_sql {
+        None => Admin::new(backend).rewind(consumer, position).await?,
         Some(sql) => reset_and_rewind(backend, consumer, position, sql).await?,
     }
-    let target = admin.frontier().await?.latest_position;
-    if follow.detach || target <= position {
+    if follow.detach || latest <= position {
         match format {
             Format::Json => print_json(&json!({
-                "consumer": consumer, "checkpoint": position, "target": target,
+                "consumer": consumer, "checkpoint": position, "target": latest,
             })),
             Format::Text => print(&format!(
                 "moved the checkpoints of {consumer} to {position}; the workers replay from there\n"
@@ -207,17 +289,17 @@ where
         return Ok(());
     }
     let started = Instant::now();
-    let reached = follow_to(backend, consumer, position, target, follow, verb).await?;
+    let reached = follow_to(backend, consumer, position, latest, follow, verb).await?;
     match format {
         Format::Json => print_json(&json!({
             "consumer": consumer,
             "checkpoint": reached,
-            "target": target,
+            "target": latest,
             "seconds": started.elapsed().as_secs_f64(),
         })),
         Format::Text => print(&format!(
             "{consumer} caught up: checkpoint {reached} ({} positions in {:.1}s)\n",
-            target - position,
+            latest - position,
             started.elapsed().as_secs_f64()
         )),
     }
@@ -275,6 +357,7 @@ where
     bar.set_message(format!("{verb} {consumer}"));
     let deadline = follow.timeout.map(|secs| Instant::now() + Duration::from_secs_f64(secs));
     let mut last_line = Instant::now();
+    let mut stop = Stop::new();
     loop {
         let units: Vec<ConsumerStatus> = admin
             .status()
@@ -293,21 +376,16 @@ where
             units.iter().find(|unit| unit.unit.paused && unit.unit.checkpoint < target)
         {
             bar.abandon();
-            let checkpoint = stuck.unit.checkpoint;
-            return Err(match &stuck.unit.last_error {
-                Some(error) => CliError::new(
-                    Kind::Failed,
-                    format!("{consumer} paused at checkpoint {checkpoint}: {}", short(error, 200)),
-                )
-                .hint("see `pupsourcing dead-letters`; the new checkpoint stays in place"),
-                None => CliError::new(
-                    Kind::Refused,
-                    format!("{consumer} is paused at checkpoint {checkpoint}"),
-                )
-                .hint(format!(
-                    "the new checkpoint stays in place; `pupsourcing resume {consumer}` lets it run"
-                )),
-            });
+            let why = stuck.unit.last_error.as_deref().unwrap_or("paused by an operator");
+            return Err(CliError::new(
+                Kind::Failed,
+                format!(
+                    "{consumer} paused at checkpoint {}: {}",
+                    stuck.unit.checkpoint,
+                    short(why, 200)
+                ),
+            )
+            .hint("see `pupsourcing dead-letters`; the new checkpoint stays in place"));
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             bar.abandon();
@@ -325,14 +403,14 @@ where
             );
             last_line = Instant::now();
         }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                bar.abandon();
-                return Err(CliError::new(Kind::Failed, format!(
-                    "interrupted at checkpoint {lowest} of {target}; the workers carry on"
-                )));
-            }
-            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        if stop.wait(Duration::from_millis(100)).await {
+            bar.abandon();
+            return Err(CliError::new(
+                Kind::Failed,
+                format!(
+                    "stopped following at checkpoint {lowest} of {target}; the workers carry on"
+                ),
+            ));
         }
     }
 }

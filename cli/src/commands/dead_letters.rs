@@ -32,8 +32,8 @@ where
             actions.push(format!("pupsourcing skip {consumer}{flag}  (never handle that event)"));
         }
         actions.push(format!(
-            "pupsourcing rewind {consumer} --to POSITION  (once the handler is fixed: replay \
-             from an earlier position)"
+            "pupsourcing rewind {consumer} --to POSITION --detach, then resume  (once the handler \
+             is fixed: replay from an earlier position)"
         ));
         let what = u.failed_position.map_or_else(
             || "paused by an operator or on a failure outside any event".to_owned(),

@@ -5,8 +5,10 @@ use std::time::Duration;
 use pupsourcing::{Backend, Database, EventFilter, EventStore, LogQuery};
 
 use crate::args::{Format, TailArgs};
+use crate::commands::status;
 use crate::error::Result;
 use crate::output::{event_json, event_text, print};
+use crate::stop::Stop;
 
 /// How often a follower looks for new events.
 const POLL: Duration = Duration::from_millis(200);
@@ -33,7 +35,8 @@ where
     }
     // Reading only up to the safe frontier never skips an event that commits late; advancing
     // it here keeps the tail moving when no worker runs.
-    let mut frontier = store.advance_frontier().await?.safe_position;
+    let mut frontier = status::frontier(backend).await?.0.safe_position;
+    let mut stop = Stop::new();
     let mut after = args.from.unwrap_or_else(|| frontier.saturating_sub(args.last));
     loop {
         let mut tx = db.begin_read().await?;
@@ -57,16 +60,10 @@ where
             Some(last) if full => last.global_position,
             _ => frontier,
         };
-        if full {
-            continue;
-        }
-        if args.no_follow {
+        let pause = if full { Duration::ZERO } else { POLL };
+        if (!full && args.no_follow) || stop.wait(pause).await {
             return Ok(());
         }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            () = tokio::time::sleep(POLL) => {}
-        }
-        frontier = store.advance_frontier().await?.safe_position;
+        frontier = status::frontier(backend).await?.0.safe_position;
     }
 }

@@ -28,17 +28,14 @@ pub(crate) fn kek(spec: &str) -> Result<Arc<dyn KeyWrapper>> {
         return Ok(Arc::new(AgeWrapper::from_identities(id, &text, &[])?));
     }
     let hex = text.trim();
-    let mut bytes = [0u8; 32];
-    let digits: Vec<u8> = hex.bytes().collect();
-    if digits.len() != 64 {
-        return Err(usage(format!(
-            "{path} holds neither an age identity nor 64 hex digits of a key"
-        )));
+    let not_a_key = || usage(format!("{path} holds neither an age identity nor 64 hex digits"));
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_a_key());
     }
-    for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
-        let pair = std::str::from_utf8(pair).unwrap_or("");
-        *byte = u8::from_str_radix(pair, 16)
-            .map_err(|_| usage(format!("{path}: {pair:?} is not a hex byte")))?;
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        let pair = hex.get(2 * i..2 * i + 2).ok_or_else(not_a_key)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| not_a_key())?;
     }
     Ok(Arc::new(AeadWrapper::new(id, &DataKey::from_bytes(bytes))?))
 }
@@ -66,6 +63,13 @@ where
     // Shredding only deletes keys; this KEK never wraps or unwraps anything.
     let unused = AeadWrapper::new("pupsourcing-cli-shred", &DataKey::generate())?;
     let destroyed = Encryptor::new(backend, Keyring::new(unused)).shred(&who).await?;
+    if destroyed == 0 {
+        return Err(CliError::new(
+            Kind::NotFound,
+            format!("{}/{} has no keys; nothing destroyed", args.scope, args.subject),
+        )
+        .hint("check the scope and subject (ids are case-sensitive), or it was shredded already"));
+    }
     match format {
         Format::Json => print_json(&json!({
             "scope": args.scope, "subject": args.subject, "destroyed": destroyed,
@@ -152,7 +156,14 @@ where
     let (mut pages, mut failed, mut done) = (0u64, Vec::new(), false);
     let mut total = 0;
     while args.pages.is_none_or(|limit| pages < limit) {
-        let Some(page) = run.next_page().await? else {
+        let page = run.next_page().await.map_err(|err| {
+            let resume = run.cursor().map_or_else(
+                || "run it again".to_owned(),
+                |cursor| format!("continue with --resume-after {}", cursor_text(cursor)),
+            );
+            CliError::from(err).hint(format!("re-wrapped {total} key(s) so far; {resume}"))
+        })?;
+        let Some(page) = page else {
             done = true;
             break;
         };
@@ -173,7 +184,7 @@ where
         Format::Json => print_json(&json!({
             "target_kek": target_id,
             "rewrapped": total,
-            "complete": done,
+            "complete": done && failed.is_empty(),
             "cursor": cursor,
             "failed": failed.iter().map(|(id, err)| json!({"key": id, "error": err})).collect::<Vec<_>>(),
         })),
@@ -183,7 +194,10 @@ where
                 text.push_str(&format!("  failed: {id}: {err}\n"));
             }
             match (&cursor, done) {
-                (_, true) => text.push_str("every key is wrapped by the new KEK\n"),
+                (_, true) if failed.is_empty() => {
+                    text.push_str("every key is wrapped by the new KEK\n");
+                }
+                (_, true) => text.push_str("the others are wrapped by the new KEK\n"),
                 (Some(cursor), false) => text
                     .push_str(&format!("stopped early; continue with --resume-after {cursor}\n")),
                 (None, false) => text.push_str("stopped before the first page\n"),

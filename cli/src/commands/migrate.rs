@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use pupsourcing_migrations::{Backend as Dialect, Tables, script};
 
-use crate::args::MigrateArgs;
+use serde_json::json;
+
+use crate::args::{Format, MigrateArgs};
 use crate::connect::{Connection, Location, open};
 use crate::error::{CliError, Kind, Result};
-use crate::output::print;
+use crate::output::{print, print_json};
 
 /// Where the SQL goes: a `.sql` file as named, or `pupsourcing_<backend>.sql` in a directory.
 fn target(output: &Path, backend: Dialect) -> PathBuf {
@@ -22,6 +24,7 @@ pub(crate) async fn run(
     args: &MigrateArgs,
     location: Option<&Location>,
     tables: Tables,
+    format: Format,
 ) -> Result<()> {
     if args.apply {
         let location = location.ok_or_else(|| {
@@ -34,7 +37,10 @@ pub(crate) async fn run(
             Connection::Postgres(backend) => backend.store().migrate().await?,
             Connection::Mysql(backend) => backend.store().migrate().await?,
         }
-        print(&format!("the {} schema is in place\n", location.dialect()));
+        match format {
+            Format::Json => print_json(&json!({ "applied": location.dialect().name() })),
+            Format::Text => print(&format!("the {} schema is in place\n", location.dialect())),
+        }
         return Ok(());
     }
     let backend = match (&args.backend, location) {
@@ -50,7 +56,10 @@ pub(crate) async fn run(
     let sql =
         script(backend, &tables).map_err(|err| CliError::new(Kind::Usage, err.to_string()))?;
     if args.output == Path::new("-") {
-        print(&sql);
+        match format {
+            Format::Json => print_json(&json!({ "backend": backend.name(), "sql": sql })),
+            Format::Text => print(&sql),
+        }
         return Ok(());
     }
     let path = target(&args.output, backend);
@@ -62,7 +71,10 @@ pub(crate) async fn run(
     std::fs::write(&path, sql).map_err(|err| {
         CliError::new(Kind::Failed, format!("cannot write {}: {err}", path.display()))
     })?;
-    print(&format!("wrote {}\n", path.display()));
+    match format {
+        Format::Json => print_json(&json!({ "backend": backend.name(), "wrote": path })),
+        Format::Text => print(&format!("wrote {}\n", path.display())),
+    }
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    Admin, Backend, ConsumerStatus, Database, EventStore, FrontierStatus, NodeStatus,
+    Admin, Backend, BackendErrorKind, ConsumerStatus, Database, EventStore, FrontierStatus,
+    NodeStatus, StoreError,
 };
 use pupsourcing_postgres::frontier::OldestWriter;
 use serde_json::{Value, json};
@@ -15,11 +16,16 @@ use crate::args::{Format, StatusArgs};
 use crate::connect::{Connection, on_backend};
 use crate::error::Result;
 use crate::output::{age, print, print_json, short, table};
+use crate::stop::Stop;
 
-/// Everything `status` shows, read at one moment.
+/// Everything `status` shows.
 pub(crate) struct Snapshot {
     pub(crate) frontier: FrontierStatus,
+    /// False when the user may only read: the frontier as persisted, holes not examined.
+    pub(crate) advanced: bool,
     pub(crate) oldest_writer: Option<OldestWriter>,
+    /// Whether the oldest writer was looked for (PostgreSQL, with open holes).
+    pub(crate) writer_sought: bool,
     pub(crate) nodes: Vec<NodeStatus>,
     pub(crate) units: Vec<ConsumerStatus>,
 }
@@ -31,12 +37,43 @@ where
     C: Coordinator<D> + Clone,
 {
     let admin = Admin::new(backend);
+    let (frontier, advanced) = frontier(backend).await?;
     Ok(Snapshot {
-        frontier: admin.frontier().await?,
+        frontier,
+        advanced,
         oldest_writer: None,
+        writer_sought: false,
         nodes: admin.nodes().await?,
         units: admin.status().await?,
     })
+}
+
+/// Where the frontier stands: advanced first (as any process may), or, for a user who may only
+/// read, as persisted without its holes. The flag says which.
+pub(crate) async fn frontier<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+) -> Result<(FrontierStatus, bool)>
+where
+    D: Database,
+    S: EventStore<D>,
+{
+    let (db, store) = (backend.database(), backend.store());
+    match store.advance_frontier().await {
+        Ok(status) => Ok((status, true)),
+        Err(StoreError::Backend(err)) if err.kind() == BackendErrorKind::Privilege => {
+            let mut tx = db.begin_read().await?;
+            let safe = store.safe_frontier(&mut tx).await;
+            let latest = store.latest_position(&mut tx).await;
+            db.rollback(tx).await?;
+            let status = FrontierStatus {
+                safe_position: safe?,
+                latest_position: latest?,
+                ..FrontierStatus::default()
+            };
+            Ok((status, false))
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 async fn snapshot(connection: &Connection) -> Result<Snapshot> {
@@ -45,6 +82,7 @@ async fn snapshot(connection: &Connection) -> Result<Snapshot> {
         && !snapshot.frontier.open_holes.is_empty()
     {
         snapshot.oldest_writer = backend.store().oldest_writer().await?;
+        snapshot.writer_sought = true;
     }
     Ok(snapshot)
 }
@@ -53,9 +91,11 @@ pub(crate) async fn run(connection: &Connection, args: &StatusArgs, format: Form
     let timeout = Duration::from_secs_f64(args.heartbeat_timeout);
     let interactive = std::io::stdout().is_terminal();
     let mut shown = 0u64;
+    let mut stop = Stop::new();
     loop {
         let snapshot = snapshot(connection).await?;
         match format {
+            Format::Json if args.watch => print(&format!("{}\n", json_of(&snapshot, timeout))),
             Format::Json => print_json(&json_of(&snapshot, timeout)),
             Format::Text => {
                 let text = text_of(&snapshot, timeout);
@@ -72,9 +112,8 @@ pub(crate) async fn run(connection: &Connection, args: &StatusArgs, format: Form
         if !args.watch || args.count.is_some_and(|count| shown >= count) {
             return Ok(());
         }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            () = tokio::time::sleep(Duration::from_secs_f64(args.interval)) => {}
+        if stop.wait(Duration::from_secs_f64(args.interval)).await {
+            return Ok(());
         }
     }
 }
@@ -110,6 +149,14 @@ fn text_of(snapshot: &Snapshot, timeout: Duration) -> String {
             hole.start,
             hole.end,
             age(hole.age)
+        );
+    }
+    if !snapshot.advanced {
+        text.push_str("  (read-only access: the frontier as last advanced, holes not examined)\n");
+    }
+    if snapshot.writer_sought && snapshot.oldest_writer.is_none() {
+        text.push_str(
+            "  oldest open writer: none visible (other roles' transactions need pg_read_all_stats)\n",
         );
     }
     if let Some(writer) = &snapshot.oldest_writer {
@@ -225,6 +272,7 @@ fn json_of(snapshot: &Snapshot, timeout: Duration) -> Value {
                 "end": hole.end,
                 "age_secs": hole.age.as_secs_f64(),
             })).collect::<Vec<_>>(),
+            "advanced": snapshot.advanced,
             "oldest_writer": snapshot.oldest_writer.as_ref().map(|writer| json!({
                 "pid": writer.pid,
                 "age_secs": writer.age.as_secs_f64(),

@@ -98,10 +98,14 @@ where
     }));
     let admin = Admin::new(backend);
     admin.wait_caught_up("by-type", Duration::from_secs(60)).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let paused = loop {
         let revenue = admin.status().await?.into_iter().find(|u| u.unit.unit.consumer == "revenue");
         if let Some(unit) = revenue.filter(|u| u.unit.paused) {
             break unit;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("revenue did not pause on the malformed invoice within 60 s".into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
