@@ -20,20 +20,53 @@ use support::{
     stdout, until,
 };
 
-async fn mysql(name: &str) -> (pupsourcing_testkit::mysql::TestDatabase, MysqlBackend) {
-    let database = pupsourcing_testkit::mysql::TestDatabase::new(name).await;
-    let pool = database.pool(8).await.expect("pool");
-    let backend = pupsourcing_mysql::from_pool(pool, Default::default());
-    backend.store().migrate().await.expect("migrate");
-    (database, backend)
+/// Each backend's fixture for a scenario: what must live as long as the test, the backend, and
+/// the URL the command line connects with.
+async fn sqlite_fixture(name: &str) -> ((), pupsourcing_sqlite::SqliteBackend, String) {
+    let (backend, path) = sqlite(name).await;
+    ((), backend, path.display().to_string())
 }
 
-async fn postgres(name: &str) -> (TestDatabase, PostgresBackend) {
-    let database = TestDatabase::new(name).await;
+async fn postgres_fixture(name: &str) -> (TestDatabase, PostgresBackend, String) {
+    let database = TestDatabase::new(&format!("cli_{name}")).await;
     let pool = database.pool(8).await.expect("pool");
     let backend = pupsourcing_postgres::from_pool(pool, Default::default());
     backend.store().migrate().await.expect("migrate");
-    (database, backend)
+    let url = database.url().to_owned();
+    (database, backend, url)
+}
+
+async fn mysql_fixture(
+    name: &str,
+) -> (pupsourcing_testkit::mysql::TestDatabase, MysqlBackend, String) {
+    let database = pupsourcing_testkit::mysql::TestDatabase::new(&format!("cli_{name}")).await;
+    let pool = database.pool(8).await.expect("pool");
+    let backend = pupsourcing_mysql::from_pool(pool, Default::default());
+    backend.store().migrate().await.expect("migrate");
+    let url = database.url().to_owned();
+    (database, backend, url)
+}
+
+mod fixture {
+    pub(super) use super::{
+        mysql_fixture as mysql, postgres_fixture as postgres, sqlite_fixture as sqlite,
+    };
+}
+
+/// One test per backend for `scenario`, in a module named after it.
+macro_rules! on_backends {
+    ($scenario:ident: $($fixture:ident),+) => {
+        mod $scenario {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $fixture() {
+                    let fixture = super::fixture::$fixture;
+                    let (_guard, backend, url) = fixture(stringify!($scenario)).await;
+                    super::$scenario(&backend, &url).await;
+                }
+            )+
+        }
+    };
 }
 
 /// 5 deposits, a poison event, 5 more: the unit pauses right before the poison; `status`,
@@ -146,23 +179,7 @@ where
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_poison_is_seen_and_skipped() {
-    let (backend, path) = sqlite("poison").await;
-    poison_is_seen_and_skipped(&backend, path.to_str().unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_poison_is_seen_and_skipped() {
-    let (database, backend) = postgres("cli_poison").await;
-    poison_is_seen_and_skipped(&backend, database.url()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_poison_is_seen_and_skipped() {
-    let (database, backend) = mysql("cli_poison").await;
-    poison_is_seen_and_skipped(&backend, database.url()).await;
-}
+on_backends!(poison_is_seen_and_skipped: sqlite, postgres, mysql);
 
 /// `rebuild` replays everything and follows the consumer to the end of the log; without a
 /// terminal it prints plain progress lines, `--detach` returns at once.
@@ -209,17 +226,7 @@ where
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_rebuild_follows_to_the_end() {
-    let (backend, path) = sqlite("rebuild").await;
-    rebuild_follows_to_the_end(&backend, path.to_str().unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_rebuild_follows_to_the_end() {
-    let (database, backend) = postgres("cli_rebuild").await;
-    rebuild_follows_to_the_end(&backend, database.url()).await;
-}
+on_backends!(rebuild_follows_to_the_end: sqlite, postgres);
 
 /// In a pseudo-terminal (`script` from util-linux), rebuild draws an indicatif bar.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,17 +386,7 @@ where
     assert_eq!(bob_email.as_deref(), Some("bob@example.com"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_shred_erases_a_subject() {
-    let (backend, path) = sqlite("shred").await;
-    shred_erases_a_subject(&backend, path.to_str().unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_shred_erases_a_subject() {
-    let (database, backend) = postgres("cli_shred").await;
-    shred_erases_a_subject(&backend, database.url()).await;
-}
+on_backends!(shred_erases_a_subject: sqlite, postgres);
 
 /// `keys rewrap` stopped after one page prints a cursor; resumed from it, it re-wraps the rest,
 /// and every field then opens with the new KEK alone. `keys rotate` starts a new version.
@@ -534,7 +531,7 @@ async fn migrate_writes_and_applies_the_schema() {
 /// On PostgreSQL, `status` names the open hole and the transaction behind it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_status_names_the_transaction_behind_a_hole() {
-    let (database, backend) = postgres("cli_hole").await;
+    let (database, backend, _) = postgres_fixture("hole").await;
     let (db, store) = (backend.database(), backend.store());
     let mut open = db.begin().await.unwrap();
     let stream = pupsourcing::StreamId::new("account", "slow");
