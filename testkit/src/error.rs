@@ -24,9 +24,9 @@ pub enum HarnessError {
     #[error(
         "no MariaDB available for the MySQL tests: set MYSQL_URL=mysql://user:password@host:port/db \
          (the user must be allowed to CREATE DATABASE and, for the default gap-safety strategy, \
-         hold PROCESS), or install the MariaDB server binaries so that `mariadb-install-db` and \
-         `mariadbd` are on PATH (Debian/Ubuntu: apt-get install --no-install-recommends \
-         mariadb-server-core)"
+         hold PROCESS), or install the MariaDB server binaries so that `mariadb-install-db`, \
+         `mariadbd` and `my_print_defaults` are on PATH (Debian/Ubuntu: apt-get install \
+         --no-install-recommends mariadb-server-core mariadb-client-core)"
     )]
     NoMariadb,
     /// The tests run as root and there is no `nobody` user for `mariadbd` to run as.

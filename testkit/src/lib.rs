@@ -5,7 +5,7 @@
 //! - [`postgres`]: a fresh PostgreSQL database per test, on `DATABASE_URL`'s server or on a
 //!   throwaway cluster the harness starts itself (no setup beyond the server binaries);
 //! - `mysql` (feature `mysql`): the same for MariaDB, on `MYSQL_URL`'s server or a throwaway
-//!   MariaDB started from Debian's `mariadb-server-core`;
+//!   MariaDB started from Debian's `mariadb-server-core` and `mariadb-client-core`;
 //! - [`strategies`]: proptest strategies for stream ids, events and JSON metadata;
 //! - [`mock`]: mockall mocks of the ports, for unit tests of logic above them;
 //! - [`given`]: given/when/then for deciders, pure;

@@ -3,7 +3,7 @@
 //!
 //! Every test gets its own database on one server per test process: `MYSQL_URL`'s server (or
 //! `DATABASE_URL`'s, when it is a `mysql://` URL), otherwise a throwaway MariaDB started on first
-//! use from Debian's `mariadb-server-core`. A database is dropped when its [`TestDatabase`] is
+//! use from Debian's `mariadb-server-core` (with `mariadb-client-core`). A database is dropped when its [`TestDatabase`] is
 //! dropped after a passing test, and kept for inspection after a failing one.
 
 mod server;

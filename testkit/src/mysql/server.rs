@@ -1,6 +1,6 @@
 //! A throwaway MariaDB server, one per test process.
 //!
-//! Started on first use from Debian's `mariadb-server-core` binaries (`mariadb-install-db`,
+//! Started on first use from Debian's `mariadb-server-core` and `mariadb-client-core` binaries (`mariadb-install-db`,
 //! `mariadbd`), in a private directory, listening only on a private Unix socket, accepting
 //! packets up to 1 GiB (the store's payload limits exceed the 16 MiB default of
 //! `max_allowed_packet`). Commits are not flushed per transaction
@@ -81,8 +81,9 @@ fn find_binaries() -> Result<(PathBuf, PathBuf), HarnessError> {
             .chain([PathBuf::from("/usr/sbin").join(name), PathBuf::from("/usr/bin").join(name)])
             .find(|path| path.is_file())
     };
-    match (find("mariadb-install-db"), find("mariadbd")) {
-        (Some(install), Some(server)) => Ok((install, server)),
+    // `mariadb-install-db` runs `my_print_defaults`, which Debian ships in the client package.
+    match (find("mariadb-install-db"), find("mariadbd"), find("my_print_defaults")) {
+        (Some(install), Some(server), Some(_)) => Ok((install, server)),
         _ => Err(HarnessError::NoMariadb),
     }
 }
