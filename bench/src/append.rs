@@ -1,9 +1,14 @@
-//! `append`: appends through the store against raw INSERTs of the same rows into the same table.
+//! `append`: appends through the store against raw INSERTs of the same rows.
 //!
-//! Every operation is one transaction (begin, write, durable commit). Single-event appends
-//! (to a new stream, and to an existing stream with `Exact`) are compared with a raw single-row
-//! INSERT, with 1 and 8 concurrent writers; 10- and 100-event appends with one raw multi-row
-//! INSERT of the same rows. Rounds of the two sides alternate; the median round counts.
+//! Every operation is one transaction with a durable commit. Single-event appends (to a new
+//! stream, and to an existing stream with `Exact`) are compared with a raw single-row INSERT,
+//! with 1 and 8 concurrent writers; 10- and 100-event appends with one raw multi-row INSERT of
+//! the same rows. Each case has two raw baselines: the same rows in pupsourcing's own `events`
+//! table (the schema's cost is on both sides) and in a minimal hand-written event table with
+//! only the indexes an event store's contract needs (position, event id, stream and version),
+//! so the schema's own cost shows. Appends inside a caller's transaction (BEGIN, append, COMMIT)
+//! are compared with raw BEGIN/INSERT/COMMIT; `append_committed` with a raw autocommit INSERT.
+//! Rounds of the sides alternate; the median round counts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,10 +16,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use pupsourcing_postgres::{PgDatabase, PostgresStore};
+use sqlx::postgres::PgPoolOptions;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
-use crate::stats::{Samples, human, raw_first};
+use crate::stats::{Samples, human};
 use crate::{BenchError, Report, load_events};
 
 const ROUNDS: usize = 9;
@@ -39,6 +45,48 @@ const RAW_MANY: &str = "INSERT INTO events (aggregate_type, aggregate_id, aggreg
      FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::text[], $6::timestamptz[], $7::text[], \
      $8::int4[]) AS u(v, id, p, m, c, t, tv)";
 
+/// A minimal event table, as the Rust peers use: a position, the stream and version (unique),
+/// the event id (unique), the payload and a few columns; three indexes.
+const MINIMAL_TABLE: &str = "CREATE TABLE IF NOT EXISTS minimal_events (\
+     position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, \
+     version bigint NOT NULL, event_id uuid NOT NULL UNIQUE, event_type text NOT NULL, \
+     event_version int4 NOT NULL, payload bytea NOT NULL, metadata json NOT NULL, \
+     created_at timestamptz NOT NULL, UNIQUE (stream_id, version))";
+
+const MINIMAL_ONE: &str = "INSERT INTO minimal_events (stream_id, version, event_id, payload, \
+     metadata, created_at, event_type, event_version) \
+     VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8)";
+
+const MINIMAL_MANY: &str = "INSERT INTO minimal_events (stream_id, version, event_id, payload, \
+     metadata, created_at, event_type, event_version) \
+     SELECT $1, v, id, p, m::json, c, t, tv \
+     FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::text[], $6::timestamptz[], $7::text[], \
+     $8::int4[]) AS u(v, id, p, m, c, t, tv)";
+
+/// How a store append runs: inside a transaction the caller opens and commits, or as
+/// [`EventStore::append_committed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    Transaction,
+    Committed,
+}
+
+/// The raw side of a case: which table, and whether in BEGIN/COMMIT or autocommit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    SameSchema(How),
+    Minimal(How),
+}
+
+impl Raw {
+    fn name(self) -> &'static str {
+        match self {
+            Self::SameSchema(_) => "raw INSERT, same schema",
+            Self::Minimal(_) => "raw INSERT, minimal table",
+        }
+    }
+}
+
 /// What one writer appends to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -55,6 +103,7 @@ pub(crate) async fn ours<D: Database, S: EventStore<D>>(
     target: Target,
     ops: usize,
     batch: usize,
+    how: How,
 ) -> Result<(), BenchError> {
     let home = StreamId::new("bench", Uuid::new_v4().to_string());
     let mut version = 0u64;
@@ -68,19 +117,37 @@ pub(crate) async fn ours<D: Database, S: EventStore<D>>(
         };
         let events =
             (0..batch).map(|i| Event::new(&stream, "Appended", payload(op * batch + i))).collect();
-        let mut tx = db.begin().await?;
-        store.append(&mut tx, expected, events).await?;
-        db.commit(tx).await?;
+        match how {
+            How::Transaction => {
+                let mut tx = db.begin().await?;
+                store.append(&mut tx, expected, events).await?;
+                db.commit(tx).await?;
+            }
+            How::Committed => {
+                store.append_committed(db, expected, events).await?;
+            }
+        }
         version += u64::try_from(batch).unwrap_or(0);
     }
     Ok(())
 }
 
-/// The same rows with plain SQL: one INSERT per transaction (multi-row for batches).
-async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result<(), BenchError> {
+/// The same rows with plain SQL: one INSERT per operation (multi-row for batches), in
+/// BEGIN/COMMIT or autocommit.
+async fn raw(
+    db: PgDatabase,
+    side: Raw,
+    target: Target,
+    ops: usize,
+    batch: usize,
+) -> Result<(), BenchError> {
     let home = Uuid::new_v4().to_string();
     let mut version = 0i64;
     let metadata = serde_json::json!({}).to_string();
+    let (one, many, how) = match side {
+        Raw::SameSchema(how) => (RAW_ONE, RAW_MANY, how),
+        Raw::Minimal(how) => (MINIMAL_ONE, MINIMAL_MANY, how),
+    };
     for op in 0..ops {
         let stream = match target {
             Target::NewStream => {
@@ -89,10 +156,9 @@ async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result
             }
             Target::Existing => home.clone(),
         };
-        let mut tx = db.pool().begin().await?;
-        if batch == 1 {
-            sqlx::query(RAW_ONE)
-                .bind(&stream)
+        let query = if batch == 1 {
+            sqlx::query(one)
+                .bind(stream)
                 .bind(version + 1)
                 .bind(Uuid::now_v7())
                 .bind(payload(op))
@@ -100,13 +166,11 @@ async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result
                 .bind(Utc::now())
                 .bind("Appended")
                 .bind(1i32)
-                .execute(&mut *tx)
-                .await?;
         } else {
             let versions: Vec<i64> =
                 (1..=i64::try_from(batch).unwrap_or(0)).map(|v| version + v).collect();
-            sqlx::query(RAW_MANY)
-                .bind(&stream)
+            sqlx::query(many)
+                .bind(stream)
                 .bind(versions)
                 .bind((0..batch).map(|_| Uuid::now_v7()).collect::<Vec<_>>())
                 .bind((0..batch).map(|i| payload(op * batch + i)).collect::<Vec<_>>())
@@ -114,10 +178,17 @@ async fn raw(db: PgDatabase, target: Target, ops: usize, batch: usize) -> Result
                 .bind(vec![Utc::now(); batch])
                 .bind(vec!["Appended"; batch])
                 .bind(vec![1i32; batch])
-                .execute(&mut *tx)
-                .await?;
+        };
+        match how {
+            How::Transaction => {
+                let mut tx = db.pool().begin().await?;
+                query.execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            How::Committed => {
+                query.execute(db.pool()).await?;
+            }
         }
-        tx.commit().await?;
         version += i64::try_from(batch).unwrap_or(0);
     }
     Ok(())
@@ -148,37 +219,45 @@ where
     Ok(started.elapsed())
 }
 
+/// One side of a case: the store (appending as `How` says) or a raw baseline.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Ours(How),
+    Raw(Raw),
+}
+
 /// Runs `writers` concurrent writers of `ops` operations each; returns the wall time.
 async fn round(
     db: &PgDatabase,
-    store: Option<&PostgresStore>,
-    target: Target,
-    writers: usize,
-    ops: usize,
-    batch: usize,
+    store: &PostgresStore,
+    side: Side,
+    shape: Shape,
 ) -> Result<Duration, BenchError> {
+    let Shape { target, writers, ops, batch, .. } = shape;
     concurrently(writers, || {
-        let (db, store) = (db.clone(), store.cloned());
+        let (db, store) = (db.clone(), store.clone());
         async move {
-            match store {
-                Some(store) => ours(&db, &store, target, ops, batch).await,
-                None => raw(db, target, ops, batch).await,
+            match side {
+                Side::Ours(how) => ours(&db, &store, target, ops, batch, how).await,
+                Side::Raw(raw_side) => raw(db, raw_side, target, ops, batch).await,
             }
         }
     })
     .await
 }
 
-/// The work of one case: `writers` tasks each doing `ops` appends of `batch` events.
+/// The work of one case: `writers` tasks each doing `ops` appends of `batch` events, `how`.
 #[derive(Clone, Copy)]
 struct Shape {
     target: Target,
     writers: usize,
     ops: usize,
     batch: usize,
+    how: How,
 }
 
-/// One case: interleaved rounds, reported as operations (and events) per second.
+/// One case: interleaved rounds of the store and both raw baselines (run the same way, in a
+/// transaction or autocommit), reported as operations per second against each.
 async fn case(
     db: &PgDatabase,
     store: &PostgresStore,
@@ -186,31 +265,32 @@ async fn case(
     shape: Shape,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    let Shape { target, writers, ops, batch } = shape;
-    let (mut ours_rounds, mut raw_rounds) = (Samples::default(), Samples::default());
+    let raws = [Raw::SameSchema(shape.how), Raw::Minimal(shape.how)];
+    let sides = [Side::Ours(shape.how), Side::Raw(raws[0]), Side::Raw(raws[1])];
+    let mut samples = vec![Samples::default(); sides.len()];
     for n in 0..ROUNDS {
-        if raw_first(n) {
-            raw_rounds.push(round(db, None, target, writers, ops, batch).await?);
-        }
-        ours_rounds.push(round(db, Some(store), target, writers, ops, batch).await?);
-        if !raw_first(n) {
-            raw_rounds.push(round(db, None, target, writers, ops, batch).await?);
+        // Each round starts with another side, so none always runs right after another's writes.
+        for k in 0..sides.len() {
+            let index = (n + k) % sides.len();
+            samples[index].push(round(db, store, sides[index], shape).await?);
         }
     }
-    let total = u32::try_from(writers * ops).unwrap_or(u32::MAX);
+    let total = u32::try_from(shape.writers * shape.ops).unwrap_or(u32::MAX);
     let per_op = |samples: &Samples| samples.median() / total;
-    report.rate_case(
-        name,
-        f64::from(total) / ours_rounds.median().as_secs_f64(),
-        f64::from(total) / raw_rounds.median().as_secs_f64(),
-        "appends/s",
-        &format!(
-            "{} vs {} {}",
-            human(per_op(&ours_rounds)),
-            human(per_op(&raw_rounds)),
-            if writers == 1 { "per append" } else { "of wall time per append" }
-        ),
-    );
+    for (raw_side, raw_samples) in raws.iter().zip(&samples[1..]) {
+        report.rate_case(
+            &format!("{name} vs {}", raw_side.name()),
+            f64::from(total) / samples[0].median().as_secs_f64(),
+            f64::from(total) / raw_samples.median().as_secs_f64(),
+            "appends/s",
+            &format!(
+                "{} vs {} {}",
+                human(per_op(&samples[0])),
+                human(per_op(raw_samples)),
+                if shape.writers == 1 { "per append" } else { "of wall time per append" }
+            ),
+        );
+    }
     Ok(())
 }
 
@@ -221,23 +301,61 @@ pub(crate) async fn run(
 ) -> Result<(), BenchError> {
     println!("append: durable commits, {ROUNDS} interleaved rounds per case, median round");
     // A store with history, analyzed, as in production (a table the planner has never seen
-    // analyzed gets sequential scans for the duplicate-id check until autovacuum runs).
+    // analyzed gets sequential scans for the duplicate-id check until autovacuum runs). The
+    // minimal table gets as many rows.
     load_events(db, 100_000).await?;
-    // Warm the pool's connections and statement caches, and give the table some rows.
-    round(db, Some(store), Target::NewStream, 8, 50, 1).await?;
-    round(db, None, Target::NewStream, 8, 50, 1).await?;
-    let shape = |target, writers, ops, batch| Shape { target, writers, ops, batch };
+    sqlx::query(MINIMAL_TABLE).execute(db.pool()).await?;
+    sqlx::query(
+        "INSERT INTO minimal_events (stream_id, version, event_id, event_type, event_version, \
+         payload, metadata, created_at) \
+         SELECT (g / 100)::text, g % 100 + 1, gen_random_uuid(), 'Loaded', 1, '\\x7b7d'::bytea, \
+         '{}'::json, now() FROM generate_series(0, 99999) AS g",
+    )
+    .execute(db.pool())
+    .await?;
+    sqlx::query("VACUUM ANALYZE minimal_events").execute(db.pool()).await?;
+    let shape = |target, writers, ops, batch, how| Shape { target, writers, ops, batch, how };
     let (new, existing) = (Target::NewStream, Target::Existing);
+    let (tx, committed) = (How::Transaction, How::Committed);
+    // Warm the pool's connections and statement caches, and give the tables some rows.
+    for side in [Side::Ours(tx), Side::Ours(committed), Side::Raw(Raw::SameSchema(tx))] {
+        round(db, store, side, shape(new, 8, 50, 1, tx)).await?;
+    }
+    round(db, store, Side::Raw(Raw::Minimal(tx)), shape(new, 8, 50, 1, tx)).await?;
     let cases = [
-        ("append 1 event, new stream, 1 writer vs raw single-row INSERT", shape(new, 1, 200, 1)),
-        ("append 1 event, Exact, 1 writer vs raw single-row INSERT", shape(existing, 1, 200, 1)),
-        ("append 1 event, new stream, 8 writers vs raw single-row INSERT", shape(new, 8, 100, 1)),
-        ("append 1 event, Exact, 8 writers vs raw single-row INSERT", shape(existing, 8, 100, 1)),
-        ("append 10 events, 1 writer vs raw multi-row INSERT", shape(existing, 1, 100, 10)),
-        ("append 100 events, 1 writer vs raw multi-row INSERT", shape(existing, 1, 50, 100)),
+        ("append 1 event, new stream, 1 writer", shape(new, 1, 200, 1, tx)),
+        ("append 1 event, Exact, 1 writer", shape(existing, 1, 200, 1, tx)),
+        ("append 1 event, new stream, 8 writers", shape(new, 8, 100, 1, tx)),
+        ("append 1 event, Exact, 8 writers", shape(existing, 8, 100, 1, tx)),
+        ("append 10 events, 1 writer", shape(existing, 1, 100, 10, tx)),
+        ("append 100 events, 1 writer", shape(existing, 1, 50, 100, tx)),
+        ("append_committed 1 event, new stream, 1 writer", shape(new, 1, 200, 1, committed)),
+        ("append_committed 1 event, Exact, 1 writer", shape(existing, 1, 200, 1, committed)),
+        ("append_committed 1 event, new stream, 8 writers", shape(new, 8, 100, 1, committed)),
+        ("append_committed 1 event, Exact, 8 writers", shape(existing, 8, 100, 1, committed)),
     ];
     for (name, shape) in cases {
         case(db, store, name, shape, report).await?;
+    }
+    // sqlx pings a connection before handing it out of the pool (`test_before_acquire`, on by
+    // default): one round trip more per transaction or autocommit statement, on both sides.
+    let unpinged = PgDatabase::new(
+        PgPoolOptions::new()
+            .max_connections(32)
+            .test_before_acquire(false)
+            .connect_with((*db.pool().connect_options()).clone())
+            .await?,
+    );
+    let unpinged_store = PostgresStore::new(&unpinged);
+    for (name, shape) in [
+        ("no ping: append 1 event, new stream, 1 writer", shape(new, 1, 200, 1, tx)),
+        ("no ping: append 1 event, new stream, 8 writers", shape(new, 8, 100, 1, tx)),
+        (
+            "no ping: append_committed 1 event, new stream, 1 writer",
+            shape(new, 1, 200, 1, committed),
+        ),
+    ] {
+        case(&unpinged, &unpinged_store, name, shape, report).await?;
     }
     Ok(())
 }

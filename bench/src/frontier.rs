@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use pupsourcing::{Database, Event, EventStore, EventStoreExt, ExpectedVersion, StreamId};
+use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use pupsourcing_postgres::{PgDatabase, PostgresStore};
 
 use crate::stats::{Samples, human};

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    Consumer, Event, EventStoreExt, ExpectedVersion, HandlerError, PersistedEvent, StreamId,
-    Worker, WorkerConfig,
+    Consumer, Event, EventStore, ExpectedVersion, HandlerError, PersistedEvent, StreamId, Worker,
+    WorkerConfig,
 };
 use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use sqlx::Row;

@@ -26,16 +26,30 @@ const RAW_GLOBAL: &str = "SELECT global_position, aggregate_version, bounded_con
      ORDER BY global_position LIMIT $2";
 
 /// What a read case reads: 100-event streams `load/<n>`, or 500 events of the log.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Read {
+    /// `read_stream` in a read transaction held across the reads.
     Stream,
+    /// Loading a stream with no caller transaction: `read_stream_committed`.
+    StreamCommitted,
+    /// Loading a stream in a read transaction of its own: begin, `read_stream`, rollback.
+    StreamInReadTransaction,
     Global,
     GlobalUntil,
 }
 
 impl Read {
     pub(crate) fn expected(self) -> usize {
-        if matches!(self, Self::Stream) { 100 } else { 500 }
+        if self.is_stream() { 100 } else { 500 }
+    }
+
+    pub(crate) fn is_stream(self) -> bool {
+        matches!(self, Self::Stream | Self::StreamCommitted | Self::StreamInReadTransaction)
+    }
+
+    /// Whether each read is a load of its own, compared with one raw SELECT on the pool.
+    pub(crate) fn is_load(self) -> bool {
+        matches!(self, Self::StreamCommitted | Self::StreamInReadTransaction)
     }
 }
 
@@ -51,10 +65,17 @@ pub(crate) async fn ours<D: Database, S: EventStore<D>>(
     let frontier = store.safe_frontier(&mut tx).await?;
     for i in 0..READS {
         let started = Instant::now();
+        let stream = StreamId::new("load", spread(i, events / 100).to_string());
         let count = match read {
-            Read::Stream => {
-                let stream = StreamId::new("load", spread(i, events / 100).to_string());
-                store.read_stream(&mut tx, &stream, Versions::all()).await?.len()
+            Read::Stream => store.read_stream(&mut tx, &stream, Versions::all()).await?.len(),
+            Read::StreamCommitted => {
+                store.read_stream_committed(db, &stream, Versions::all()).await?.len()
+            }
+            Read::StreamInReadTransaction => {
+                let mut own = db.begin_read().await?;
+                let read = store.read_stream(&mut own, &stream, Versions::all()).await?;
+                db.rollback(own).await?;
+                read.len()
             }
             Read::Global => store.read_events(&mut tx, spread(i, events - 500), 500).await?.len(),
             Read::GlobalUntil => {
@@ -77,12 +98,14 @@ async fn raw(db: &PgDatabase, read: Read, samples: &mut Samples) -> Result<(), B
     for i in 0..READS {
         let started = Instant::now();
         let rows = match read {
-            Read::Stream => {
-                sqlx::query(RAW_STREAM)
-                    .bind("load")
-                    .bind(spread(i, EVENTS / 100).to_string())
-                    .fetch_all(&mut *tx)
-                    .await?
+            Read::Stream | Read::StreamCommitted | Read::StreamInReadTransaction => {
+                let select =
+                    sqlx::query(RAW_STREAM).bind("load").bind(spread(i, EVENTS / 100).to_string());
+                if read.is_load() {
+                    select.fetch_all(db.pool()).await?
+                } else {
+                    select.fetch_all(&mut *tx).await?
+                }
             }
             Read::Global | Read::GlobalUntil => {
                 sqlx::query(RAW_GLOBAL)
@@ -112,6 +135,8 @@ pub(crate) async fn run(
     println!("read: {ROUNDS} interleaved rounds of {READS} reads per case, per-read latency");
     for (read, name) in [
         (Read::Stream, "read stream of 100 events vs raw SELECT"),
+        (Read::StreamCommitted, "load stream, read_stream_committed vs raw SELECT on the pool"),
+        (Read::StreamInReadTransaction, "load stream in a read tx vs raw SELECT on the pool"),
         (Read::Global, "read_events 500 after a position vs raw SELECT"),
         (Read::GlobalUntil, "read_events_until 500 (consumer read) vs raw SELECT"),
     ] {

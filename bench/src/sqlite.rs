@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use pupsourcing::{Database, EventStore, StreamId};
+use pupsourcing::{Database, EventStore, StreamId, Versions};
 use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use crate::append::{Target, ours, payload};
+use crate::append::{How, Target, ours, payload};
 use crate::stats::{Samples, raw_first, spread};
 use crate::{BenchError, Report};
 
@@ -66,13 +66,16 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// `ops` raw appends of `batch` rows, each in a `BEGIN IMMEDIATE` transaction; wall time.
+/// `ops` raw appends of `batch` rows, each in a `BEGIN IMMEDIATE` transaction (or, with `How::
+/// Committed` and one row, a single autocommit INSERT); wall time.
 fn raw_appends(
     path: &Path,
     target: Target,
     ops: usize,
     batch: usize,
+    how: How,
 ) -> Result<Duration, BenchError> {
+    let explicit = how == How::Transaction || batch > 1;
     let conn = raw_connection(path)?;
     let home = Uuid::new_v4().to_string();
     let started = Instant::now();
@@ -84,7 +87,9 @@ fn raw_appends(
         } else {
             home.clone()
         };
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        if explicit {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
         {
             let mut insert = conn.prepare_cached(RAW_INSERT)?;
             for i in 0..batch {
@@ -98,7 +103,9 @@ fn raw_appends(
                 ])?;
             }
         }
-        conn.execute_batch("COMMIT")?;
+        if explicit {
+            conn.execute_batch("COMMIT")?;
+        }
     }
     Ok(started.elapsed())
 }
@@ -109,9 +116,10 @@ async fn our_appends(
     target: Target,
     ops: usize,
     batch: usize,
+    how: How,
 ) -> Result<Duration, BenchError> {
     let started = Instant::now();
-    ours(db, store, target, ops, batch).await?;
+    ours(db, store, target, ops, batch, how).await?;
     Ok(started.elapsed())
 }
 
@@ -127,20 +135,43 @@ async fn append_cases(
     path: &Path,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    for (name, target, ops, batch) in [
-        ("sqlite: append 1 event, new stream vs raw single-row INSERT", Target::NewStream, 200, 1),
-        ("sqlite: append 1 event, Exact vs raw single-row INSERT", Target::Existing, 200, 1),
-        ("sqlite: append 100 events vs raw INSERT of 100 rows", Target::Existing, 50, 100),
+    let (new, existing, tx, committed) =
+        (Target::NewStream, Target::Existing, How::Transaction, How::Committed);
+    for (name, target, ops, batch, how) in [
+        ("sqlite: append 1 event, new stream vs raw single-row INSERT", new, 200, 1, tx),
+        ("sqlite: append 1 event, Exact vs raw single-row INSERT", existing, 200, 1, tx),
+        ("sqlite: append 100 events vs raw INSERT of 100 rows", existing, 50, 100, tx),
+        (
+            "sqlite: append_committed 1 event, new stream vs raw autocommit INSERT",
+            new,
+            200,
+            1,
+            committed,
+        ),
+        (
+            "sqlite: append_committed 1 event, Exact vs raw autocommit INSERT",
+            existing,
+            200,
+            1,
+            committed,
+        ),
+        (
+            "sqlite: append_committed 100 events vs raw INSERT of 100 rows",
+            existing,
+            50,
+            100,
+            committed,
+        ),
     ] {
         let (mut ours, mut raw) = (Samples::default(), Samples::default());
         for round in 0..ROUNDS {
             let path: PathBuf = path.to_path_buf();
-            let raw_round = blocking(move || raw_appends(&path, target, ops, batch));
+            let raw_round = blocking(move || raw_appends(&path, target, ops, batch, how));
             if raw_first(round) {
                 raw.push(raw_round.await?);
-                ours.push(our_appends(db, store, target, ops, batch).await?);
+                ours.push(our_appends(db, store, target, ops, batch, how).await?);
             } else {
-                ours.push(our_appends(db, store, target, ops, batch).await?);
+                ours.push(our_appends(db, store, target, ops, batch, how).await?);
                 raw.push(raw_round.await?);
             }
         }
@@ -187,10 +218,16 @@ fn load(path: &Path) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn raw_reads(path: &Path, stream: bool, reads: usize) -> Result<Samples, BenchError> {
+/// `reads` raw reads (of a stream, or of 500 events of the log) in one transaction, or each on
+/// its own in autocommit with `How::Committed`.
+fn raw_reads(path: &Path, read: Read, reads: usize) -> Result<Samples, BenchError> {
+    let stream = read != Read::Log;
+    let explicit = read != Read::StreamCommitted;
     let conn = raw_connection(path)?;
     let mut samples = Samples::default();
-    conn.execute_batch("BEGIN")?;
+    if explicit {
+        conn.execute_batch("BEGIN")?;
+    }
     for i in 0..reads {
         let started = Instant::now();
         let mut select = conn.prepare_cached(if stream { RAW_STREAM } else { RAW_GLOBAL })?;
@@ -204,27 +241,43 @@ fn raw_reads(path: &Path, stream: bool, reads: usize) -> Result<Samples, BenchEr
         }
         samples.push(started.elapsed());
     }
-    conn.execute_batch("COMMIT")?;
+    if explicit {
+        conn.execute_batch("COMMIT")?;
+    }
     Ok(samples)
+}
+
+/// What a read case reads: a 100-event stream in a read transaction or without one
+/// (`read_stream_committed`), or 500 events of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Stream,
+    StreamCommitted,
+    Log,
 }
 
 async fn our_reads(
     db: &SqliteDatabase,
     store: &SqliteStore,
-    stream: bool,
+    read: Read,
     reads: usize,
     samples: &mut Samples,
 ) -> Result<(), BenchError> {
     let mut tx = db.begin_read().await?;
     for i in 0..reads {
         let started = Instant::now();
-        if stream {
-            let id = StreamId::new("load", spread(i, LOADED / 100).to_string());
-            store.read_stream(&mut tx, &id, pupsourcing::Versions::all()).await?;
-        } else {
-            store.read_events(&mut tx, spread(i, LOADED - 500), 500).await?;
-        }
+        let id = StreamId::new("load", spread(i, LOADED / 100).to_string());
+        let count = match read {
+            Read::Stream => store.read_stream(&mut tx, &id, Versions::all()).await?.len(),
+            Read::StreamCommitted => {
+                store.read_stream_committed(db, &id, Versions::all()).await?.len()
+            }
+            Read::Log => store.read_events(&mut tx, spread(i, LOADED - 500), 500).await?.len(),
+        };
         samples.push(started.elapsed());
+        if count != if read == Read::Log { 500 } else { 100 } {
+            return Err(BenchError::Stuck("a read returned the wrong number of events"));
+        }
     }
     db.rollback(tx).await?;
     Ok(())
@@ -238,19 +291,23 @@ async fn read_cases(
 ) -> Result<(), BenchError> {
     let loaded = path.to_path_buf();
     blocking(move || load(&loaded)).await?;
-    for (name, stream) in [
-        ("sqlite: read stream of 100 events vs raw SELECT", true),
-        ("sqlite: read_events 500 after a position vs raw SELECT", false),
+    for (name, read) in [
+        ("sqlite: read stream of 100 events vs raw SELECT", Read::Stream),
+        (
+            "sqlite: read_stream_committed 100 events vs raw autocommit SELECT",
+            Read::StreamCommitted,
+        ),
+        ("sqlite: read_events 500 after a position vs raw SELECT", Read::Log),
     ] {
         let (mut ours, mut raw) = (Samples::default(), Samples::default());
         for round in 0..ROUNDS {
             let path = path.to_path_buf();
-            let raw_round = blocking(move || raw_reads(&path, stream, 200));
+            let raw_round = blocking(move || raw_reads(&path, read, 200));
             if raw_first(round) {
                 raw.extend(raw_round.await?);
-                our_reads(db, store, stream, 200, &mut ours).await?;
+                our_reads(db, store, read, 200, &mut ours).await?;
             } else {
-                our_reads(db, store, stream, 200, &mut ours).await?;
+                our_reads(db, store, read, 200, &mut ours).await?;
                 raw.extend(raw_round.await?);
             }
         }

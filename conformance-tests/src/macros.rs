@@ -29,6 +29,7 @@ macro_rules! store_suite {
             racing_retries_report_duplicates,
             failing_batch_stores_nothing,
             rolled_back_append_leaves_no_trace,
+            committed_calls_match_transactional_ones,
             uncommitted_writes_are_private,
             bad_input_is_typed_and_changes_nothing,
             global_log_is_ordered_and_pages,

@@ -3,6 +3,7 @@
 mod atomicity;
 mod bad_input;
 mod commands;
+mod committed;
 mod concurrency;
 mod edges;
 mod frontier;
@@ -19,6 +20,7 @@ pub use atomicity::{
 };
 pub use bad_input::bad_input_is_typed_and_changes_nothing;
 pub use commands::concurrent_commands_on_one_aggregate_apply_exactly_once;
+pub use committed::committed_calls_match_transactional_ones;
 pub use concurrency::{
     concurrent_any_writers_all_succeed_without_gaps,
     concurrent_exact_writers_have_one_winner_per_version,

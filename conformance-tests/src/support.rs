@@ -21,7 +21,7 @@ pub(crate) fn events(stream: &StreamId, count: usize) -> Vec<Event> {
     (0..count).map(|i| event(stream, &i.to_string())).collect()
 }
 
-/// Appends in a transaction of its own.
+/// Appends in a transaction of its own ([`EventStore::append_committed`]).
 pub(crate) async fn append<D: Database, S: EventStore<D>>(
     db: &D,
     store: &S,
@@ -31,7 +31,44 @@ pub(crate) async fn append<D: Database, S: EventStore<D>>(
     store.append_committed(db, expected, events).await
 }
 
-/// Reads a whole stream in a transaction of its own.
+/// Appends inside a transaction begun here: begin, [`EventStore::append`], commit (rolled back
+/// on failure). The path of a caller that writes more in the same transaction.
+pub(crate) async fn append_in_transaction<D: Database, S: EventStore<D>>(
+    db: &D,
+    store: &S,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let mut tx = db.begin().await?;
+    match store.append(&mut tx, expected, events).await {
+        Ok(result) => {
+            db.commit(tx).await?;
+            Ok(result)
+        }
+        Err(err) => {
+            db.rollback(tx).await.expect("rollback after a failed append");
+            Err(err)
+        }
+    }
+}
+
+/// Writer `index`'s way of appending: even writers append inside a transaction, odd ones with
+/// [`EventStore::append_committed`], so concurrent scenarios race both paths against each other.
+pub(crate) async fn append_as_writer<D: Database, S: EventStore<D>>(
+    index: usize,
+    db: &D,
+    store: &S,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    if index.is_multiple_of(2) {
+        append_in_transaction(db, store, expected, events).await
+    } else {
+        append(db, store, expected, events).await
+    }
+}
+
+/// Reads a whole stream in a read transaction of its own.
 pub(crate) async fn read<D: Database, S: EventStore<D>>(
     db: &D,
     store: &S,

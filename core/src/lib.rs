@@ -18,10 +18,12 @@
 //! aggregate id) and carries an opaque payload (JSON by convention), JSON metadata and an
 //! idempotency key. [`EventStore::append`] writes events to one stream atomically if the stream
 //! is at the [`ExpectedVersion`], inside *your* transaction, so anything else you write in it
-//! commits with the events.
+//! commits with the events. A command that writes nothing else needs no transaction:
+//! [`EventStore::append_committed`] and [`EventStore::read_stream_committed`] run on their own,
+//! in as few round trips as the backend allows (one autocommit statement on PostgreSQL).
 //!
 //! ```
-//! use pupsourcing::{Database, Event, EventStore, EventStoreExt, ExpectedVersion, StoreError, StreamId};
+//! use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StoreError, StreamId};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let backend = pupsourcing_memory::open();
@@ -39,8 +41,7 @@
 //! assert!(matches!(stale, Err(StoreError::Conflict { actual: 1, .. })));
 //! store.append_committed(db, ExpectedVersion::Exact(1), vec![paid]).await?;
 //!
-//! let mut tx = db.begin_read().await?;
-//! let stream = store.read_stream(&mut tx, &order, (1..).into()).await?;
+//! let stream = store.read_stream_committed(db, &order, (1..).into()).await?;
 //! let types: Vec<&str> = stream.iter().map(|e| e.event_type()).collect();
 //! assert_eq!(types, ["OrderPlaced", "OrderPaid"]);
 //! assert_eq!(stream.last_read_version(), 2);
@@ -58,7 +59,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use pupsourcing::{Consumer, EventFilter, EventStoreExt, ExpectedVersion, HandlerError, PersistedEvent};
+//! use pupsourcing::{Consumer, EventFilter, EventStore, ExpectedVersion, HandlerError, PersistedEvent};
 //! use pupsourcing::{Event, StreamId, Worker, WorkerConfig};
 //! use pupsourcing_memory::{MemoryDatabase, MemoryTx};
 //!

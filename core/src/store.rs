@@ -47,6 +47,10 @@ use crate::{Database, Event, PersistedEvent, Stream, StreamId};
 ///   [`StoreError::InvalidInput`] before any statement runs.
 /// - **Visibility.** Writes become visible to others when the caller commits its transaction;
 ///   the transaction sees its own writes at once. After an error the caller must roll back.
+/// - **Without a transaction.** [`append_committed`](EventStore::append_committed) and
+///   [`read_stream_committed`](EventStore::read_stream_committed) give exactly what `append`
+///   and `read_stream` give in a transaction of their own; an adapter overrides them only to
+///   take fewer round trips.
 /// - **Round trip.** Every field of the events an append returns reads back exactly so, on every
 ///   backend: payload bytes as they are (never parsed), metadata with the same JSON text (every
 ///   finite number keeps its form: `1e16` stays a float, `-0.0` keeps its sign), timestamps in
@@ -125,4 +129,135 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
         tx: &mut D::Tx,
         query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError>;
+
+    /// Appends in a transaction of its own, committed when it returns `Ok`: for the common
+    /// command that appends and writes nothing else. The checks, results and errors are those of
+    /// [`append`](EventStore::append); after an error nothing is stored.
+    ///
+    /// Backends do it in as few round trips as they can: PostgreSQL runs the append as one
+    /// autocommit statement (no `BEGIN`/`COMMIT`), SQLite runs begin, append and commit in one
+    /// call on its connection's thread. The default begins, appends and commits, rolling back on
+    /// failure.
+    async fn append_committed(
+        &self,
+        db: &D,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        let mut tx = db.begin().await?;
+        match self.append(&mut tx, expected, events).await {
+            Ok(result) => {
+                db.commit(tx).await?;
+                Ok(result)
+            }
+            Err(err) => {
+                // The append error is what the caller needs; a failed rollback only means the
+                // connection is already gone, which the append error reports too.
+                let _ = db.rollback(tx).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Reads the committed events of `stream` whose versions are in `versions`, for a caller
+    /// with no transaction of its own (loading an aggregate before a command, say): the result
+    /// is [`read_stream`](EventStore::read_stream)'s in a read transaction that began just now.
+    ///
+    /// PostgreSQL and MySQL run it as one statement on a pooled connection, SQLite as one call
+    /// on its connection's thread; the default opens a read transaction and rolls it back.
+    async fn read_stream_committed(
+        &self,
+        db: &D,
+        stream: &StreamId,
+        versions: Versions,
+    ) -> Result<Stream, StoreError> {
+        let mut tx = db.begin_read().await?;
+        let read = self.read_stream(&mut tx, stream, versions).await;
+        // A failed rollback of a read-only transaction loses nothing; the read's outcome stands.
+        let _ = db.rollback(tx).await;
+        read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::eq;
+
+    use super::*;
+    use crate::mock::{MockDatabase, MockEventStore, MockTx};
+    use crate::{BackendError, BackendErrorKind};
+
+    fn database(expect_commit: bool) -> MockDatabase {
+        let mut db = MockDatabase::new();
+        db.expect_begin().times(1).returning(|| Ok(MockTx));
+        if expect_commit {
+            db.expect_commit().times(1).returning(|_| Ok(()));
+        } else {
+            db.expect_rollback().times(1).returning(|_| Ok(()));
+        }
+        db
+    }
+
+    #[tokio::test]
+    async fn append_committed_commits_on_success() {
+        let stream = StreamId::new("t", "1");
+        let event = Event::new(&stream, "E", Vec::new());
+        let persisted =
+            PersistedEvent { event: event.clone(), global_position: 7, aggregate_version: 1 };
+        let mut store = MockEventStore::new();
+        store
+            .expect_append()
+            .with(
+                mockall::predicate::always(),
+                eq(ExpectedVersion::NoStream),
+                eq(vec![event.clone()]),
+            )
+            .times(1)
+            .returning(move |_, _, _| {
+                Ok(AppendResult::new(StreamId::new("t", "1"), vec![persisted.clone()]))
+            });
+
+        let result = store
+            .append_committed(&database(true), ExpectedVersion::NoStream, vec![event])
+            .await
+            .unwrap();
+        assert_eq!(result.global_positions(), vec![7]);
+    }
+
+    #[tokio::test]
+    async fn append_committed_rolls_back_on_failure() {
+        let stream = StreamId::new("t", "1");
+        let mut store = MockEventStore::new();
+        store.expect_append().times(1).returning(|_, _, _| {
+            Err(BackendError::new(BackendErrorKind::Deadlock, "append", "victim").into())
+        });
+
+        let err = store
+            .append_committed(
+                &database(false),
+                ExpectedVersion::Any,
+                vec![Event::new(&stream, "E", Vec::new())],
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn read_stream_committed_reads_in_a_read_transaction_of_its_own() {
+        let mut db = MockDatabase::new();
+        db.expect_begin_read().times(1).returning(|| Ok(MockTx));
+        db.expect_rollback().times(1).returning(|_| Ok(()));
+        let mut store = MockEventStore::new();
+        store
+            .expect_read_stream()
+            .withf(|_, s, versions| s.aggregate_id() == "1" && *versions == Versions::from(2..))
+            .times(1)
+            .returning(|_, s, _| Ok(Stream::new(s.clone(), Vec::new())));
+        let read = store
+            .read_stream_committed(&db, &StreamId::new("t", "1"), Versions::from(2..))
+            .await
+            .unwrap();
+        assert!(read.is_empty());
+    }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pupsourcing::{
-    Backend, BoxError, Consumer, Database, Event, EventStore, EventStoreExt, ExpectedVersion,
-    StreamId, Worker, WorkerConfig, WorkerError,
+    Backend, BoxError, Consumer, Database, Event, EventStore, ExpectedVersion, StreamId, Worker,
+    WorkerConfig, WorkerError,
 };
 use pupsourcing_mysql::sqlx::mysql::MySqlConnectOptions;
 use pupsourcing_mysql::{MysqlBackend, MysqlDatabase, MysqlStoreConfig};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use pupsourcing::typed::{Typed, TypedConsumer, TypedError, TypedHandler, TypedStoreExt};
 use pupsourcing::{
-    Admin, Database, DomainEvent, Event, EventStoreExt, ExpectedVersion, HandlerError, PauseRule,
+    Admin, Database, DomainEvent, Event, EventStore, ExpectedVersion, HandlerError, PauseRule,
     RetryPolicy, StreamId, Versions, Worker, WorkerConfig,
 };
 use pupsourcing_memory::{MemoryDatabase, MemoryTx};

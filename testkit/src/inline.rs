@@ -1,8 +1,8 @@
 //! Runs a consumer over given events on the memory backend, without a worker.
 
 use pupsourcing::{
-    Backend, BackendError, BatchError, Consumer, Database, Event, EventStore, EventStoreExt,
-    ExpectedVersion, StoreError,
+    Backend, BackendError, BatchError, Consumer, Database, Event, EventStore, ExpectedVersion,
+    StoreError,
 };
 use pupsourcing_memory::{MemoryBackend, MemoryDatabase};
 

@@ -12,6 +12,7 @@ use pupsourcing::{
     PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
+use crate::error::Context;
 use crate::{MysqlDatabase, MysqlStoreConfig, MysqlTx, frontier, migrate};
 use sql::Statements;
 
@@ -130,5 +131,17 @@ impl EventStore<MysqlDatabase> for MysqlStore {
         query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError> {
         read::read_events_until(&self.inner, tx, query).await
+    }
+
+    /// One statement on a pooled connection, outside any transaction. (Appends keep the
+    /// default: they are two statements, which must commit together.)
+    async fn read_stream_committed(
+        &self,
+        db: &MysqlDatabase,
+        stream: &StreamId,
+        versions: Versions,
+    ) -> Result<Stream, StoreError> {
+        let mut conn = db.pool().acquire().await.during("read_stream")?;
+        read::read_stream(&self.inner, &mut conn, stream, versions).await
     }
 }

@@ -12,6 +12,7 @@ use pupsourcing::{
     PersistedEvent, StoreError, Stream, StreamId, Versions,
 };
 
+use crate::error::Context;
 use crate::frontier::OldestWriter;
 use crate::{PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
 use sql::Statements;
@@ -21,7 +22,9 @@ use sql::Statements;
 /// Appends are one round trip: a single statement checks event ids for duplicates, moves the
 /// stream's head row (which enforces the expected version and makes concurrent `Any` writers
 /// queue on the row lock), and inserts every event from arrays. The unique constraints on
-/// `event_id` and `(stream, version)` back the checks up in the database itself.
+/// `event_id` and `(stream, version)` back the checks up in the database itself. Being one
+/// statement, it needs no transaction around it: [`append_committed`](EventStore::append_committed)
+/// runs it in autocommit, without the `BEGIN` and `COMMIT` round trips.
 ///
 /// ```no_run
 /// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
@@ -159,5 +162,32 @@ impl EventStore<PgDatabase> for PostgresStore {
         query: &LogQuery,
     ) -> Result<Vec<PersistedEvent>, StoreError> {
         read::read_events_until(&self.inner, tx, query).await
+    }
+
+    /// One autocommit statement on a pooled connection: no `BEGIN` or `COMMIT` round trips.
+    #[tracing::instrument(name = "pupsourcing.append_committed", skip_all, fields(stream, events = events.len()))]
+    async fn append_committed(
+        &self,
+        db: &PgDatabase,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        if let Some(first) = events.first() {
+            tracing::Span::current().record("stream", tracing::field::display(&first.stream));
+        }
+        let mut conn = db.pool().acquire().await.during("append")?;
+        append::append(&self.inner, &mut conn, expected, events).await
+    }
+
+    /// One statement on a pooled connection, outside any transaction.
+    #[tracing::instrument(name = "pupsourcing.read_stream_committed", skip_all, fields(stream = %stream))]
+    async fn read_stream_committed(
+        &self,
+        db: &PgDatabase,
+        stream: &StreamId,
+        versions: Versions,
+    ) -> Result<Stream, StoreError> {
+        let mut conn = db.pool().acquire().await.during("read_stream")?;
+        read::read_stream(&self.inner, &mut conn, stream, versions).await
     }
 }

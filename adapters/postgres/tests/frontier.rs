@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pupsourcing::{Database, Event, EventStore, EventStoreExt, ExpectedVersion, StreamId};
+use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use pupsourcing_postgres::{FrontierConfig, PgDatabase, PostgresStore, PostgresStoreConfig};
 use pupsourcing_testkit::postgres::TestDatabase;
 use uuid::Uuid;

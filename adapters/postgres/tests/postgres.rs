@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pupsourcing::{
-    Backend, BackendErrorKind, Database, Event, EventStore, EventStoreExt, ExpectedVersion,
-    StoreError, StreamId,
+    Backend, BackendErrorKind, Database, Event, EventStore, ExpectedVersion, StoreError, StreamId,
 };
 use pupsourcing_migrations::Tables;
 use pupsourcing_postgres::{IsolationLevel, PgDatabase, PostgresStore, PostgresStoreConfig};

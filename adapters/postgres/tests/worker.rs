@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    Admin, Consumer, Event, EventStoreExt, ExpectedVersion, HandlerError, PauseRule,
-    PersistedEvent, RetryPolicy, StreamId, Worker, WorkerConfig,
+    Admin, Consumer, Event, EventStore, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
+    RetryPolicy, StreamId, Worker, WorkerConfig,
 };
 use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use pupsourcing_testkit::postgres::TestDatabase;

@@ -135,4 +135,26 @@ impl EventStore<SqliteDatabase> for SqliteStore {
     ) -> Result<Vec<PersistedEvent>, StoreError> {
         read::read_events_until(&self.inner, tx, query).await
     }
+
+    /// Begin, append and commit in one call on the connection's thread.
+    #[tracing::instrument(name = "pupsourcing.append_committed", skip_all, fields(events = events.len()))]
+    async fn append_committed(
+        &self,
+        db: &SqliteDatabase,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Result<AppendResult, StoreError> {
+        append::append_committed(&self.inner, db, expected, events).await
+    }
+
+    /// One statement on a pooled connection, in one call on its thread.
+    #[tracing::instrument(name = "pupsourcing.read_stream_committed", skip_all, fields(stream = %stream))]
+    async fn read_stream_committed(
+        &self,
+        db: &SqliteDatabase,
+        stream: &StreamId,
+        versions: Versions,
+    ) -> Result<Stream, StoreError> {
+        read::read_stream_committed(&self.inner, db, stream, versions).await
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
 use uuid::Uuid;
 
-use crate::append::{Target, concurrently, ours, payload};
+use crate::append::{How, Target, concurrently, ours, payload};
 use crate::stats::{Samples, human, raw_first};
 use crate::{BenchError, Report};
 
@@ -60,7 +60,7 @@ async fn round(
         let (db, store) = (db.clone(), store.cloned());
         async move {
             match store {
-                Some(store) => ours(&db, &store, target, ops, batch).await,
+                Some(store) => ours(&db, &store, target, ops, batch, How::Transaction).await,
                 None => raw(db, target, ops, batch).await,
             }
         }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use pupsourcing::{Database, Event, EventStore, EventStoreExt, ExpectedVersion, StreamId};
+use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
 use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
 
 use crate::stats::{Samples, human};

@@ -88,12 +88,15 @@ async fn raw(
     for i in 0..READS {
         let started = Instant::now();
         let rows = match read {
-            Read::Stream => {
-                sqlx::query(sqlx::AssertSqlSafe(stream_sql.clone()))
+            Read::Stream | Read::StreamCommitted | Read::StreamInReadTransaction => {
+                let select = sqlx::query(sqlx::AssertSqlSafe(stream_sql.clone()))
                     .bind("load".as_bytes())
-                    .bind(spread(i, EVENTS / 100).to_string().into_bytes())
-                    .fetch_all(&mut *tx)
-                    .await?
+                    .bind(spread(i, EVENTS / 100).to_string().into_bytes());
+                if read.is_load() {
+                    select.fetch_all(db.pool()).await?
+                } else {
+                    select.fetch_all(&mut *tx).await?
+                }
             }
             Read::Global | Read::GlobalUntil => {
                 sqlx::query(sqlx::AssertSqlSafe(global_sql.clone()))
@@ -127,6 +130,8 @@ pub(super) async fn run(
     println!("mysql read: {ROUNDS} interleaved rounds of {READS} reads per case, per-read latency");
     for (read, name) in [
         (Read::Stream, "mysql: read stream of 100 events vs raw SELECT"),
+        (Read::StreamCommitted, "mysql: load stream, read_stream_committed vs raw SELECT"),
+        (Read::StreamInReadTransaction, "mysql: load stream in a read tx vs raw SELECT"),
         (Read::Global, "mysql: read_events 500 after a position vs raw"),
         (Read::GlobalUntil, "mysql: read_events_until 500 (consumer read) vs raw"),
     ] {

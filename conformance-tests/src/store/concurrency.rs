@@ -7,7 +7,7 @@ use pupsourcing::{ExpectedVersion, StoreError};
 use tokio::sync::Barrier;
 
 use crate::StoreBackend;
-use crate::support::{append, event, read, unique_stream, version};
+use crate::support::{append_as_writer, event, read, unique_stream, version};
 
 const WRITERS: usize = 50;
 
@@ -28,8 +28,9 @@ where
     results
 }
 
-/// 50 writers expecting the same version: exactly one wins each round, the others see a
-/// conflict naming the winner's version; the stream ends with one event per round and no gap.
+/// 50 writers expecting the same version (half appending in a transaction, half with
+/// `append_committed`): exactly one wins each round, the others see a conflict naming the
+/// winner's version; the stream ends with one event per round and no gap.
 pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
     let stream = unique_stream("contended");
@@ -47,7 +48,10 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
                     ExpectedVersion::Exact(seen)
                 };
                 let label = format!("round {round} writer {writer}");
-                (label.clone(), append(&db, &store, expected, vec![event(&stream, &label)]).await)
+                let appended =
+                    append_as_writer(writer, &db, &store, expected, vec![event(&stream, &label)])
+                        .await;
+                (label, appended)
             }
         })
         .await;
@@ -79,7 +83,7 @@ pub async fn concurrent_exact_writers_have_one_winner_per_version<B: StoreBacken
     assert_eq!(stored.last_read_version(), ROUNDS);
 }
 
-/// 50 concurrent `Any` writers of two events each all succeed; the stream gets versions 1..=100
+/// 50 concurrent `Any` writers of two events each (both append paths) all succeed; the stream gets versions 1..=100
 /// with no gap, each writer's two events adjacent.
 pub async fn concurrent_any_writers_all_succeed_without_gaps<B: StoreBackend>(backend: &B) {
     let (db, store) = backend.fresh_store().await;
@@ -90,7 +94,7 @@ pub async fn concurrent_any_writers_all_succeed_without_gaps<B: StoreBackend>(ba
             let batch =
                 vec![event(&stream, &format!("{writer}a")), event(&stream, &format!("{writer}b"))];
             barrier.wait().await;
-            append(&db, &store, ExpectedVersion::Any, batch).await
+            append_as_writer(writer, &db, &store, ExpectedVersion::Any, batch).await
         }
     })
     .await;

@@ -6,7 +6,9 @@ use pupsourcing::{ExpectedVersion, StoreError};
 use tokio::sync::Barrier;
 
 use crate::StoreBackend;
-use crate::support::{append, assert_duplicate, event, events, global_log, read, unique_stream};
+use crate::support::{
+    append, append_as_writer, assert_duplicate, event, events, global_log, read, unique_stream,
+};
 
 /// Retrying a committed append reports `DuplicateEventId` whatever the expectation, also on
 /// another stream; a batch mixing new and stored ids names only the stored ones and stores nothing.
@@ -61,12 +63,15 @@ pub async fn racing_retries_report_duplicates<B: StoreBackend>(backend: &B) {
             let barrier = Arc::new(Barrier::new(2));
             let tasks: Vec<_> = [first, second]
                 .into_iter()
-                .map(|expected| {
+                .enumerate()
+                .map(|(writer, expected)| {
                     let (db, store, batch, barrier) =
                         (db.clone(), store.clone(), batch.clone(), Arc::clone(&barrier));
+                    // Each round races the other path first.
+                    let writer = writer + round;
                     tokio::spawn(async move {
                         barrier.wait().await;
-                        append(&db, &store, expected, batch).await
+                        append_as_writer(writer, &db, &store, expected, batch).await
                     })
                 })
                 .collect();

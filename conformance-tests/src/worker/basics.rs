@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pupsourcing::{
-    Admin, Consumer, Database, EventFilter, EventStoreExt, ExpectedVersion, PersistedEvent,
-    StreamId,
+    Admin, Consumer, Database, EventFilter, EventStore, ExpectedVersion, PersistedEvent, StreamId,
 };
 
 use crate::worker::support::{

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pupsourcing::spi::{Batches, FailureReport};
 use pupsourcing::{
-    Admin, Event, EventStoreExt, ExpectedVersion, PauseRule, PersistedEvent, WorkerError,
+    Admin, Event, EventStore, ExpectedVersion, PauseRule, PersistedEvent, WorkerError,
 };
 
 use crate::WorkerBackend;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
     Backend, BackendError, BackendErrorKind, BatchError, Consumer, Database, Event, EventFilter,
-    EventStore, EventStoreExt, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
-    RetryPolicy, StoreError, StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
+    EventStore, ExpectedVersion, HandlerError, PauseRule, PersistedEvent, RetryPolicy, StoreError,
+    StreamId, UnitStatus, Worker, WorkerConfig, WorkerError,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;

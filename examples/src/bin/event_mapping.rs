@@ -11,8 +11,8 @@
 
 use pupsourcing::typed::TypedStoreExt;
 use pupsourcing::{
-    Backend, BoxError, Database, DomainEvent, Event, EventStore, EventStoreExt, ExpectedVersion,
-    StreamId, Versions,
+    Backend, BoxError, Database, DomainEvent, Event, EventStore, ExpectedVersion, StreamId,
+    Versions,
 };
 use serde::{Deserialize, Serialize};
 

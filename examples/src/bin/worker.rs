@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use pupsourcing::spi::Coordinator;
 use pupsourcing::{
-    Admin, Backend, Consumer, Database, DomainEvent, EventStore, EventStoreExt, ExpectedVersion,
-    Worker, WorkerConfig,
+    Admin, Backend, Consumer, Database, DomainEvent, EventStore, ExpectedVersion, Worker,
+    WorkerConfig,
 };
 use pupsourcing_examples::directory::Directory;
 use pupsourcing_examples::setup::{self, Server};

@@ -1,21 +1,23 @@
 //! Appending: validation, one statement, and the mapping of its outcome to typed errors.
+//!
+//! The statement runs on a connection, in the caller's transaction or on its own in autocommit
+//! (`append_committed`): being one statement, it is atomic either way.
 
 use pupsourcing::spi::prepare_append;
 use pupsourcing::{AppendResult, Event, ExpectedVersion, PersistedEvent, StoreError, StreamId};
 use pupsourcing_migrations::{EVENT_ID_KEY_SUFFIX, STREAM_VERSION_KEY_SUFFIX};
 use sqlx::Row;
-use sqlx::postgres::PgDatabaseError;
+use sqlx::postgres::{PgConnection, PgDatabaseError};
 use uuid::Uuid;
 
 use super::Inner;
 use super::sql::Rows;
-use crate::PgTx;
 use crate::convert::{from_bigint, row_limit, to_bigint, to_int};
 use crate::error::{Context, UNIQUE_VIOLATION, failure, sqlstate};
 
 pub(crate) async fn append(
     store: &Inner,
-    tx: &mut PgTx,
+    conn: &mut PgConnection,
     expected: ExpectedVersion,
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
@@ -62,7 +64,7 @@ pub(crate) async fn append(
         query = query.bind(to_bigint("expected version", version)?);
     }
 
-    let row = match query.fetch_one(&mut **tx).await {
+    let row = match query.fetch_one(&mut *conn).await {
         Ok(row) => row,
         Err(err) => return Err(unique_violation(store, &stream, expected, &events, err)),
     };
@@ -71,7 +73,7 @@ pub(crate) async fn append(
     positions.sort_unstable();
 
     let Some(head) = head else {
-        return Err(conflict(store, tx, stream, expected, &events).await);
+        return Err(conflict(store, conn, stream, expected, &events).await);
     };
     let to_version = from_bigint("append", head)?;
     let first_version =
@@ -96,7 +98,7 @@ pub(crate) async fn append(
 /// won: a retried append racing its own first attempt must report the duplicate, not a conflict.
 async fn conflict(
     store: &Inner,
-    tx: &mut PgTx,
+    conn: &mut PgConnection,
     stream: StreamId,
     expected: ExpectedVersion,
     events: &[Event],
@@ -106,7 +108,7 @@ async fn conflict(
         .bind(stream.aggregate_type())
         .bind(stream.aggregate_id())
         .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await
         .during("append");
     let decoded = probe.and_then(|row| {

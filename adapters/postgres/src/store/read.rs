@@ -4,7 +4,7 @@ use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId,
 use pupsourcing_migrations::{EventsUntil, events_until};
 use sea_query::{PostgresQueryBuilder, Value};
 use sea_query_sqlx::SqlxBinder;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::Inner;
@@ -23,7 +23,7 @@ fn stream_args<const N: usize>(stream: &StreamId, more: [i64; N]) -> Vec<Value> 
 
 pub(crate) async fn read_stream(
     store: &Inner,
-    tx: &mut PgTx,
+    conn: &mut PgConnection,
     stream: &StreamId,
     versions: Versions,
 ) -> Result<Stream, StoreError> {
@@ -33,7 +33,7 @@ pub(crate) async fn read_stream(
         .sql
         .read_stream
         .query(&stream_args(stream, [from, to]))
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *conn)
         .await
         .during("read_stream")?;
     let events = rows.iter().map(decode).collect::<Result<_, _>>()?;

@@ -12,9 +12,9 @@ use rusqlite::{Connection, Savepoint, params};
 use uuid::Uuid;
 
 use super::Inner;
-use crate::SqliteTx;
 use crate::convert::{from_integer, timestamp_text, to_integer};
 use crate::error::{Context, failure, unique_violation_columns};
+use crate::{SqliteDatabase, SqliteTx};
 
 pub(crate) async fn append(
     store: &Arc<Inner>,
@@ -30,6 +30,19 @@ pub(crate) async fn append(
         tx.note_appended(first.global_position);
     }
     Ok(result)
+}
+
+/// The append in a transaction of its own, begun and committed in the same call on the
+/// connection's thread.
+pub(crate) async fn append_committed(
+    store: &Arc<Inner>,
+    db: &SqliteDatabase,
+    expected: ExpectedVersion,
+    mut events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    let store = Arc::clone(store);
+    db.write_once("append", move |conn| write(&store, conn, stream, expected, events)).await
 }
 
 fn write(

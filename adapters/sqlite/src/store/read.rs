@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use pupsourcing::{Event, LogQuery, PersistedEvent, StoreError, Stream, StreamId, Versions};
 use pupsourcing_migrations::{EventsUntil, events_until};
-use rusqlite::Row;
+use rusqlite::{Connection, Row};
 use sea_query::{SqliteQueryBuilder, Value};
 use sea_query_rusqlite::RusqliteBinder;
 
 use super::Inner;
-use crate::SqliteTx;
 use crate::convert::{
     from_integer, parse_json, parse_timestamp, parse_uuid, row_limit, to_integer, upper_bound,
 };
 use crate::error::{Context, failure};
+use crate::{SqliteDatabase, SqliteTx};
 
 /// A stream's key columns, the first arguments of the stream statements.
 pub(crate) fn stream_args(stream: &StreamId) -> Vec<Value> {
@@ -29,21 +29,36 @@ pub(crate) async fn read_stream(
     stream: &StreamId,
     versions: Versions,
 ) -> Result<Stream, StoreError> {
+    let (store, id) = (Arc::clone(store), stream.clone());
+    tx.run("read_stream", move |conn| select_stream(&store, conn, &id, versions)).await
+}
+
+/// The stream read outside any transaction: one statement on a pooled connection.
+pub(crate) async fn read_stream_committed(
+    store: &Arc<Inner>,
+    db: &SqliteDatabase,
+    stream: &StreamId,
+    versions: Versions,
+) -> Result<Stream, StoreError> {
+    let (store, id) = (Arc::clone(store), stream.clone());
+    db.read_once("read_stream", move |conn| select_stream(&store, conn, &id, versions)).await
+}
+
+fn select_stream(
+    store: &Inner,
+    conn: &mut Connection,
+    stream: &StreamId,
+    versions: Versions,
+) -> Result<Stream, StoreError> {
     let from = to_integer("from version", versions.first())?;
     let to = versions.last().map_or(i64::MAX, upper_bound);
-    let (store, id) = (Arc::clone(store), stream.clone());
-    let events = tx
-        .run("read_stream", move |conn| {
-            let statement = &store.sql.read_stream;
-            let mut select = statement.prepare(conn).during("read_stream")?;
-            let mut args = stream_args(&id);
-            args.extend([Value::from(from), Value::from(to)]);
-            let values = statement.values(&args);
-            let rows = select.query(&*values.as_params()).during("read_stream")?;
-            decode_all(rows, "read_stream")
-        })
-        .await?;
-    Ok(Stream::new(stream.clone(), events))
+    let statement = &store.sql.read_stream;
+    let mut select = statement.prepare(conn).during("read_stream")?;
+    let mut args = stream_args(stream);
+    args.extend([Value::from(from), Value::from(to)]);
+    let values = statement.values(&args);
+    let rows = select.query(&*values.as_params()).during("read_stream")?;
+    Ok(Stream::new(stream.clone(), decode_all(rows, "read_stream")?))
 }
 
 pub(crate) async fn stream_version(
