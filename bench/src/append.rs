@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
-use pupsourcing_postgres::{PgDatabase, PostgresStore};
+use pupsourcing_postgres::{PgDatabase, PostgresStore, PostgresStoreConfig};
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::Barrier;
 use uuid::Uuid;
@@ -336,6 +336,21 @@ pub(crate) async fn run(
     ];
     for (name, shape) in cases {
         case(db, store, name, shape, report).await?;
+    }
+    // A transaction that ran NOTIFY takes a database-wide lock at commit (notifications are
+    // queued in commit order), held through its WAL flush: concurrent notifying commits cannot
+    // share a flush. The same appends without NOTIFY show what that costs.
+    let silent = PostgresStore::with_config(db, PostgresStoreConfig::default().without_notify());
+    for (name, shape) in [
+        ("no NOTIFY: append 1 event, new stream, 1 writer", shape(new, 1, 200, 1, tx)),
+        ("no NOTIFY: append 1 event, new stream, 8 writers", shape(new, 8, 100, 1, tx)),
+        ("no NOTIFY: append 1 event, Exact, 8 writers", shape(existing, 8, 100, 1, tx)),
+        (
+            "no NOTIFY: append_committed 1 event, new stream, 8 writers",
+            shape(new, 8, 100, 1, committed),
+        ),
+    ] {
+        case(db, &silent, name, shape, report).await?;
     }
     // sqlx pings a connection before handing it out of the pool (`test_before_acquire`, on by
     // default): one round trip more per transaction or autocommit statement, on both sides.
