@@ -8,7 +8,7 @@
 //! and proves its conformance by running the `pupsourcing-conformance` suite.
 
 pub use crate::keys::{KeyId, KeyLookup, KeyStore, MAX_KEY_VERSION, NewKey, StoredKey};
-pub use crate::store::{check_position, prepare_append};
+pub use crate::store::{append_in_own_transaction, check_position, prepare_append};
 
 /// The pure core of a fenced frontier advance, shared by the SQL backends.
 pub mod frontier {

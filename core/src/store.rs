@@ -132,7 +132,10 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
 
     /// Appends in a transaction of its own, committed when it returns `Ok`: for the common
     /// command that appends and writes nothing else. The checks, results and errors are those of
-    /// [`append`](EventStore::append); after an error nothing is stored.
+    /// [`append`](EventStore::append); after a refusal nothing is stored. As with any commit, a
+    /// connection lost during the call (or the call's future dropped) leaves the outcome
+    /// unknown: retry with the same event ids, and a stored append reports
+    /// [`StoreError::DuplicateEventId`].
     ///
     /// Backends do it in as few round trips as they can: PostgreSQL runs the append as one
     /// autocommit statement (no `BEGIN`/`COMMIT`), SQLite runs begin, append and commit in one
@@ -144,19 +147,7 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
         expected: ExpectedVersion,
         events: Vec<Event>,
     ) -> Result<AppendResult, StoreError> {
-        let mut tx = db.begin().await?;
-        match self.append(&mut tx, expected, events).await {
-            Ok(result) => {
-                db.commit(tx).await?;
-                Ok(result)
-            }
-            Err(err) => {
-                // The append error is what the caller needs; a failed rollback only means the
-                // connection is already gone, which the append error reports too.
-                let _ = db.rollback(tx).await;
-                Err(err)
-            }
-        }
+        append_in_own_transaction(self, db, expected, events).await
     }
 
     /// Reads the committed events of `stream` whose versions are in `versions`, for a caller
@@ -176,6 +167,30 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
         // A failed rollback of a read-only transaction loses nothing; the read's outcome stands.
         let _ = db.rollback(tx).await;
         read
+    }
+}
+
+/// Begin, [`append`](EventStore::append), commit; rolled back on failure. The default of
+/// [`EventStore::append_committed`], for adapters whose fast path does not apply to every
+/// configuration.
+pub async fn append_in_own_transaction<D: Database, S: EventStore<D> + ?Sized>(
+    store: &S,
+    db: &D,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let mut tx = db.begin().await?;
+    match store.append(&mut tx, expected, events).await {
+        Ok(result) => {
+            db.commit(tx).await?;
+            Ok(result)
+        }
+        Err(err) => {
+            // The append error is what the caller needs; a failed rollback only means the
+            // connection is already gone, which the append error reports too.
+            let _ = db.rollback(tx).await;
+            Err(err)
+        }
     }
 }
 

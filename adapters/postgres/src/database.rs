@@ -36,7 +36,8 @@ impl IsolationLevel {
 /// A PostgreSQL database: an sqlx pool plus the isolation level for new transactions.
 ///
 /// Transactions you open yourself (`pool.begin()`, `pool.begin_with(...)`) work with every store
-/// call too; this type only serves components that open their own, such as the worker.
+/// call too; this type serves what opens its own: the worker, and the store calls that take no
+/// transaction (`append_committed`, `read_stream_committed`).
 #[derive(Debug, Clone)]
 pub struct PgDatabase {
     pool: PgPool,
@@ -73,6 +74,11 @@ impl PgDatabase {
     pub fn with_isolation(mut self, isolation: IsolationLevel) -> Self {
         self.isolation = isolation;
         self
+    }
+
+    /// The isolation level of the transactions it opens.
+    pub fn isolation(&self) -> IsolationLevel {
+        self.isolation
     }
 
     /// The pool, for your own queries and transactions.

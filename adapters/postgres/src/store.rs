@@ -14,7 +14,8 @@ use pupsourcing::{
 
 use crate::error::Context;
 use crate::frontier::OldestWriter;
-use crate::{PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
+use crate::{IsolationLevel, PgDatabase, PgTx, PostgresStoreConfig, frontier, migrate};
+use pupsourcing::spi::append_in_own_transaction;
 use sql::Statements;
 
 /// An [`EventStore`] in PostgreSQL.
@@ -164,7 +165,8 @@ impl EventStore<PgDatabase> for PostgresStore {
         read::read_events_until(&self.inner, tx, query).await
     }
 
-    /// One autocommit statement on a pooled connection: no `BEGIN` or `COMMIT` round trips.
+    /// One autocommit statement on a pooled connection: no `BEGIN` or `COMMIT` round trips
+    /// at READ COMMITTED, the default isolation.
     #[tracing::instrument(name = "pupsourcing.append_committed", skip_all, fields(stream, events = events.len()))]
     async fn append_committed(
         &self,
@@ -175,8 +177,12 @@ impl EventStore<PgDatabase> for PostgresStore {
         if let Some(first) = events.first() {
             tracing::Span::current().record("stream", tracing::field::display(&first.stream));
         }
-        let mut conn = db.pool().acquire().await.during("append")?;
-        append::append(&self.inner, &mut conn, expected, events).await
+        // A lone statement runs at the session's level: under REPEATABLE READ or SERIALIZABLE
+        // it would lose the serialization failures (and SSI checks) those levels promise.
+        if db.isolation() != IsolationLevel::ReadCommitted {
+            return append_in_own_transaction(self, db, expected, events).await;
+        }
+        append::append_committed(&self.inner, db, expected, events).await
     }
 
     /// One statement on a pooled connection, outside any transaction.

@@ -232,23 +232,91 @@ async fn a_killed_connection_is_a_retryable_connection_error() {
     assert_eq!(store.stream_version(&mut tx, &s).await.expect("version"), 0, "nothing was stored");
 }
 
+/// Both append paths (in a caller's transaction, and `append_committed` in autocommit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unique_stream_version_constraint_backs_up_the_stream_heads() {
     let (_database, db, store) = setup("safety_net").await;
-    let s = stream();
-    store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("seed");
-    // Simulate heads out of step with the events (manual tampering, a foreign writer).
-    sqlx::query("DELETE FROM stream_heads").execute(db.pool()).await.expect("delete heads");
-    let result = store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await;
-    match result {
-        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, 1),
-        other => panic!("expected the constraint to report a conflict, got {other:?}"),
+    for in_transaction in [true, false] {
+        let s = stream();
+        store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("seed");
+        // Simulate heads out of step with the events (manual tampering, a foreign writer).
+        sqlx::query("DELETE FROM stream_heads").execute(db.pool()).await.expect("delete heads");
+        let result = if in_transaction {
+            let mut tx = db.begin().await.expect("begin");
+            let result = store.append(&mut tx, ExpectedVersion::NoStream, one(&s)).await;
+            drop(tx);
+            result
+        } else {
+            store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await
+        };
+        match result {
+            Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, 1),
+            other => panic!("expected the constraint to report a conflict, got {other:?}"),
+        }
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
+            .bind(s.aggregate_id())
+            .fetch_one(db.pool())
+            .await
+            .expect("count");
+        assert_eq!(count, 1, "in a transaction: {in_transaction}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(db.pool())
-        .await
-        .expect("count");
-    assert_eq!(count, 1);
+}
+
+/// `append_committed` keeps the database's isolation level: a writer that waited on the stream
+/// head behind a concurrent append gets the retryable serialization failure under REPEATABLE
+/// READ and SERIALIZABLE (a lone autocommit statement would have re-checked and reported a
+/// conflict), and the conflict under READ COMMITTED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_committed_keeps_the_isolation_level() {
+    let (_database, db, store) = setup("isolation_committed").await;
+    for isolation in [
+        IsolationLevel::ReadCommitted,
+        IsolationLevel::RepeatableRead,
+        IsolationLevel::Serializable,
+    ] {
+        let db = db.clone().with_isolation(isolation);
+        let s = stream();
+        store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("seed");
+        let mut first = db.pool().begin().await.expect("begin");
+        store.append(&mut first, ExpectedVersion::Exact(1), one(&s)).await.expect("first");
+        let waiting = {
+            let (db, store, s) = (db.clone(), store.clone(), s.clone());
+            tokio::spawn(async move {
+                store.append_committed(&db, ExpectedVersion::Exact(1), one(&s)).await
+            })
+        };
+        // The second writer is queued on the head row's lock before the first commits.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let waiters: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(db.pool())
+            .await
+            .expect("waiters");
+            if waiters > 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{isolation:?}: the writer never waited");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        first.commit().await.expect("commit the first");
+        let result = waiting.await.expect("task");
+        match isolation {
+            IsolationLevel::ReadCommitted => match result {
+                Err(StoreError::Conflict { actual: 2, .. }) => {}
+                other => panic!("expected a conflict at 2, got {other:?}"),
+            },
+            _ => {
+                let kind = backend_kind(result);
+                assert_eq!(kind, BackendErrorKind::SerializationFailure, "{isolation:?}");
+            }
+        }
+        let mut tx = db.begin_read().await.expect("begin");
+        assert_eq!(store.stream_version(&mut tx, &s).await.expect("version"), 2);
+        drop(tx);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

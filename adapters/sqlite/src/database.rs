@@ -142,6 +142,9 @@ impl SqliteDatabase {
             let committed = outcome.is_ok();
             if conn.is_autocommit() {
                 pool.release(conn);
+            } else {
+                // Closing it ends the transaction; only then may the next writer in.
+                drop(conn);
             }
             drop((permit, write_guard));
             if committed {
@@ -350,6 +353,8 @@ impl Drop for SqliteTx {
             let reset = !read_only || conn.execute_batch("PRAGMA query_only = OFF").is_ok();
             if rolled_back && reset {
                 pool.release(conn);
+            } else {
+                drop(conn);
             }
             // The locks go only once SQLite has let go of the transaction.
             drop((permit, write_guard));

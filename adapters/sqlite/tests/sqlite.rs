@@ -56,8 +56,14 @@ async fn a_writer_locked_out_past_the_busy_timeout_gets_a_retryable_busy_error()
     let err = second.begin().await.expect_err("the write lock is taken");
     assert_eq!(err.kind(), BackendErrorKind::Busy);
     assert!(err.is_retryable());
-    drop(holder);
     let s = StreamId::new("t", "1");
+    match store.append_committed(&second, ExpectedVersion::NoStream, one(&s)).await {
+        Err(StoreError::Backend(err)) => {
+            assert_eq!(err.kind(), BackendErrorKind::Busy, "append_committed: {err}");
+        }
+        other => panic!("append_committed must be refused as busy, got {other:?}"),
+    }
+    drop(holder);
     let result = store.append_committed(&second, ExpectedVersion::NoStream, one(&s)).await;
     assert!(result.is_ok(), "after the holder rolled back the second handle writes: {result:?}");
 }
@@ -232,4 +238,23 @@ async fn a_store_without_its_tables_names_the_missing_table() {
         Err(StoreError::Backend(err)) => assert_eq!(err.kind(), BackendErrorKind::Schema),
         other => panic!("expected a schema error, got {other:?}"),
     }
+}
+
+/// `append_committed` (begin, append and commit in one call) tells this process's consumers
+/// about its commit, as a committed transaction does; a refused append does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_committed_signals_its_commit_and_a_refusal_does_not() {
+    let db = SqliteDatabase::open_in_memory().await.expect("open");
+    let store = SqliteStore::new(&db);
+    store.migrate().await.expect("migrate");
+    let mut commits = db.subscribe_commits();
+    let before = *commits.borrow_and_update();
+    let s = StreamId::new("signal", "1");
+    let event = || vec![Event::new(&s, "Happened", b"{}".to_vec())];
+    store.append_committed(&db, ExpectedVersion::NoStream, event()).await.expect("append");
+    assert!(commits.has_changed().expect("sender alive"), "a commit must be signalled");
+    assert_eq!(*commits.borrow_and_update(), before + 1);
+    let refused = store.append_committed(&db, ExpectedVersion::NoStream, event()).await;
+    assert!(matches!(refused, Err(StoreError::Conflict { actual: 1, .. })), "{refused:?}");
+    assert!(!commits.has_changed().expect("sender alive"), "a refusal commits nothing");
 }

@@ -9,8 +9,9 @@ use crate::StoreBackend;
 use crate::support::{append_as_writer, event, events, global_log, read, unique_stream};
 use pupsourcing::ExpectedVersion::{Any, Exact, NoStream};
 
-/// What an append came to, in a form two paths can be compared by.
-fn outcome(result: &Result<AppendResult, StoreError>) -> String {
+/// What an append of `batch` came to, in a form two paths can be compared by: duplicates by
+/// their indices in the batch, conflicts with the expectation they report.
+fn outcome(batch: &[Event], result: &Result<AppendResult, StoreError>) -> String {
     match result {
         Ok(appended) => format!(
             "appended {}..={} ({} positions)",
@@ -18,9 +19,17 @@ fn outcome(result: &Result<AppendResult, StoreError>) -> String {
             appended.to_version(),
             appended.global_positions().len()
         ),
-        Err(StoreError::Conflict { actual, .. }) => format!("conflict at {actual}"),
+        Err(StoreError::Conflict { stream, expected, actual }) => {
+            assert_eq!(Some(stream), batch.first().map(|e| &e.stream), "the conflict's stream");
+            format!("conflict at {actual}, expected {expected:?}")
+        }
         Err(StoreError::DuplicateEventId { event_ids, .. }) => {
-            format!("duplicate of {} id(s)", event_ids.len())
+            let mut indices: Vec<usize> = event_ids
+                .iter()
+                .map(|id| batch.iter().position(|e| e.event_id == *id).expect("an id of the batch"))
+                .collect();
+            indices.sort_unstable();
+            format!("duplicates at {indices:?}")
         }
         Err(StoreError::InvalidInput(InputError::EmptyAppend)) => "empty".to_owned(),
         Err(StoreError::InvalidInput(InputError::MixedStreams { index, .. })) => {
@@ -56,7 +65,7 @@ pub async fn committed_calls_match_transactional_ones<B: StoreBackend>(backend: 
         ];
         let mut outcomes = Vec::new();
         for (expected, batch) in steps {
-            let result = append_as_writer(path, &db, &store, expected, batch).await;
+            let result = append_as_writer(path, &db, &store, expected, batch.clone()).await;
             if let Ok(appended) = &result {
                 let stored = read(&db, &store, &stream).await;
                 let positions: Vec<u64> = stored
@@ -67,21 +76,21 @@ pub async fn committed_calls_match_transactional_ones<B: StoreBackend>(backend: 
                     .collect();
                 assert_eq!(positions, appended.global_positions(), "path {path}");
             }
-            outcomes.push(outcome(&result));
+            outcomes.push(outcome(&batch, &result));
         }
         assert!(read(&db, &store, &bystander).await.is_empty(), "path {path}: refused, not stored");
         runs.push((stream, outcomes));
     }
     let expected = [
         "appended 1..=2 (2 positions)",
-        "conflict at 2",
-        "conflict at 2",
+        "conflict at 2, expected NoStream",
+        "conflict at 2, expected Exact(1)",
         "appended 3..=3 (1 positions)",
         "appended 4..=5 (2 positions)",
-        "duplicate of 2 id(s)",
+        "duplicates at [0, 1]",
         "empty",
         "mixed streams at 1",
-        "duplicate of 1 id(s)",
+        "duplicates at [1]",
     ];
     for (stream, outcomes) in &runs {
         assert_eq!(outcomes, &expected, "{stream}: both paths give these outcomes");

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::Inner;
 use super::sql::Rows;
+use crate::PgDatabase;
 use crate::convert::{from_bigint, row_limit, to_bigint, to_int};
 use crate::error::{Context, UNIQUE_VIOLATION, failure, sqlstate};
 
@@ -22,6 +23,29 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    write(store, conn, stream, expected, events).await
+}
+
+/// The append in autocommit on a connection from `db`'s pool, taken once the input has passed
+/// validation.
+pub(crate) async fn append_committed(
+    store: &Inner,
+    db: &PgDatabase,
+    expected: ExpectedVersion,
+    mut events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
+    let stream = prepare_append(&mut events, expected, store.config.limits())?;
+    let mut conn = db.pool().acquire().await.during("append")?;
+    write(store, &mut conn, stream, expected, events).await
+}
+
+async fn write(
+    store: &Inner,
+    conn: &mut PgConnection,
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<Event>,
+) -> Result<AppendResult, StoreError> {
     let count = row_limit(events.len());
     let event_versions = events
         .iter()
