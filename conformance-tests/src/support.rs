@@ -39,17 +39,7 @@ pub(crate) async fn append_in_transaction<D: Database, S: EventStore<D>>(
     expected: ExpectedVersion,
     events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
-    let mut tx = db.begin().await?;
-    match store.append(&mut tx, expected, events).await {
-        Ok(result) => {
-            db.commit(tx).await?;
-            Ok(result)
-        }
-        Err(err) => {
-            db.rollback(tx).await.expect("rollback after a failed append");
-            Err(err)
-        }
-    }
+    pupsourcing::spi::append_in_own_transaction(store, db, expected, events).await
 }
 
 /// Writer `index`'s way of appending: even writers append inside a transaction, odd ones with
