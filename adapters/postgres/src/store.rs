@@ -1,6 +1,7 @@
 //! The PostgreSQL event store.
 
 mod append;
+mod notifier;
 mod read;
 mod sql;
 
@@ -25,7 +26,8 @@ use sql::Statements;
 /// queue on the row lock), and inserts every event from arrays. The unique constraints on
 /// `event_id` and `(stream, version)` back the checks up in the database itself. Being one
 /// statement, it needs no transaction around it: [`append_committed`](EventStore::append_committed)
-/// runs it in autocommit, without the `BEGIN` and `COMMIT` round trips.
+/// runs it in autocommit, without the `BEGIN` and `COMMIT` round trips, and sends its NOTIFY
+/// after the commit (see [`PostgresStoreConfig`] for why).
 ///
 /// ```no_run
 /// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
@@ -55,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) sql: Statements,
     /// At most one hole warning per threshold.
     pub(crate) hole_warnings: pupsourcing::spi::frontier::WarningThrottle,
+    /// Wake-ups for `append_committed`, sent after its commit.
+    pub(crate) notifier: notifier::Notifier,
 }
 
 impl PostgresStore {
@@ -72,6 +76,7 @@ impl PostgresStore {
                 config,
                 sql,
                 hole_warnings: pupsourcing::spi::frontier::WarningThrottle::default(),
+                notifier: notifier::Notifier::default(),
             }),
         }
     }

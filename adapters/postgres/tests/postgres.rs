@@ -124,6 +124,59 @@ async fn notify_fires_on_commit_with_the_last_position_and_never_on_rollback() {
     assert_eq!(note.payload(), appended.last_position().to_string());
 }
 
+/// `append_committed` leaves NOTIFY out of its statement (a notifying commit takes a
+/// database-wide lock through its WAL flush) and notifies after its commit from the store's
+/// notifier: what a notification names is already visible, a refused append sends nothing,
+/// and a burst of concurrent appends ends with a notification naming the highest position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_committed_notifies_after_its_commit() {
+    let (database, db, store) = setup("notify_committed").await;
+    let mut listener = PgListener::connect(database.url()).await.expect("listener");
+    listener.listen("events_appended").await.expect("listen");
+    let s = stream();
+    let first = store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await.expect("a");
+    let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("notified")
+        .expect("recv");
+    assert_eq!(note.payload(), first.last_position().to_string());
+    let mut tx = db.begin_read().await.expect("begin");
+    assert_eq!(store.stream_version(&mut tx, &s).await.expect("version"), 1, "visible when told");
+    drop(tx);
+
+    let refused = store.append_committed(&db, ExpectedVersion::NoStream, one(&s)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert!(listener.flushed_notification().await.is_none(), "a refusal notifies nobody");
+
+    let barrier = Arc::new(Barrier::new(16));
+    let writers: Vec<_> = (0..16)
+        .map(|_| {
+            let (db, store, barrier) = (db.clone(), store.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.append_committed(&db, ExpectedVersion::Any, one(&stream())).await
+            })
+        })
+        .collect();
+    let mut highest = 0;
+    for writer in writers {
+        highest = highest.max(writer.await.expect("task").expect("append").last_position());
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let note = tokio::time::timeout(left, listener.recv())
+            .await
+            .expect("a notification naming the highest position")
+            .expect("recv");
+        let named: u64 = note.payload().parse().expect("a position");
+        assert!(named <= highest, "notified {named}, beyond every append");
+        if named == highest {
+            break;
+        }
+    }
+}
+
 /// A store with the default configuration notifies on a channel derived from its table names:
 /// two stores with other tables in one database get distinct channels, and a store with
 /// `without_notify` sends nothing.

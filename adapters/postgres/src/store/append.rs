@@ -23,11 +23,12 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
-    write(store, conn, stream, expected, events).await
+    write(store, conn, stream, expected, events, false).await
 }
 
 /// The append in autocommit on a connection from `db`'s pool, taken once the input has passed
-/// validation.
+/// validation. Its wake-up goes out after the commit, through the store's
+/// [`Notifier`](super::notifier::Notifier).
 pub(crate) async fn append_committed(
     store: &Inner,
     db: &PgDatabase,
@@ -36,15 +37,21 @@ pub(crate) async fn append_committed(
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
     let mut conn = db.pool().acquire().await.during("append")?;
-    write(store, &mut conn, stream, expected, events).await
+    let appended = write(store, &mut conn, stream, expected, events, true).await?;
+    if let (Some(channel), Some(last)) = (store.config.notify_channel(), appended.events().last()) {
+        store.notifier.notify(db.pool(), channel, last.global_position);
+    }
+    Ok(appended)
 }
 
+/// The append statement; `silent` leaves its NOTIFY out.
 async fn write(
     store: &Inner,
     conn: &mut PgConnection,
     stream: StreamId,
     expected: ExpectedVersion,
     events: Vec<Event>,
+    silent: bool,
 ) -> Result<AppendResult, StoreError> {
     let count = row_limit(events.len());
     let event_versions = events
@@ -55,7 +62,7 @@ async fn write(
     let metadata: Vec<String> = events.iter().map(|e| e.metadata.to_string()).collect();
 
     let statement = |rows| {
-        sqlx::query(store.sql.append(expected, rows))
+        sqlx::query(store.sql.append(expected, rows, silent))
             .bind(stream.bounded_context_column())
             .bind(stream.aggregate_type())
             .bind(stream.aggregate_id())

@@ -12,12 +12,10 @@ use crate::shared::Shared;
 
 #[derive(Debug)]
 pub(crate) struct Statements {
-    append_no_stream: SqlStr,
-    append_exact: SqlStr,
-    append_any: SqlStr,
-    append_one_no_stream: SqlStr,
-    append_one_exact: SqlStr,
-    append_one_any: SqlStr,
+    appends: Appends,
+    /// The same appends without the NOTIFY, for `append_committed`, which notifies after its
+    /// commit instead.
+    silent_appends: Appends,
     pub(crate) conflict_probe: SqlStr,
     pub(crate) read_stream: Shared,
     pub(crate) stream_version: Shared,
@@ -68,18 +66,23 @@ impl Statements {
                  DO UPDATE SET version = h.version + EXCLUDED.version RETURNING version"
             )
         };
-        let batch =
-            |head: String| sql(append_statement(&events, &head, Rows::Arrays, notify_channel));
-        let one = |head: String| sql(append_statement(&events, &head, Rows::One, notify_channel));
-        let (ids, id) = ("= ANY($5)", "= $5::uuid");
+        let appends = |channel: Option<&str>| {
+            let batch = |head: String| sql(append_statement(&events, &head, Rows::Arrays, channel));
+            let one = |head: String| sql(append_statement(&events, &head, Rows::One, channel));
+            let (ids, id) = ("= ANY($5)", "= $5::uuid");
+            Appends {
+                no_stream: batch(no_stream(ids)),
+                exact: batch(exact(ids)),
+                any: batch(any(ids)),
+                one_no_stream: one(no_stream(id)),
+                one_exact: one(exact(id)),
+                one_any: one(any(id)),
+            }
+        };
         let reads = EventStatements::new(Dialect::Postgres, tables);
         Self {
-            append_no_stream: batch(no_stream(ids)),
-            append_exact: batch(exact(ids)),
-            append_any: batch(any(ids)),
-            append_one_no_stream: one(no_stream(id)),
-            append_one_exact: one(exact(id)),
-            append_one_any: one(any(id)),
+            appends: appends(notify_channel),
+            silent_appends: appends(None),
             conflict_probe: sql(format!(
                 "SELECT coalesce((SELECT version FROM {heads} WHERE bounded_context = $1 \
                  AND aggregate_type = $2 AND aggregate_id = $3), 0), \
@@ -153,22 +156,33 @@ impl Statements {
         }
     }
 
-    /// The append statement for `expected`, in its single-event form when `rows` is one.
-    pub(crate) fn append(&self, expected: ExpectedVersion, rows: Rows) -> SqlStr {
+    /// The append statement for `expected`, in its single-event form when `rows` is one; with
+    /// the store's NOTIFY inside it unless `silent`.
+    pub(crate) fn append(&self, expected: ExpectedVersion, rows: Rows, silent: bool) -> SqlStr {
+        let set = if silent { &self.silent_appends } else { &self.appends };
         let statement = match (expected, rows) {
-            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::Arrays) => {
-                &self.append_no_stream
-            }
-            (ExpectedVersion::Exact(_), Rows::Arrays) => &self.append_exact,
-            (ExpectedVersion::Any, Rows::Arrays) => &self.append_any,
+            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::Arrays) => &set.no_stream,
+            (ExpectedVersion::Exact(_), Rows::Arrays) => &set.exact,
+            (ExpectedVersion::Any, Rows::Arrays) => &set.any,
             (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::One) => {
-                &self.append_one_no_stream
+                &set.one_no_stream
             }
-            (ExpectedVersion::Exact(_), Rows::One) => &self.append_one_exact,
-            (ExpectedVersion::Any, Rows::One) => &self.append_one_any,
+            (ExpectedVersion::Exact(_), Rows::One) => &set.one_exact,
+            (ExpectedVersion::Any, Rows::One) => &set.one_any,
         };
         statement.clone()
     }
+}
+
+/// The six append statements: by expectation, for any number of events or for one.
+#[derive(Debug)]
+struct Appends {
+    no_stream: SqlStr,
+    exact: SqlStr,
+    any: SqlStr,
+    one_no_stream: SqlStr,
+    one_exact: SqlStr,
+    one_any: SqlStr,
 }
 
 /// How an append statement receives its events.
