@@ -99,6 +99,19 @@ pub struct NodeStatus {
     pub leader: bool,
 }
 
+impl NodeStatus {
+    /// A node's status from what the shared `operations.nodes` statement reads: the time since
+    /// its heartbeat in microseconds (a negative age, from clock steps, reads as zero) and the
+    /// node holding an unexpired leader lease, if any.
+    pub fn new(node: LiveNode, heartbeat_age_micros: i64, leader: Option<&str>) -> Self {
+        Self {
+            leader: leader == Some(node.info.node_id.as_str()),
+            heartbeat_age: Duration::from_micros(u64::try_from(heartbeat_age_micros).unwrap_or(0)),
+            node,
+        }
+    }
+}
+
 /// The leader lease held by a node; `epoch` grows with every change of holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -300,4 +313,26 @@ where
     D: Database,
     C: Membership + Leadership + Assignments + Batches<D> + Operations<D>,
 {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_status_reads_the_age_and_the_lease_holder() {
+        let node = |id: &str| LiveNode {
+            info: NodeInfo { node_id: id.to_owned(), consumers: Vec::new(), version: "1".into() },
+            started_at: Utc::now(),
+        };
+        let leader = NodeStatus::new(node("a"), 1_500_000, Some("a"));
+        assert!(leader.leader);
+        assert_eq!(leader.heartbeat_age, Duration::from_millis(1_500));
+        let follower = NodeStatus::new(node("b"), 2, Some("a"));
+        assert!(!follower.leader);
+        assert_eq!(follower.heartbeat_age, Duration::from_micros(2));
+        let skewed = NodeStatus::new(node("c"), -40, None);
+        assert!(!skewed.leader);
+        assert_eq!(skewed.heartbeat_age, Duration::ZERO);
+    }
 }

@@ -2,8 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
-use std::time::Duration;
-
 use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 use sea_query::Value;
@@ -50,11 +48,7 @@ impl Operations<MysqlDatabase> for MysqlCoordinator {
                 let node = live_node(row, "nodes")?;
                 let age: i64 = row.try_get(4).during("nodes")?;
                 let leader = optional_text(row, 5, "nodes")?;
-                Ok(NodeStatus {
-                    leader: leader.as_deref() == Some(node.info.node_id.as_str()),
-                    node,
-                    heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
-                })
+                Ok(NodeStatus::new(node, age, leader.as_deref()))
             })
             .collect()
     }

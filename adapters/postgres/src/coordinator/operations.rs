@@ -1,7 +1,5 @@
 //! [`Operations`] in PostgreSQL: status, pauses, skips and checkpoint resets.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
@@ -46,11 +44,7 @@ impl Operations<PgDatabase> for PostgresCoordinator {
                 let node = live_node(row, "nodes")?;
                 let age: i64 = row.try_get(4).during("nodes")?;
                 let leader: Option<String> = row.try_get(5).during("nodes")?;
-                Ok(NodeStatus {
-                    leader: leader.as_deref() == Some(node.info.node_id.as_str()),
-                    node,
-                    heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
-                })
+                Ok(NodeStatus::new(node, age, leader.as_deref()))
             })
             .collect()
     }

@@ -2,8 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::DateTime;
-use std::time::Duration;
-
 use pupsourcing::spi::{NodeStatus, Operations};
 use pupsourcing::{UnitStatus, WorkerError};
 use rusqlite::{OptionalExtension, params};
@@ -59,11 +57,7 @@ impl Operations<SqliteDatabase> for SqliteCoordinator {
             rows.into_iter()
                 .map(|(node_id, consumers, version, started, age, leader)| {
                     let node = live_node(node_id, &consumers, version, started, "nodes")?;
-                    Ok(NodeStatus {
-                        leader: leader.as_deref() == Some(node.info.node_id.as_str()),
-                        node,
-                        heartbeat_age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
-                    })
+                    Ok(NodeStatus::new(node, age, leader.as_deref()))
                 })
                 .collect()
         })
