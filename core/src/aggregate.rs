@@ -6,8 +6,12 @@
 //! layer implements on a type of its own or builds from plain functions with [`decider`]. A
 //! [`Repository`] loads the state and the stream version, runs the decision and appends with
 //! `Exact(version)` (`NoStream` for a new stream); when another writer won the race it loads
-//! again and decides again, in a fresh transaction, within a bounded, jittered
-//! [`CommandRetry`]. Domain errors are returned at once and never retried.
+//! again and decides again, within a bounded, jittered [`CommandRetry`]. Domain errors are
+//! returned at once and never retried. A command whose only write is its events takes no
+//! transaction: it loads with [`EventStore::read_stream_committed`](crate::EventStore::read_stream_committed)
+//! and appends with [`EventStore::append_committed`](crate::EventStore::append_committed) (one
+//! statement each on PostgreSQL), the `Exact` expectation keeping the decision safe;
+//! [`Repository::execute_in`] runs one in the caller's transaction instead.
 
 //!
 //! With [`Repository::with_snapshots`], a load starts from the stream's newest snapshot and
@@ -16,6 +20,7 @@
 
 mod decider;
 mod repository;
+mod session;
 mod snapshot_consumer;
 mod snapshotting;
 

@@ -17,4 +17,5 @@ pub use codec::{JsonCodec, PayloadCodec};
 pub use consumer::{TypedConsumer, TypedHandler};
 pub use decode_error::{DecodeError, DecodeErrorKind, DecodeFailure, EncodeError};
 pub use domain_event::{DomainEvent, EventTypeInfo, upcast};
+pub(crate) use store_ext::decode_stream;
 pub use store_ext::{Typed, TypedError, TypedStoreExt};

@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::aggregate::Decider;
+use crate::aggregate::session::Session;
 use crate::aggregate::snapshotting::{SnapshotPolicy, SnapshotWrite, Snapshotting};
 use crate::snapshot::SnapshotStore;
-use crate::typed::{Typed, TypedError, TypedStoreExt};
+use crate::typed::{Typed, TypedError, decode_stream};
 use crate::worker::context::random;
 use crate::{
     AppendResult, Backend, Database, DomainEvent, EventStore, ExpectedVersion, StoreError,
@@ -236,19 +237,19 @@ where
         tx: &mut D::Tx,
         stream: &StreamId,
     ) -> Result<Loaded<Dc::State>, TypedError> {
-        Ok(self.load_events(tx, stream, u64::MAX).await?.0)
+        Ok(self.load_events(&mut Session::Tx(tx), stream, u64::MAX).await?.0)
     }
 
     /// Folds `stream` up to version `up_to` from the newest usable snapshot at or below it, and
     /// returns the events it folded.
     pub(crate) async fn load_events(
         &self,
-        tx: &mut D::Tx,
+        session: &mut Session<'_, D>,
         stream: &StreamId,
         up_to: u64,
     ) -> Result<(Loaded<Dc::State>, Vec<Typed<Dc::Event>>), TypedError> {
         let restored = match &self.snapshots {
-            Some(snapshots) => snapshots.restore(tx, stream, up_to).await?,
+            Some(snapshots) => session.restore(snapshots, stream, up_to).await?,
             None => None,
         };
         let (snapshot, state) = match restored {
@@ -257,23 +258,29 @@ where
         };
         let base = snapshot.unwrap_or(0);
         let versions = Versions::from(base.saturating_add(1)..=up_to);
-        let events = self.store.read_typed::<Dc::Event>(tx, stream, versions).await?;
+        let events = decode_stream(session.read_stream(&self.store, stream, versions).await?)?;
         let version = events.last().map_or(base, |typed| typed.persisted.aggregate_version);
         let state =
             events.iter().fold(state, |state, typed| self.decider.evolve(state, &typed.event));
         Ok((Loaded { state, version, snapshot }, events))
     }
 
-    /// Folds `stream` in a read transaction of its own.
+    /// Folds `stream` as committed now, without a transaction where the backend can read
+    /// without one ([`EventStore::read_stream_committed`]).
     pub async fn load_committed(&self, stream: &StreamId) -> Result<Loaded<Dc::State>, TypedError> {
-        let mut tx = self.db.begin_read().await.map_err(StoreError::from)?;
-        let loaded = self.load(&mut tx, stream).await;
-        self.db.rollback(tx).await.map_err(StoreError::from)?;
-        loaded
+        Ok(self.load_events(&mut Session::Committed(&self.db), stream, u64::MAX).await?.0)
     }
 
-    /// Runs `command` on `stream` in transactions of its own: load, decide, append, commit; on
-    /// a conflict or a retryable failure, again from the load, within the retry policy.
+    /// Runs `command` on `stream`: load, decide, append; on a conflict or a retryable failure,
+    /// again from the load, within the retry policy.
+    ///
+    /// A command that writes nothing but its events (no snapshot store, or snapshots written
+    /// [`Deferred`](SnapshotWrite::Deferred)) needs no transaction: it loads with
+    /// [`EventStore::read_stream_committed`] and appends with
+    /// [`EventStore::append_committed`], whose `Exact` expectation is what makes the decision
+    /// safe (on PostgreSQL one statement each, no `BEGIN`/`COMMIT`). With snapshots written
+    /// [`InCommand`](SnapshotWrite::InCommand), every attempt is one transaction, so a snapshot
+    /// commits with the events it covers.
     ///
     /// Every attempt writes the same event ids (from a command id made for the call), so when a
     /// commit's outcome was unknown (the connection dropped during it) and it had in fact
@@ -309,7 +316,7 @@ where
         stream: &StreamId,
         command: &Dc::Command,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        self.attempt(tx, stream, command, Uuid::new_v4(), 1, false).await
+        self.attempt(&mut Session::Tx(tx), stream, command, Uuid::new_v4(), 1, false).await
     }
 
     async fn run(
@@ -320,26 +327,37 @@ where
         idempotent: bool,
     ) -> Result<Executed, CommandError<Dc::Error>> {
         let attempts = self.retry.attempts.max(1);
+        let in_transaction = self
+            .snapshots
+            .as_ref()
+            .is_some_and(|snapshots| snapshots.policy.write == SnapshotWrite::InCommand);
         let mut attempt = 1;
         loop {
-            let outcome = match self.db.begin().await {
-                Ok(mut tx) => {
-                    let recheck = idempotent || attempt > 1;
-                    match self.attempt(&mut tx, stream, command, command_id, attempt, recheck).await
-                    {
-                        Ok(executed) => match self.db.commit(tx).await {
-                            Ok(()) => return Ok(executed),
-                            Err(err) => Err(store_error(err)),
-                        },
-                        Err(err) => {
-                            // The attempt's error is what matters; a failed rollback means the
-                            // connection is gone, which the next attempt reports.
-                            let _ = self.db.rollback(tx).await;
-                            Err(err)
+            let recheck = idempotent || attempt > 1;
+            let outcome = if !in_transaction {
+                let mut session = Session::Committed(&self.db);
+                self.attempt(&mut session, stream, command, command_id, attempt, recheck).await
+            } else {
+                match self.db.begin().await {
+                    Ok(mut tx) => {
+                        let mut session = Session::Tx(&mut tx);
+                        let attempted = self
+                            .attempt(&mut session, stream, command, command_id, attempt, recheck)
+                            .await;
+                        match attempted {
+                            Ok(executed) => {
+                                self.db.commit(tx).await.map(|()| executed).map_err(store_error)
+                            }
+                            Err(err) => {
+                                // The attempt's error is what matters; a failed rollback means
+                                // the connection is gone, which the next attempt reports.
+                                let _ = self.db.rollback(tx).await;
+                                Err(err)
+                            }
                         }
                     }
+                    Err(err) => Err(store_error(err)),
                 }
-                Err(err) => Err(store_error(err)),
             };
             match outcome {
                 // The same ids committed concurrently (a client retry racing the first run):
@@ -372,14 +390,14 @@ where
     /// run of it (same id) may lie there.
     async fn attempt(
         &self,
-        tx: &mut D::Tx,
+        session: &mut Session<'_, D>,
         stream: &StreamId,
         command: &Dc::Command,
         command_id: Uuid,
         attempts: u32,
         recheck: bool,
     ) -> Result<Executed, CommandError<Dc::Error>> {
-        let (loaded, events) = self.load_events(tx, stream, u64::MAX).await?;
+        let (loaded, events) = self.load_events(session, stream, u64::MAX).await?;
         let applied =
             |version| Executed { appended: None, version, attempts, already_applied: true };
         // An idempotent command that committed before is recognised by its first event id,
@@ -391,9 +409,8 @@ where
         let decision = self.decider.decide(&loaded.state, command);
         let undecided = !matches!(&decision, Ok(decided) if !decided.is_empty());
         if let Some(snapshot) = loaded.snapshot.filter(|_| recheck && undecided) {
-            let before = self
-                .store
-                .read_stream(tx, stream, Versions::from(..=snapshot))
+            let before = session
+                .read_stream(&self.store, stream, Versions::from(..=snapshot))
                 .await
                 .map_err(TypedError::from)?;
             if before.events().iter().any(|event| event.event.event_id == first) {
@@ -421,7 +438,8 @@ where
         for (index, event) in events.iter_mut().enumerate() {
             event.event_id = event_id_for(command_id, stream, index);
         }
-        let appended = self.store.append(tx, expected, events).await.map_err(TypedError::from)?;
+        let appended =
+            session.append(&self.store, expected, events).await.map_err(TypedError::from)?;
         let version = appended.to_version();
         if let Some(snapshots) = &self.snapshots {
             let policy = snapshots.policy;
@@ -432,7 +450,7 @@ where
                     .iter()
                     .fold(loaded.state, |state, event| self.decider.evolve(state, event));
                 let snapshot = snapshots.encode(stream, version, &state);
-                snapshots.save(tx, snapshot).await.map_err(TypedError::from)?;
+                session.save_snapshot(snapshots, snapshot).await.map_err(TypedError::from)?;
             }
         }
         Ok(Executed { version, appended: Some(appended), attempts, already_applied: false })
@@ -446,3 +464,6 @@ fn retryable(err: &TypedError) -> bool {
 fn store_error<E: std::error::Error>(err: crate::BackendError) -> CommandError<E> {
     CommandError::Store(TypedError::Store(StoreError::from(err)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use crate::aggregate::session::Session;
 use crate::aggregate::snapshotting::SnapshotFrequency;
 use crate::aggregate::{Decider, Repository};
 use crate::typed::TypedError;
@@ -78,7 +79,7 @@ where
         if target < first {
             return Ok(());
         }
-        let (loaded, _) = self.repository.load_events(tx, stream, target).await?;
+        let (loaded, _) = self.repository.load_events(&mut Session::Tx(tx), stream, target).await?;
         let base = loaded.snapshot.unwrap_or(0);
         if loaded.version != target
             || base == target

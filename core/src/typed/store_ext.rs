@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::typed::{DecodeError, EncodeError};
 use crate::{
     AppendResult, Database, DomainEvent, EventStore, ExpectedVersion, PersistedEvent, StoreError,
-    StreamId, Versions,
+    Stream, StreamId, Versions,
 };
 
 /// A decoded event with the envelope it was stored in (positions, ids, metadata, timestamps).
@@ -105,13 +105,17 @@ pub trait TypedStoreExt<D: Database>: EventStore<D> {
     where
         E: DomainEvent + Send,
     {
-        let stream = self.read_stream(tx, stream, versions).await?;
-        stream
-            .into_events()
-            .into_iter()
-            .map(|persisted| Ok(Typed { event: E::decode(&persisted)?, persisted }))
-            .collect()
+        decode_stream(self.read_stream(tx, stream, versions).await?)
     }
 }
 
 impl<D: Database, S: EventStore<D> + ?Sized> TypedStoreExt<D> for S {}
+
+/// Decodes every event of `stream`.
+pub(crate) fn decode_stream<E: DomainEvent>(stream: Stream) -> Result<Vec<Typed<E>>, TypedError> {
+    stream
+        .into_events()
+        .into_iter()
+        .map(|persisted| Ok(Typed { event: E::decode(&persisted)?, persisted }))
+        .collect()
+}
