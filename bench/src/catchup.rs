@@ -34,6 +34,29 @@ impl<D: Database> Consumer<D> for NoOp {
     }
 }
 
+/// A no-op consumer of its own name, split into `partitions`.
+pub(crate) struct Partitioned {
+    pub(crate) name: String,
+    pub(crate) partitions: u32,
+    pub(crate) handled: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl<D: Database> Consumer<D> for Partitioned {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    async fn handle(&self, _tx: &mut D::Tx, _event: &PersistedEvent) -> Result<(), HandlerError> {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// Upserts one read-model row per event.
 struct Upsert;
 
@@ -124,8 +147,29 @@ where
     S: EventStore<D> + Clone,
     C: Coordinator<D> + Clone,
 {
-    let config =
-        WorkerConfig { node_id: "bench".into(), max_batch_size: BATCH, ..WorkerConfig::default() };
+    worker_catchup_with(backend, consumer, name, latest, BATCH).await
+}
+
+/// [`worker_catchup`] with batches growing up to `max_batch` events; done when every
+/// partition's checkpoint has reached `latest`.
+async fn worker_catchup_with<D, S, C, K>(
+    backend: &Backend<D, S, C, K>,
+    consumer: Box<dyn Consumer<D>>,
+    name: &str,
+    latest: u64,
+    max_batch: usize,
+) -> Result<Duration, BenchError>
+where
+    D: Database,
+    S: EventStore<D> + Clone,
+    C: Coordinator<D> + Clone,
+{
+    let partitions = usize::try_from(consumer.partitions()).unwrap_or(1);
+    let config = WorkerConfig {
+        node_id: "bench".into(),
+        max_batch_size: max_batch,
+        ..WorkerConfig::default()
+    };
     let worker =
         Worker::builder(backend).config(config).shared_consumer(Arc::from(consumer)).build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -137,7 +181,11 @@ where
     let admin = Admin::new(backend);
     loop {
         let status = admin.status().await?;
-        if status.iter().any(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest) {
+        let done = status
+            .iter()
+            .filter(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest)
+            .count();
+        if done >= partitions {
             break;
         }
         if started.elapsed() > Duration::from_secs(600) {
@@ -231,5 +279,40 @@ pub(crate) async fn run(
         human(ours.median()),
         human(raw.median()),
     ));
+    if !upsert {
+        shapes(store, events, latest, raw_rate, report).await?;
+    }
+    Ok(())
+}
+
+/// The no-op catch-up again, once per shape: split into 2 and 4 partitions (each partition
+/// reads the log for its streams), and with batches growing to 500 and 10 000 events instead of
+/// [`BATCH`]; against the raw ordered read's median rate.
+async fn shapes(
+    store: &PostgresStore,
+    events: u64,
+    latest: u64,
+    raw_rate: f64,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let backend = pupsourcing_postgres::from_store(store.clone());
+    for (partitions, max_batch) in [(2, BATCH), (4, BATCH), (1, 500), (1, 10_000)] {
+        let handled = Arc::new(AtomicU64::new(0));
+        let name = format!("noop-{partitions}p-{max_batch}");
+        let consumer =
+            Box::new(Partitioned { name: name.clone(), partitions, handled: Arc::clone(&handled) });
+        let elapsed = worker_catchup_with(&backend, consumer, &name, latest, max_batch).await?;
+        if handled.load(Ordering::Relaxed) != events {
+            return Err(BenchError::Stuck("a partitioned consumer did not see every event once"));
+        }
+        let our_rate = rate(events, elapsed);
+        report.line(format!(
+            "catchup, no-op consumer, {partitions} partition(s), batches up to {max_batch}  \
+             pupsourcing {our_rate:.0} ev/s  raw ordered read {raw_rate:.0} ev/s  ratio {:.2}  \
+             (one pass, {})",
+            our_rate / raw_rate,
+            human(elapsed),
+        ));
+    }
     Ok(())
 }

@@ -19,6 +19,8 @@ mod frontier;
 mod latency;
 mod mysql;
 mod read;
+mod scale;
+mod schema;
 mod snapshots;
 mod sqlite;
 mod stats;
@@ -49,6 +51,11 @@ Cases:
   mysql      MariaDB: appends (1 and 8 writers, Exact, 100 events, both gap strategies; durable,
              and with log_bin + sync_binlog=1) against raw INSERTs; stream, log and consumer
              reads against raw SELECTs; catch-up; frontier advance; dead-hole closing time
+  schema     what each index of the events table and the stream-head upsert cost a raw append
+             (copies of the table without one index each, against the complete one), and the
+             share of HOT stream-head updates
+  scale      appends, stream loads, consumer reads and a whole catch-up at 10 M events against
+             the same at 1 M, and the tables' size on disk per event (loads 10 M events)
   snapshots  load-and-decide on a 10 000-event stream with and without a snapshot every 100
              events, against a 100-event stream; a command with and without a snapshot write
   typed      building and decoding typed events (derive) against Event::json and decode_json
@@ -184,20 +191,42 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { case, events })
 }
 
-/// Inserts `events` rows straight from SQL (through the position function, as appends do):
-/// 100 events per stream.
+/// Inserts `events` rows straight from SQL (through the position function, as appends do) in
+/// streams of 100 with their stream heads, with the stream's number as its partition hash (so
+/// partitions split the log evenly), and analyzes the tables.
 pub(crate) async fn load_events(db: &PgDatabase, events: u64) -> Result<(), BenchError> {
+    load_more_events(db, 0, events).await
+}
+
+/// [`load_events`] for the `events` rows after the first `loaded` (a multiple of 100).
+pub(crate) async fn load_more_events(
+    db: &PgDatabase,
+    loaded: u64,
+    events: u64,
+) -> Result<(), BenchError> {
+    let first = i64::try_from(loaded).unwrap_or(i64::MAX);
     let count = i64::try_from(events).unwrap_or(i64::MAX);
+    let mut tx = db.pool().begin().await?;
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, \
          event_type, event_version, payload, metadata, created_at) \
-         SELECT 'load', (g / 100)::text, g % 100 + 1, 0, gen_random_uuid(), 'Loaded', 1, \
-         '\\x7b7d'::bytea, '{}'::json, now() FROM generate_series(0, $1 - 1) AS g",
+         SELECT 'load', (g / 100)::text, g % 100 + 1, g / 100, gen_random_uuid(), 'Loaded', 1, \
+         '\\x7b7d'::bytea, '{}'::json, now() FROM generate_series($1, $1 + $2 - 1) AS g",
     )
+    .bind(first)
     .bind(count)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("VACUUM ANALYZE events").execute(db.pool()).await?;
+    sqlx::query(
+        "INSERT INTO stream_heads (bounded_context, aggregate_type, aggregate_id, version) \
+         SELECT '', 'load', s::text, 100 FROM generate_series($1 / 100, ($1 + $2) / 100 - 1) AS s",
+    )
+    .bind(first)
+    .bind(count)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("VACUUM ANALYZE events, stream_heads").execute(db.pool()).await?;
     Ok(())
 }
 
@@ -248,6 +277,14 @@ async fn run(args: Args) -> Result<Report, BenchError> {
         let (_database, db, store) = fresh("bench_snapshots").await?;
         snapshots::run(&db, &store, &mut report).await?;
     }
+    if all || args.case == "schema" {
+        let (_database, db, store) = fresh("bench_schema").await?;
+        schema::run(&db, &store, &mut report).await?;
+    }
+    if all || args.case == "scale" {
+        let (_database, db, store) = fresh("bench_scale").await?;
+        scale::run(&db, &store, &mut report).await?;
+    }
     if all || args.case == "typed" {
         typed::run(&mut report)?;
     }
@@ -274,6 +311,8 @@ async fn main() -> ExitCode {
                 "filter",
                 "sqlite",
                 "snapshots",
+                "schema",
+                "scale",
                 "mysql",
                 "typed",
                 "all",

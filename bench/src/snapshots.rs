@@ -1,6 +1,6 @@
 //! `snapshots`: load-and-decide on a 10 000-event stream with and without a snapshot every 100
-//! events, against the same on a 100-event stream; and what writing a snapshot adds to a
-//! command.
+//! events, against the same on a 100-event stream; a command without a transaction against the
+//! same command in one; and what writing a snapshot adds to a command in a transaction.
 
 use std::time::{Duration, Instant};
 
@@ -139,6 +139,26 @@ async fn book(repository: &AccountRepository, name: &str) -> Result<Duration, Be
     Ok(started.elapsed() / u32::try_from(COMMANDS).unwrap_or(1))
 }
 
+/// [`book`] with each command in a transaction of its own through `execute_in`: what
+/// `execute` did before it appended without a transaction.
+async fn book_in_transaction(
+    db: &PgDatabase,
+    repository: &AccountRepository,
+    name: &str,
+) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    for _ in 0..COMMANDS {
+        let stream = StreamId::new("account", format!("{name}-{}", uuid::Uuid::new_v4()));
+        let mut tx = db.begin().await?;
+        repository
+            .execute_in(&mut tx, &stream, &Command::Book)
+            .await
+            .map_err(BenchError::command)?;
+        db.commit(tx).await?;
+    }
+    Ok(started.elapsed() / u32::try_from(COMMANDS).unwrap_or(1))
+}
+
 pub(crate) async fn run(
     db: &PgDatabase,
     store: &PostgresStore,
@@ -174,19 +194,23 @@ pub(crate) async fn run(
     report.case("load+decide 10 000 events, snapshot/100", &with, &hundred, "100-event stream");
     report.case("load+decide 10 000 events, no snapshot", &without, &with, "snapshot/100");
 
-    let (mut snapshotting, mut appending) = (Samples::default(), Samples::default());
+    let (mut snapshotting, mut appending, mut transacted) =
+        (Samples::default(), Samples::default(), Samples::default());
     let each =
         Repository::new(&backend, Accounts).with_snapshots(snapshots, SnapshotPolicy::every(1));
     for round in 0..ROUNDS {
         if raw_first(round) {
             appending.push(book(&plain, "plain").await?);
+            transacted.push(book_in_transaction(db, &plain, "tx").await?);
             snapshotting.push(book(&each, "snap").await?);
         } else {
             snapshotting.push(book(&each, "snap").await?);
+            transacted.push(book_in_transaction(db, &plain, "tx").await?);
             appending.push(book(&plain, "plain").await?);
         }
     }
-    report.case("command + snapshot write", &snapshotting, &appending, "command alone");
+    report.case("command, no transaction", &appending, &transacted, "command in a transaction");
+    report.case("command + snapshot write", &snapshotting, &transacted, "command in a transaction");
     Ok(())
 }
 
