@@ -1,10 +1,11 @@
 //! [`Database`] over SQLite, without stalling the async runtime.
 //!
 //! rusqlite is synchronous, and SQLite may block for as long as the busy timeout while another
-//! process holds the write lock. Every statement therefore runs on tokio's blocking thread pool
-//! (`spawn_blocking`): the transaction owns its connection and moves it to a blocking thread for
-//! each call and back. A pool of connections lets readers run in parallel with the writer
-//! (WAL mode).
+//! process holds the write lock. Every call therefore runs where blocking stalls no other task:
+//! in place on a multi-threaded runtime (`block_in_place`, which hands the worker's other tasks
+//! to another thread), on tokio's blocking thread pool on a current-thread runtime. The
+//! transaction owns its connection. A pool of connections lets readers run in parallel with the
+//! writer (WAL mode).
 //!
 //! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's write lock up front: a
 //! transaction that read first and upgraded later could fail with `SQLITE_BUSY` mid-way, which
@@ -19,6 +20,7 @@ use pupsourcing::{BackendError, BackendErrorKind, Database};
 use rusqlite::{Connection, Params, Row};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
+use crate::blocking::run_blocking;
 use crate::config::SqliteOptions;
 use crate::error::{Context, connection_lost};
 use crate::pool::Pool;
@@ -68,7 +70,7 @@ impl SqliteDatabase {
 
     /// Opens a database with explicit options.
     pub async fn open_with(options: SqliteOptions) -> Result<Self, BackendError> {
-        let pool = tokio::task::spawn_blocking(move || Pool::open(options))
+        let pool = run_blocking(move || Pool::open(options))
             .await
             .map_err(|err| BackendError::new(BackendErrorKind::Other, "open", err))??;
         Ok(Self { pool: Arc::new(pool) })
@@ -109,8 +111,8 @@ impl SqliteDatabase {
     }
 
     /// Runs `f` in a write transaction of its own, from `BEGIN IMMEDIATE` to `COMMIT` (or
-    /// `ROLLBACK` when `f` fails) in one call on a blocking thread: one hop instead of three for
-    /// a caller that has no transaction. The locks are let go only once SQLite has ended the
+    /// `ROLLBACK` when `f` fails) in one blocking call: for a caller that has no transaction,
+    /// one call instead of three. The locks are let go only once SQLite has ended the
     /// transaction, even if this future is dropped half-way.
     pub(crate) async fn write_once<T, E, F>(&self, operation: &'static str, f: F) -> Result<T, E>
     where
@@ -121,7 +123,7 @@ impl SqliteDatabase {
         let write_guard = Arc::clone(&self.pool.writer).lock_owned().await;
         let (mut conn, permit) = self.pool.acquire().await?;
         let pool = Arc::clone(&self.pool);
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = run_blocking(move || {
             let outcome = conn
                 .execute_batch("BEGIN IMMEDIATE")
                 .during("begin")
@@ -159,7 +161,7 @@ impl SqliteDatabase {
     }
 
     /// Runs `f`, whose statements read, on a pooled connection outside any transaction, in one
-    /// call on a blocking thread. A single `SELECT` reads one consistent snapshot by itself.
+    /// blocking call. A single `SELECT` reads one consistent snapshot by itself.
     pub(crate) async fn read_once<T, E, F>(&self, operation: &'static str, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -168,7 +170,7 @@ impl SqliteDatabase {
     {
         let (mut conn, permit) = self.pool.acquire().await?;
         let pool = Arc::clone(&self.pool);
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = run_blocking(move || {
             let outcome = f(&mut conn);
             if conn.is_autocommit() {
                 pool.release(conn);
@@ -224,11 +226,13 @@ pub struct SqliteTx {
 }
 
 impl SqliteTx {
-    /// Runs `f` on the transaction's connection, on a blocking thread, and returns its result.
-    /// Errors are classified like the store's own (a busy database is retryable).
+    /// Runs `f` on the transaction's connection, where it may block (see the module docs), and
+    /// returns its result. Errors are classified like the store's own (a busy database is
+    /// retryable).
     ///
-    /// If the returned future is dropped before it completes, the connection is lost to the
-    /// transaction: SQLite rolls it back, and later calls fail with a connection error.
+    /// On a current-thread runtime, if the returned future is dropped before it completes, the
+    /// connection is lost to the transaction: SQLite rolls it back, and later calls fail with a
+    /// connection error. (On a multi-threaded runtime the call completes before it returns.)
     pub async fn call<T, F>(&mut self, f: F) -> Result<T, BackendError>
     where
         T: Send + 'static,
@@ -285,7 +289,7 @@ impl SqliteTx {
         self.first_own_position
     }
 
-    /// Moves the connection to a blocking thread, runs `f`, and takes the connection back.
+    /// Runs `f` on the connection where it may block, and takes the connection back.
     pub(crate) async fn run<T, E, F>(&mut self, operation: &'static str, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -293,7 +297,7 @@ impl SqliteTx {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let mut conn = self.conn.take().ok_or_else(|| E::from(connection_lost(operation)))?;
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = run_blocking(move || {
             let result = f(&mut conn);
             (conn, result)
         })

@@ -19,6 +19,7 @@
 //! timeout fails with a retryable [`BackendErrorKind::Busy`](pupsourcing::BackendErrorKind::Busy).
 
 mod backend;
+mod blocking;
 mod config;
 mod convert;
 mod coordinator;

@@ -13,6 +13,7 @@ use pupsourcing::{BackendError, BackendErrorKind};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::blocking::run_blocking;
 use crate::config::{Location, SqliteOptions, Synchronous};
 use crate::error::Context;
 
@@ -93,7 +94,7 @@ impl Pool {
             Some(conn) => conn,
             None => {
                 let pool = Arc::clone(self);
-                tokio::task::spawn_blocking(move || pool.connect())
+                run_blocking(move || pool.connect())
                     .await
                     .map_err(|err| BackendError::new(BackendErrorKind::Other, "acquire", err))??
             }
