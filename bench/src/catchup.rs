@@ -100,6 +100,15 @@ pub(crate) fn decode_all(row: &sqlx::postgres::PgRow) -> Result<(), BenchError> 
 
 /// Pages through the whole log in position order with plain SQL, decoding every column.
 async fn raw_read(db: &PgDatabase, upsert: bool) -> Result<(u64, Duration), BenchError> {
+    raw_read_pages(db, upsert, BATCH).await
+}
+
+/// [`raw_read`] in pages of `page` rows.
+async fn raw_read_pages(
+    db: &PgDatabase,
+    upsert: bool,
+    page: usize,
+) -> Result<(u64, Duration), BenchError> {
     let started = Instant::now();
     let mut after = 0i64;
     let mut count = 0u64;
@@ -111,7 +120,7 @@ async fn raw_read(db: &PgDatabase, upsert: bool) -> Result<(u64, Duration), Benc
              causation_id FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
         )
         .bind(after)
-        .bind(i64::try_from(BATCH).unwrap_or(i64::MAX))
+        .bind(i64::try_from(page).unwrap_or(i64::MAX))
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = rows.last() else { break };
@@ -280,23 +289,28 @@ pub(crate) async fn run(
         human(raw.median()),
     ));
     if !upsert {
-        shapes(store, events, latest, raw_rate, report).await?;
+        shapes(db, store, events, latest, report).await?;
     }
     Ok(())
 }
 
 /// The no-op catch-up again, once per shape: split into 2 and 4 partitions (each partition
-/// reads the log for its streams), and with batches growing to 500 and 10 000 events instead of
-/// [`BATCH`]; against the raw ordered read's median rate.
+/// reads the log for its streams), and with batches growing to 500, 5 000 and 10 000 events
+/// instead of [`BATCH`]; against one raw ordered read in pages of the same size.
 async fn shapes(
+    db: &PgDatabase,
     store: &PostgresStore,
     events: u64,
     latest: u64,
-    raw_rate: f64,
     report: &mut Report,
 ) -> Result<(), BenchError> {
     let backend = pupsourcing_postgres::from_store(store.clone());
-    for (partitions, max_batch) in [(2, BATCH), (4, BATCH), (1, 500), (1, 10_000)] {
+    for (partitions, max_batch) in [(2, BATCH), (4, BATCH), (1, 500), (1, 5_000), (1, 10_000)] {
+        let (count, raw_elapsed) = raw_read_pages(db, false, max_batch).await?;
+        if count != events {
+            return Err(BenchError::Stuck("the raw read did not see every event"));
+        }
+        let raw_rate = rate(events, raw_elapsed);
         let handled = Arc::new(AtomicU64::new(0));
         let name = format!("noop-{partitions}p-{max_batch}");
         let consumer =
@@ -308,8 +322,8 @@ async fn shapes(
         let our_rate = rate(events, elapsed);
         report.line(format!(
             "catchup, no-op consumer, {partitions} partition(s), batches up to {max_batch}  \
-             pupsourcing {our_rate:.0} ev/s  raw ordered read {raw_rate:.0} ev/s  ratio {:.2}  \
-             (one pass, {})",
+             pupsourcing {our_rate:.0} ev/s  raw ordered read, pages of {max_batch}, \
+             {raw_rate:.0} ev/s  ratio {:.2}  (one pass, {})",
             our_rate / raw_rate,
             human(elapsed),
         ));

@@ -253,6 +253,9 @@ fn raw_reads(path: &Path, read: Read, reads: usize) -> Result<Samples, BenchErro
 enum Read {
     Stream,
     StreamCommitted,
+    /// Each load in a read transaction of its own: what a caller without a transaction would
+    /// do without `read_stream_committed`.
+    StreamOwnTransaction,
     Log,
 }
 
@@ -271,6 +274,12 @@ async fn our_reads(
             Read::Stream => store.read_stream(&mut tx, &id, Versions::all()).await?.len(),
             Read::StreamCommitted => {
                 store.read_stream_committed(db, &id, Versions::all()).await?.len()
+            }
+            Read::StreamOwnTransaction => {
+                let mut own = db.begin_read().await?;
+                let read = store.read_stream(&mut own, &id, Versions::all()).await?.len();
+                db.rollback(own).await?;
+                read
             }
             Read::Log => store.read_events(&mut tx, spread(i, LOADED - 500), 500).await?.len(),
         };
@@ -313,6 +322,22 @@ async fn read_cases(
         }
         report.case(name, &ours, &raw, "raw");
     }
+    let (mut committed, mut own) = (Samples::default(), Samples::default());
+    for round in 0..ROUNDS {
+        if raw_first(round) {
+            our_reads(db, store, Read::StreamOwnTransaction, 200, &mut own).await?;
+            our_reads(db, store, Read::StreamCommitted, 200, &mut committed).await?;
+        } else {
+            our_reads(db, store, Read::StreamCommitted, 200, &mut committed).await?;
+            our_reads(db, store, Read::StreamOwnTransaction, 200, &mut own).await?;
+        }
+    }
+    report.case(
+        "sqlite: read_stream_committed 100 events vs a read transaction of its own",
+        &committed,
+        &own,
+        "begin_read + read_stream + rollback",
+    );
     Ok(())
 }
 

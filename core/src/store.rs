@@ -138,8 +138,8 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
     /// [`StoreError::DuplicateEventId`].
     ///
     /// Backends do it in as few round trips as they can: PostgreSQL runs the append as one
-    /// autocommit statement (no `BEGIN`/`COMMIT`), SQLite runs begin, append and commit in one
-    /// call on its connection's thread. The default begins, appends and commits, rolling back on
+    /// autocommit statement (no `BEGIN`/`COMMIT`), SQLite runs begin, append and commit as one
+    /// blocking call. The default begins, appends and commits, rolling back on
     /// failure.
     async fn append_committed(
         &self,
@@ -154,8 +154,8 @@ pub trait EventStore<D: Database>: Send + Sync + 'static {
     /// with no transaction of its own (loading an aggregate before a command, say): the result
     /// is [`read_stream`](EventStore::read_stream)'s in a read transaction that began just now.
     ///
-    /// PostgreSQL and MySQL run it as one statement on a pooled connection, SQLite as one call
-    /// on its connection's thread; the default opens a read transaction and rolls it back.
+    /// PostgreSQL and MySQL run it as one statement on a pooled connection, SQLite as one
+    /// blocking call; the default opens a read transaction and rolls it back.
     async fn read_stream_committed(
         &self,
         db: &D,

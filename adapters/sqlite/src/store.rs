@@ -136,7 +136,7 @@ impl EventStore<SqliteDatabase> for SqliteStore {
         read::read_events_until(&self.inner, tx, query).await
     }
 
-    /// Begin, append and commit in one call on the connection's thread.
+    /// Begin, append and commit as one blocking call.
     #[tracing::instrument(name = "pupsourcing.append_committed", skip_all, fields(events = events.len()))]
     async fn append_committed(
         &self,
@@ -147,7 +147,7 @@ impl EventStore<SqliteDatabase> for SqliteStore {
         append::append_committed(&self.inner, db, expected, events).await
     }
 
-    /// One statement on a pooled connection, in one call on its thread.
+    /// One statement on a pooled connection, as one blocking call.
     #[tracing::instrument(name = "pupsourcing.read_stream_committed", skip_all, fields(stream = %stream))]
     async fn read_stream_committed(
         &self,

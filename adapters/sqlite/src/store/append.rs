@@ -32,8 +32,7 @@ pub(crate) async fn append(
     Ok(result)
 }
 
-/// The append in a transaction of its own, begun and committed in the same call on the
-/// connection's thread.
+/// The append in a transaction of its own, begun and committed in the same blocking call.
 pub(crate) async fn append_committed(
     store: &Arc<Inner>,
     db: &SqliteDatabase,
