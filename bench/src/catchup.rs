@@ -144,24 +144,9 @@ async fn raw_read_pages(
     Ok((count, started.elapsed()))
 }
 
-/// Runs one worker node with `consumer` until its checkpoint reaches the end of the log.
+/// Runs one worker node with `consumer`, its batches growing up to `max_batch` events, until
+/// the checkpoint of every partition has reached `latest`.
 pub(crate) async fn worker_catchup<D, S, C, K>(
-    backend: &Backend<D, S, C, K>,
-    consumer: Box<dyn Consumer<D>>,
-    name: &str,
-    latest: u64,
-) -> Result<Duration, BenchError>
-where
-    D: Database,
-    S: EventStore<D> + Clone,
-    C: Coordinator<D> + Clone,
-{
-    worker_catchup_with(backend, consumer, name, latest, BATCH).await
-}
-
-/// [`worker_catchup`] with batches growing up to `max_batch` events; done when every
-/// partition's checkpoint has reached `latest`.
-async fn worker_catchup_with<D, S, C, K>(
     backend: &Backend<D, S, C, K>,
     consumer: Box<dyn Consumer<D>>,
     name: &str,
@@ -241,7 +226,7 @@ where
             Admin::new(&pupsourcing_postgres::from_store(store.clone())).rewind(name, 0).await?;
         }
         let backend = pupsourcing_postgres::from_store(store.clone());
-        ours.push(worker_catchup(&backend, consumer(), name, latest).await?);
+        ours.push(worker_catchup(&backend, consumer(), name, latest, BATCH).await?);
     }
     Ok((raw, ours))
 }
@@ -315,7 +300,7 @@ async fn shapes(
         let name = format!("noop-{partitions}p-{max_batch}");
         let consumer =
             Box::new(Partitioned { name: name.clone(), partitions, handled: Arc::clone(&handled) });
-        let elapsed = worker_catchup_with(&backend, consumer, &name, latest, max_batch).await?;
+        let elapsed = worker_catchup(&backend, consumer, &name, latest, max_batch).await?;
         if handled.load(Ordering::Relaxed) != events {
             return Err(BenchError::Stuck("a partitioned consumer did not see every event once"));
         }

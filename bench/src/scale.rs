@@ -11,7 +11,7 @@ use pupsourcing_postgres::{PgDatabase, PostgresStore};
 use sqlx::Row;
 
 use crate::append::{How, Target, concurrently, ours};
-use crate::catchup::{Partitioned, rate, worker_catchup};
+use crate::catchup::{BATCH, Partitioned, rate, worker_catchup};
 use crate::stats::{Samples, human};
 use crate::{BenchError, Report, load_events, load_more_events};
 
@@ -97,7 +97,7 @@ async fn measure(
     let handled = Arc::new(AtomicU64::new(0));
     let named =
         Partitioned { name: consumer.to_owned(), partitions: 1, handled: Arc::clone(&handled) };
-    let elapsed = worker_catchup(&backend, Box::new(named), consumer, latest).await?;
+    let elapsed = worker_catchup(&backend, Box::new(named), consumer, latest, BATCH).await?;
     if handled.load(Ordering::Relaxed) != latest {
         return Err(BenchError::Stuck("the catch-up did not see every event once"));
     }
@@ -120,14 +120,16 @@ async fn size_per_event(db: &PgDatabase, events: u64) -> Result<String, BenchErr
     )
     .fetch_one(db.pool())
     .await?;
+    let events = i64::try_from(events).unwrap_or(i64::MAX).max(1);
+    // Tenths of a byte per event, in integers (no float conversion to saturate).
     let per_event = |bytes: i64| {
-        f64::from(u32::try_from(bytes).unwrap_or(u32::MAX))
-            / f64::from(u32::try_from(events).unwrap_or(1))
+        let tenths = bytes.saturating_mul(10) / events;
+        format!("{}.{}", tenths / 10, tenths % 10)
     };
     let (table, indexes, heads): (i64, i64, i64) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     Ok(format!(
-        "{:.0} B/event (table {:.0}, indexes {:.0}, stream heads {:.1})",
+        "{} B/event (table {}, indexes {}, stream heads {})",
         per_event(table + indexes + heads),
         per_event(table),
         per_event(indexes),

@@ -1,12 +1,13 @@
 //! The `append` and `read` cases on SQLite (a database file, `synchronous = FULL`, WAL), against
-//! rusqlite used directly on a connection of its own: prepared statements, no thread hops.
+//! rusqlite used directly on a connection of its own: prepared statements, no thread hops; and,
+//! with the `sqlite` case, the default blocking pool against `SqliteOptions::calls_in_place`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pupsourcing::{Database, EventStore, StreamId, Versions};
-use pupsourcing_sqlite::{SqliteDatabase, SqliteStore};
+use pupsourcing_sqlite::{SqliteDatabase, SqliteOptions, SqliteStore};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -341,6 +342,67 @@ async fn read_cases(
     Ok(())
 }
 
+/// One round from a spawned task (on a runtime worker, where a call in place hands the worker's
+/// other tasks to another thread): 200 single-event `Exact` appends in transactions, or 200
+/// loads of a 100-event stream with `read_stream_committed`.
+async fn placement_round(
+    db: &SqliteDatabase,
+    store: &SqliteStore,
+    append: bool,
+) -> Result<Duration, BenchError> {
+    let (db, store) = (db.clone(), store.clone());
+    let task = tokio::spawn(async move {
+        let started = Instant::now();
+        if append {
+            ours(&db, &store, Target::Existing, 200, 1, How::Transaction).await?;
+        } else {
+            for _ in 0..200 {
+                let stream = StreamId::new("placed", "read");
+                if store.read_stream_committed(&db, &stream, Versions::all()).await?.len() != 100 {
+                    return Err(BenchError::Stuck("a read returned the wrong number of events"));
+                }
+            }
+        }
+        Ok(started.elapsed())
+    });
+    task.await.map_err(|_| BenchError::Stuck("a bench task failed"))?
+}
+
+/// The same appends and loads with calls on the blocking pool (the default) and in place
+/// (`SqliteOptions::calls_in_place`), each on a file of its own, from spawned tasks.
+async fn placement_cases(dir: &Path, report: &mut Report) -> Result<(), BenchError> {
+    let mut sides = Vec::new();
+    for (name, in_place) in [("pool.sqlite3", false), ("in-place.sqlite3", true)] {
+        let options = SqliteOptions::new(dir.join(name)).calls_in_place(in_place);
+        let db = SqliteDatabase::open_with(options).await?;
+        let store = SqliteStore::new(&db);
+        store.migrate().await?;
+        let stream = StreamId::new("placed", "read");
+        let events = (0..100).map(|i| pupsourcing::Event::new(&stream, "Loaded", payload(i)));
+        store
+            .append_committed(&db, pupsourcing::ExpectedVersion::NoStream, events.collect())
+            .await?;
+        sides.push((db, store));
+    }
+    for (name, append) in [
+        ("sqlite, from a task: append 1 event, Exact, in a transaction", true),
+        ("sqlite, from a task: read_stream_committed 100 events", false),
+    ] {
+        let (mut pool, mut place) = (Samples::default(), Samples::default());
+        for round in 0..ROUNDS {
+            if raw_first(round) {
+                pool.push(placement_round(&sides[0].0, &sides[0].1, append).await?);
+                place.push(placement_round(&sides[1].0, &sides[1].1, append).await?);
+            } else {
+                place.push(placement_round(&sides[1].0, &sides[1].1, append).await?);
+                pool.push(placement_round(&sides[0].0, &sides[0].1, append).await?);
+            }
+        }
+        report.case(&format!("{name}, calls in place"), &place, &pool, "on the blocking pool");
+    }
+    Ok(())
+}
+
 /// Runs the SQLite cases on a fresh database file in the temporary directory.
 pub(crate) async fn run(report: &mut Report, append: bool, read: bool) -> Result<(), BenchError> {
     let dir = std::env::temp_dir().join(format!("pupsourcing-bench-{}", Uuid::new_v4().simple()));
@@ -357,6 +419,9 @@ pub(crate) async fn run(report: &mut Report, append: bool, read: bool) -> Result
         }
         if read {
             read_cases(&db, &store, &path, report).await?;
+        }
+        if append && read {
+            placement_cases(&dir, report).await?;
         }
         Ok::<(), BenchError>(())
     }

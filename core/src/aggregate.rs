@@ -8,15 +8,19 @@
 //! `Exact(version)` (`NoStream` for a new stream); when another writer won the race it loads
 //! again and decides again, within a bounded, jittered [`CommandRetry`]. Domain errors are
 //! returned at once and never retried. A command whose only write is its events takes no
-//! transaction: it loads with [`EventStore::read_stream_committed`](crate::EventStore::read_stream_committed)
-//! and appends with [`EventStore::append_committed`](crate::EventStore::append_committed) (one
-//! statement each on PostgreSQL), the `Exact` expectation keeping the decision safe;
-//! [`Repository::execute_in`] runs one in the caller's transaction instead.
-
+//! write transaction: it loads with [`read_stream_committed`] and appends with
+//! [`append_committed`] (one statement each on PostgreSQL), the `Exact` expectation keeping the
+//! decision safe; on SQLite, whose writers queue one at a time, it runs in one write
+//! transaction ([`serializes_writers`]). [`Repository::execute_in`] runs one in the caller's
+//! transaction instead.
 //!
 //! With [`Repository::with_snapshots`], a load starts from the stream's newest snapshot and
 //! folds only the events after it; [`SnapshotPolicy`] says when snapshots are written, and
 //! whether in the command's transaction or later by a [`SnapshotConsumer`].
+//!
+//! [`read_stream_committed`]: crate::EventStore::read_stream_committed
+//! [`append_committed`]: crate::EventStore::append_committed
+//! [`serializes_writers`]: crate::Database::serializes_writers
 
 mod decider;
 mod repository;

@@ -41,6 +41,14 @@ pub trait Database: Clone + Send + Sync + 'static {
     /// Rolls a transaction back.
     async fn rollback(&self, tx: Self::Tx) -> Result<(), BackendError>;
 
+    /// Whether [`begin`](Database::begin) queues writers one at a time (SQLite's write lock):
+    /// then concurrent writers wait for each other instead of conflicting, and a command that
+    /// reads, decides and appends is better run inside one write transaction than without.
+    /// The default is `false`: writers run concurrently.
+    fn serializes_writers(&self) -> bool {
+        false
+    }
+
     /// Classifies an error of this backend's driver (for example the `sqlx::Error` of a
     /// projection's own query), with the same rules the adapter applies to its own calls; `None`
     /// when `error` is not the driver's. The worker asks this of every error in the source chain

@@ -36,6 +36,7 @@ mockall::mock! {
         async fn begin_read(&self) -> Result<MockTx, BackendError>;
         async fn commit(&self, tx: MockTx) -> Result<(), BackendError>;
         async fn rollback(&self, tx: MockTx) -> Result<(), BackendError>;
+        fn serializes_writers(&self) -> bool;
     }
 }
 

@@ -36,11 +36,12 @@ pub struct SqliteOptions {
     pub(crate) max_connections: usize,
     pub(crate) busy_timeout: Duration,
     pub(crate) synchronous: Synchronous,
+    pub(crate) calls_in_place: bool,
 }
 
 impl SqliteOptions {
     /// Options for a database file (or `":memory:"`), with defaults: 8 connections, a 5 s busy
-    /// timeout, `synchronous = FULL`.
+    /// timeout, `synchronous = FULL`, calls on the blocking thread pool.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let location =
@@ -50,6 +51,7 @@ impl SqliteOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
             synchronous: Synchronous::Full,
+            calls_in_place: false,
         }
     }
 
@@ -78,6 +80,20 @@ impl SqliteOptions {
     #[must_use]
     pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
+        self
+    }
+
+    /// Runs SQLite's calls on the calling thread of a multi-threaded tokio runtime
+    /// (`tokio::task::block_in_place`, which moves that worker's other tasks to another thread
+    /// meanwhile) instead of sending each to the blocking thread pool and back. On a
+    /// current-thread runtime calls go to the pool anyway. Default: off.
+    ///
+    /// Turn it on only where no call comes from a task of a `tokio::task::LocalSet`: tokio
+    /// panics when `block_in_place` is called there. With it, a call completes even if its
+    /// future is dropped, so a timeout around a store call waits for the call in progress.
+    #[must_use]
+    pub fn calls_in_place(mut self, in_place: bool) -> Self {
+        self.calls_in_place = in_place;
         self
     }
 

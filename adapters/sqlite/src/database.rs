@@ -2,10 +2,11 @@
 //!
 //! rusqlite is synchronous, and SQLite may block for as long as the busy timeout while another
 //! process holds the write lock. Every call therefore runs where blocking stalls no other task:
-//! in place on a multi-threaded runtime (`block_in_place`, which hands the worker's other tasks
-//! to another thread), on tokio's blocking thread pool on a current-thread runtime. The
-//! transaction owns its connection. A pool of connections lets readers run in parallel with the
-//! writer (WAL mode).
+//! on tokio's blocking thread pool, or, with
+//! [`SqliteOptions::calls_in_place`](crate::SqliteOptions::calls_in_place) on a multi-threaded
+//! runtime, on the calling thread (`block_in_place`, which hands the worker's other tasks to
+//! another thread). The transaction owns its connection. A pool of connections lets readers
+//! run in parallel with the writer (WAL mode).
 //!
 //! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's write lock up front: a
 //! transaction that read first and upgraded later could fail with `SQLITE_BUSY` mid-way, which
@@ -70,7 +71,8 @@ impl SqliteDatabase {
 
     /// Opens a database with explicit options.
     pub async fn open_with(options: SqliteOptions) -> Result<Self, BackendError> {
-        let pool = run_blocking(move || Pool::open(options))
+        let in_place = options.calls_in_place;
+        let pool = run_blocking(in_place, move || Pool::open(options))
             .await
             .map_err(|err| BackendError::new(BackendErrorKind::Other, "open", err))??;
         Ok(Self { pool: Arc::new(pool) })
@@ -123,7 +125,7 @@ impl SqliteDatabase {
         let write_guard = Arc::clone(&self.pool.writer).lock_owned().await;
         let (mut conn, permit) = self.pool.acquire().await?;
         let pool = Arc::clone(&self.pool);
-        let joined = run_blocking(move || {
+        let joined = run_blocking(self.pool.calls_in_place(), move || {
             let outcome = conn
                 .execute_batch("BEGIN IMMEDIATE")
                 .during("begin")
@@ -170,7 +172,7 @@ impl SqliteDatabase {
     {
         let (mut conn, permit) = self.pool.acquire().await?;
         let pool = Arc::clone(&self.pool);
-        let joined = run_blocking(move || {
+        let joined = run_blocking(self.pool.calls_in_place(), move || {
             let outcome = f(&mut conn);
             if conn.is_autocommit() {
                 pool.release(conn);
@@ -230,9 +232,10 @@ impl SqliteTx {
     /// returns its result. Errors are classified like the store's own (a busy database is
     /// retryable).
     ///
-    /// On a current-thread runtime, if the returned future is dropped before it completes, the
-    /// connection is lost to the transaction: SQLite rolls it back, and later calls fail with a
-    /// connection error. (On a multi-threaded runtime the call completes before it returns.)
+    /// If the returned future is dropped before it completes, the connection is lost to the
+    /// transaction: SQLite rolls it back, and later calls fail with a connection error. (With
+    /// [`SqliteOptions::calls_in_place`](crate::SqliteOptions::calls_in_place) on a
+    /// multi-threaded runtime the call completes before its future can be dropped.)
     pub async fn call<T, F>(&mut self, f: F) -> Result<T, BackendError>
     where
         T: Send + 'static,
@@ -297,7 +300,7 @@ impl SqliteTx {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let mut conn = self.conn.take().ok_or_else(|| E::from(connection_lost(operation)))?;
-        let joined = run_blocking(move || {
+        let joined = run_blocking(self.pool.calls_in_place(), move || {
             let result = f(&mut conn);
             (conn, result)
         })
@@ -390,6 +393,11 @@ impl Database for SqliteDatabase {
 
     async fn rollback(&self, tx: SqliteTx) -> Result<(), BackendError> {
         tx.finish("ROLLBACK").await
+    }
+
+    /// `true`: write transactions take SQLite's write lock at `BEGIN IMMEDIATE`, one at a time.
+    fn serializes_writers(&self) -> bool {
+        true
     }
 
     /// Classifies a `rusqlite::Error` (a handler's own statement) by the adapter's result-code

@@ -66,6 +66,11 @@ impl Pool {
         &self.path
     }
 
+    /// Whether calls run on the calling thread ([`SqliteOptions::calls_in_place`]).
+    pub(crate) fn calls_in_place(&self) -> bool {
+        self.options.calls_in_place
+    }
+
     fn connect(&self) -> Result<Connection, BackendError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -94,7 +99,7 @@ impl Pool {
             Some(conn) => conn,
             None => {
                 let pool = Arc::clone(self);
-                run_blocking(move || pool.connect())
+                run_blocking(self.options.calls_in_place, move || pool.connect())
                     .await
                     .map_err(|err| BackendError::new(BackendErrorKind::Other, "acquire", err))??
             }

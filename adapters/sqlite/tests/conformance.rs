@@ -1,5 +1,6 @@
 //! The conformance suite on SQLite, twice: on a database file (several connections on one file,
-//! fresh tables per store) and on a temporary database (`":memory:"`).
+//! fresh tables per store, calls on the blocking pool) and on a temporary database
+//! (`":memory:"`, calls in place).
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
 
@@ -73,7 +74,7 @@ impl StoreBackend for SqliteFile {
     }
 }
 
-/// A temporary database per store.
+/// A temporary database per store, its calls run in place.
 struct SqliteMemory;
 
 #[async_trait]
@@ -82,7 +83,8 @@ impl StoreBackend for SqliteMemory {
     type Store = SqliteStore;
 
     async fn fresh_store(&self) -> (SqliteDatabase, SqliteStore) {
-        let db = SqliteDatabase::open(":memory:").await.expect("open");
+        let options = SqliteOptions::temporary().calls_in_place(true);
+        let db = SqliteDatabase::open_with(options).await.expect("open");
         let store = SqliteStore::new(&db);
         store.migrate().await.expect("migrate");
         (db, store)

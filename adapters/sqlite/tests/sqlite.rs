@@ -175,9 +175,7 @@ async fn own_statements_share_the_transaction_and_timestamps_are_stored_as_utc_t
     assert!(stamp.ends_with('Z') && stamp.len() == "2024-01-01T00:00:00.000000Z".len(), "{stamp}");
 }
 
-/// On a current-thread runtime a call runs on the blocking pool, and dropping its future
-/// half-way loses the transaction's connection.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_call_loses_the_transaction_but_not_the_database() {
     let dir = Dir::new("cancel");
     let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
@@ -205,39 +203,47 @@ async fn a_cancelled_call_loses_the_transaction_but_not_the_database() {
     assert_eq!(appended.to_version(), 1, "the cancelled transaction must have rolled back");
 }
 
-/// On a multi-threaded runtime a call runs in place: a timeout cannot cut it short, so the
-/// transaction survives it, and the runtime's other tasks run meanwhile, even with a single
-/// worker thread (the call below waits for a message that only another task sends).
+/// With `calls_in_place`, a call from a task of a multi-threaded runtime runs on its worker
+/// thread: a timeout cannot cut it short, so the transaction survives it, and the runtime's
+/// other tasks run meanwhile, even with a single worker thread (the call below waits for a
+/// message that only another task sends).
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_call_blocks_no_other_task_and_cannot_be_cut_short() {
+async fn calls_in_place_block_no_other_task_and_cannot_be_cut_short() {
     let dir = Dir::new("in-place");
-    let (db, store) = open(dir.file(), Duration::from_secs(5)).await;
-    let s = StreamId::new("t", "1");
-    let mut tx = db.begin().await.unwrap();
-    store.append(&mut tx, ExpectedVersion::NoStream, one(&s)).await.unwrap();
-    let (send, receive) = std::sync::mpsc::channel::<()>();
-    let (ready, go) = oneshot::channel::<()>();
-    let other = tokio::spawn(async move {
-        go.await.unwrap();
-        send.send(()).unwrap();
+    let options = SqliteOptions::new(dir.file()).calls_in_place(true);
+    let db = SqliteDatabase::open_with(options).await.unwrap();
+    let store = SqliteStore::new(&db);
+    store.migrate().await.unwrap();
+    // On the runtime's worker, not on the test's own thread.
+    let in_task = tokio::spawn(async move {
+        let s = StreamId::new("t", "1");
+        let mut tx = db.begin().await.unwrap();
+        store.append(&mut tx, ExpectedVersion::NoStream, one(&s)).await.unwrap();
+        let (send, receive) = std::sync::mpsc::channel::<()>();
+        let (ready, go) = oneshot::channel::<()>();
+        let other = tokio::spawn(async move {
+            go.await.unwrap();
+            send.send(()).unwrap();
+        });
+        let call = tx.call(move |_conn| {
+            let _ = ready.send(());
+            let heard = receive.recv_timeout(Duration::from_secs(10)).is_ok();
+            // Well past the timeout below: only a call that cannot be interrupted succeeds.
+            std::thread::sleep(Duration::from_millis(50));
+            Ok(heard)
+        });
+        let answered = tokio::time::timeout(Duration::from_millis(1), call).await;
+        assert!(
+            matches!(answered, Ok(Ok(true))),
+            "the call must finish, having heard from the other task: {answered:?}"
+        );
+        other.await.unwrap();
+        store.append(&mut tx, ExpectedVersion::Exact(1), one(&s)).await.unwrap();
+        db.commit(tx).await.unwrap();
+        let mut read = db.begin_read().await.unwrap();
+        assert_eq!(store.stream_version(&mut read, &s).await.unwrap(), 2);
     });
-    let call = tx.call(move |_conn| {
-        let _ = ready.send(());
-        let heard = receive.recv_timeout(Duration::from_secs(10)).is_ok();
-        // Well past the timeout below: only a call that cannot be interrupted still succeeds.
-        std::thread::sleep(Duration::from_millis(50));
-        Ok(heard)
-    });
-    let answered = tokio::time::timeout(Duration::from_millis(1), call).await;
-    assert!(
-        matches!(answered, Ok(Ok(true))),
-        "the call must finish, having heard from the other task: {answered:?}"
-    );
-    other.await.unwrap();
-    store.append(&mut tx, ExpectedVersion::Exact(1), one(&s)).await.unwrap();
-    db.commit(tx).await.unwrap();
-    let mut read = db.begin_read().await.unwrap();
-    assert_eq!(store.stream_version(&mut read, &s).await.unwrap(), 2);
+    in_task.await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

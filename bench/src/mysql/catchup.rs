@@ -58,7 +58,7 @@ pub(super) async fn run(
             Admin::new(&backend).rewind("noop", 0).await?;
         }
         let consumer = Box::new(NoOp(Arc::clone(&handled)));
-        ours.push(worker_catchup(&backend, consumer, "noop", latest).await?);
+        ours.push(worker_catchup(&backend, consumer, "noop", latest, BATCH).await?);
     }
     if handled.load(Ordering::Relaxed) != EVENTS * u64::try_from(ROUNDS).unwrap_or(1) {
         return Err(BenchError::Stuck("the no-op consumer did not see every event once per round"));

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::aggregate::Decider;
 use crate::aggregate::session::Session;
-use crate::aggregate::snapshotting::{SnapshotPolicy, SnapshotWrite, Snapshotting};
+use crate::aggregate::snapshotting::{SnapshotPolicy, Snapshotting};
 use crate::snapshot::SnapshotStore;
 use crate::typed::{Typed, TypedError, decode_stream};
 use crate::worker::context::random;
@@ -275,12 +275,18 @@ where
     /// again from the load, within the retry policy.
     ///
     /// A command that writes nothing but its events (no snapshot store, or snapshots written
-    /// [`Deferred`](SnapshotWrite::Deferred)) needs no transaction: it loads with
-    /// [`EventStore::read_stream_committed`] and appends with
-    /// [`EventStore::append_committed`], whose `Exact` expectation is what makes the decision
-    /// safe (on PostgreSQL one statement each, no `BEGIN`/`COMMIT`). With snapshots written
-    /// [`InCommand`](SnapshotWrite::InCommand), every attempt is one transaction, so a snapshot
-    /// commits with the events it covers.
+    /// [`Deferred`]) takes no write transaction: it loads with
+    /// [`EventStore::read_stream_committed`] (and reads the snapshot, if any, in a read
+    /// transaction of its own) and appends with [`EventStore::append_committed`], whose `Exact`
+    /// expectation is what makes the decision safe (on PostgreSQL one statement each, no
+    /// `BEGIN`/`COMMIT`). Every attempt is one write transaction instead when snapshots are
+    /// written [`InCommand`] (a snapshot commits with the events it covers), and on a database
+    /// whose write transactions queue one at a time ([`Database::serializes_writers`]: SQLite),
+    /// where concurrent commands on one aggregate then wait for each other instead of
+    /// conflicting.
+    ///
+    /// [`Deferred`]: crate::aggregate::SnapshotWrite::Deferred
+    /// [`InCommand`]: crate::aggregate::SnapshotWrite::InCommand
     ///
     /// Every attempt writes the same event ids (from a command id made for the call), so when a
     /// commit's outcome was unknown (the connection dropped during it) and it had in fact
@@ -327,10 +333,11 @@ where
         idempotent: bool,
     ) -> Result<Executed, CommandError<Dc::Error>> {
         let attempts = self.retry.attempts.max(1);
-        let in_transaction = self
-            .snapshots
-            .as_ref()
-            .is_some_and(|snapshots| snapshots.policy.write == SnapshotWrite::InCommand);
+        let in_transaction = self.db.serializes_writers()
+            || self
+                .snapshots
+                .as_ref()
+                .is_some_and(|snapshots| snapshots.policy.writes_in_command());
         let mut attempt = 1;
         loop {
             let recheck = idempotent || attempt > 1;
@@ -441,16 +448,16 @@ where
         let appended =
             session.append(&self.store, expected, events).await.map_err(TypedError::from)?;
         let version = appended.to_version();
-        if let Some(snapshots) = &self.snapshots {
+        // `run` gives a command that may write snapshots a transaction (`writes_in_command`).
+        if let (Some(snapshots), Session::Tx(tx)) = (&self.snapshots, session) {
             let policy = snapshots.policy;
             let base = loaded.snapshot.unwrap_or(0);
-            if policy.write == SnapshotWrite::InCommand && policy.due(base, loaded.version, version)
-            {
+            if policy.writes_in_command() && policy.due(base, loaded.version, version) {
                 let state = decided
                     .iter()
                     .fold(loaded.state, |state, event| self.decider.evolve(state, event));
                 let snapshot = snapshots.encode(stream, version, &state);
-                session.save_snapshot(snapshots, snapshot).await.map_err(TypedError::from)?;
+                snapshots.save(tx, snapshot).await.map_err(TypedError::from)?;
             }
         }
         Ok(Executed { version, appended: Some(appended), attempts, already_applied: false })

@@ -1,7 +1,7 @@
 //! Where one command attempt reads and writes: a transaction, or no transaction at all.
 
 use crate::aggregate::snapshotting::Snapshotting;
-use crate::snapshot::{Snapshot, SnapshotError};
+use crate::snapshot::SnapshotError;
 use crate::{
     AppendResult, Database, Event, EventStore, ExpectedVersion, StoreError, Stream, StreamId,
     Versions,
@@ -56,28 +56,6 @@ impl<D: Database> Session<'_, D> {
                 // A failed rollback of a read-only transaction loses nothing.
                 let _ = db.rollback(tx).await;
                 restored
-            }
-        }
-    }
-
-    /// Saves `snapshot`; without a transaction, in one of its own, which is safe because the
-    /// events it covers have committed already.
-    pub(crate) async fn save_snapshot<St>(
-        &mut self,
-        snapshots: &Snapshotting<D, St>,
-        snapshot: Option<Snapshot>,
-    ) -> Result<(), SnapshotError> {
-        match self {
-            Self::Tx(tx) => snapshots.save(tx, snapshot).await,
-            Self::Committed(db) => {
-                let mut tx = db.begin().await?;
-                match snapshots.save(&mut tx, snapshot).await {
-                    Ok(()) => Ok(db.commit(tx).await?),
-                    Err(err) => {
-                        let _ = db.rollback(tx).await;
-                        Err(err)
-                    }
-                }
             }
         }
     }

@@ -100,6 +100,12 @@ impl SnapshotPolicy {
 
     /// Whether a state at `version`, folded from a snapshot at `base` (0: none), is due for a
     /// snapshot, given the version `before` it that last had a chance to be snapshotted.
+    /// Whether commands may write snapshots: in the command, at a frequency that writes.
+    pub(crate) fn writes_in_command(&self) -> bool {
+        self.write == SnapshotWrite::InCommand
+            && !matches!(self.frequency, SnapshotFrequency::Never | SnapshotFrequency::Every(0))
+    }
+
     pub(crate) fn due(&self, base: u64, before: u64, version: u64) -> bool {
         match self.frequency {
             SnapshotFrequency::Never | SnapshotFrequency::Every(0) => false,

@@ -171,7 +171,9 @@ fn repository(
 #[tokio::test]
 async fn a_command_that_only_appends_takes_no_transaction() {
     let store = Recording::default();
-    let executed = repository(MockDatabase::new(), &store)
+    let mut db = MockDatabase::new();
+    db.expect_serializes_writers().return_const(false);
+    let executed = repository(db, &store)
         .execute(&StreamId::new("counter", "1"), &())
         .await
         .expect("executed");
@@ -186,6 +188,23 @@ async fn a_command_in_a_transaction_stays_in_it() {
     let mut tx = MockTx;
     let executed = repository(MockDatabase::new(), &store)
         .execute_in(&mut tx, &StreamId::new("counter", "1"), &())
+        .await
+        .expect("executed");
+    assert_eq!(executed.version, 2);
+    assert_eq!(store.calls(), ["read_stream", "append"]);
+}
+
+/// On a database whose writers queue on `begin` (SQLite), a command runs in one write
+/// transaction, so concurrent commands wait for each other instead of conflicting.
+#[tokio::test]
+async fn a_command_on_a_serializing_database_runs_in_a_transaction() {
+    let store = Recording::default();
+    let mut db = MockDatabase::new();
+    db.expect_serializes_writers().return_const(true);
+    db.expect_begin().times(1).returning(|| Ok(MockTx));
+    db.expect_commit().times(1).returning(|_| Ok(()));
+    let executed = repository(db, &store)
+        .execute(&StreamId::new("counter", "1"), &())
         .await
         .expect("executed");
     assert_eq!(executed.version, 2);
