@@ -1,5 +1,6 @@
 //! `latency`: how long after an append commits an idle worker's handler sees the event, with
-//! NOTIFY wake-ups and default settings, against the raw limit: a hand-written consumer that
+//! NOTIFY wake-ups and default settings (an `append_committed`, and an append in a transaction,
+//! whose notification the store sends once it learns of the commit), against the raw limit: a hand-written consumer that
 //! LISTENs, receives the `pg_notify` sent by the committing transaction, and reads from the
 //! notified position (no frontier, no checkpoint, no fencing).
 
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    Consumer, Event, EventStore, ExpectedVersion, HandlerError, PersistedEvent, StreamId, Worker,
-    WorkerConfig,
+    Consumer, Database, Event, EventStore, ExpectedVersion, HandlerError, PersistedEvent, StreamId,
+    Worker, WorkerConfig,
 };
 use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use sqlx::Row;
@@ -93,20 +94,38 @@ pub(crate) async fn run(db: &PgDatabase, report: &mut Report) -> Result<(), Benc
         let store = store.clone();
         async move { store.append_committed(db, ExpectedVersion::Any, vec![event]).await.map(|_| id) }
     };
+    let append_in_transaction = |i: usize| {
+        let event =
+            Event::new(&stream, "Tick", u64::try_from(i).unwrap_or(0).to_be_bytes().to_vec());
+        let id = event.event_id;
+        let store = store.clone();
+        async move {
+            let mut tx = db.begin().await?;
+            store.append(&mut tx, ExpectedVersion::Any, vec![event]).await?;
+            db.commit(tx).await?;
+            Ok::<_, BenchError>(id)
+        }
+    };
     let id = append(0).await?;
     handled(&mut seen, id).await?;
 
     let mut listener = PgListener::connect_with(db.pool()).await?;
     listener.listen(RAW_CHANNEL).await?;
     println!(
-        "latency: {SAMPLES} appends to an idle worker (default settings, NOTIFY), and as many raw NOTIFYs"
+        "latency: {SAMPLES} appends of each kind to an idle worker (default settings, NOTIFY), and as many raw NOTIFYs"
     );
-    let (mut ours, mut raw) = (Samples::default(), Samples::default());
+    let (mut ours, mut in_transaction, mut raw) =
+        (Samples::default(), Samples::default(), Samples::default());
     for i in 1..=SAMPLES {
         tokio::time::sleep(gap(i)).await;
         let id = append(i).await?;
         let committed = Instant::now();
         ours.push(handled(&mut seen, id).await? - committed);
+
+        tokio::time::sleep(gap(i)).await;
+        let id = append_in_transaction(i).await?;
+        let committed = Instant::now();
+        in_transaction.push(handled(&mut seen, id).await? - committed);
 
         tokio::time::sleep(gap(i)).await;
         let mut tx = db.pool().begin().await?;
@@ -140,6 +159,13 @@ pub(crate) async fn run(db: &PgDatabase, report: &mut Report) -> Result<(), Benc
         human(raw.quantile(990)),
         human(raw.max()),
     ));
+    report.line(format!(
+        "latency, append in a transaction              p50 {:>9}  p99 {:>9}  max {:>9}",
+        human(in_transaction.median()),
+        human(in_transaction.quantile(990)),
+        human(in_transaction.max()),
+    ));
     report.case("latency append→handler vs raw NOTIFY + read", &ours, &raw, "raw");
+    report.case("latency, in a transaction, vs raw NOTIFY + read", &in_transaction, &raw, "raw");
     Ok(())
 }

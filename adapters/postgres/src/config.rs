@@ -7,13 +7,16 @@ use pupsourcing_migrations::{Ident, NameError, Tables};
 ///
 /// Appends NOTIFY by default, on a channel derived from the table names (so stores with other
 /// tables in one database do not wake each other): idle consumers then wake within milliseconds
-/// of a commit instead of at their next poll. The price: PostgreSQL queues notifications under
-/// one database-wide lock taken at commit and held through the commit's WAL flush, so
-/// concurrent appends that notified cannot share a flush (8 writers: about two thirds of the
-/// rate without NOTIFY). Appends in a caller's transaction notify inside it, since only the
-/// caller knows when it commits; `append_committed` does not pay: it notifies after its own
-/// commit, from a separate statement that writes no WAL. [`without_notify`](Self::without_notify)
-/// turns it off for write-heavy deployments whose consumers can wait for a poll.
+/// of a commit instead of at their next poll. No append notifies from its own transaction:
+/// PostgreSQL queues notifications under one database-wide lock taken at commit and held
+/// through the commit's WAL flush, so concurrent appends that notified could not share a flush
+/// (8 writers: about two thirds of the rate without NOTIFY). The store notifies instead, from a
+/// statement of its own that writes no WAL: right after an `append_committed`, and for an append
+/// in a caller's transaction once the server reports that transaction committed (the store
+/// checks half a millisecond after the append, then at doubling intervals up to 100 ms while it
+/// stays open; a rollback notifies nobody). Notifications are coalesced: one names the highest
+/// position committed since the last. [`without_notify`](Self::without_notify) turns them off,
+/// for deployments whose consumers can wait for a poll.
 ///
 /// ```
 /// use pupsourcing_postgres::{PostgresStoreConfig, Tables};
@@ -71,9 +74,8 @@ impl PostgresStoreConfig {
         self
     }
 
-    /// Sends `pg_notify(channel, <last position>)` inside every append transaction on this
-    /// channel instead of the derived one, so listeners wake up when (and only if) it commits.
-    /// The name follows the identifier rules of [`Ident`].
+    /// Sends `pg_notify(channel, <last position>)` after appends commit on this channel instead
+    /// of the derived one. The name follows the identifier rules of [`Ident`].
     pub fn with_notify_channel(mut self, channel: &str) -> Result<Self, NameError> {
         self.notify = Notify::Named(Ident::new(channel)?);
         Ok(self)

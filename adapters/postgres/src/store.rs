@@ -26,8 +26,8 @@ use sql::Statements;
 /// queue on the row lock), and inserts every event from arrays. The unique constraints on
 /// `event_id` and `(stream, version)` back the checks up in the database itself. Being one
 /// statement, it needs no transaction around it: [`append_committed`](EventStore::append_committed)
-/// runs it in autocommit, without the `BEGIN` and `COMMIT` round trips, and sends its NOTIFY
-/// after the commit (see [`PostgresStoreConfig`] for why).
+/// runs it in autocommit, without the `BEGIN` and `COMMIT` round trips. Wake-ups for other
+/// processes' consumers go out after the commit (see [`PostgresStoreConfig`] for how and why).
 ///
 /// ```no_run
 /// use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId};
@@ -57,7 +57,7 @@ pub(crate) struct Inner {
     pub(crate) sql: Statements,
     /// At most one hole warning per threshold.
     pub(crate) hole_warnings: pupsourcing::spi::frontier::WarningThrottle,
-    /// Wake-ups for `append_committed`, sent after its commit.
+    /// Wake-ups for appends, sent after their commit.
     pub(crate) notifier: notifier::Notifier,
 }
 
@@ -69,7 +69,7 @@ impl PostgresStore {
 
     /// A store with `config`.
     pub fn with_config(db: &PgDatabase, config: PostgresStoreConfig) -> Self {
-        let sql = Statements::new(config.tables(), config.notify_channel());
+        let sql = Statements::new(config.tables());
         Self {
             inner: Arc::new(Inner {
                 db: db.clone(),

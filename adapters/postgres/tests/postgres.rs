@@ -95,33 +95,52 @@ async fn deadlocks_are_reported_as_retryable() {
     assert!(kind.is_retryable());
 }
 
+/// An append in a caller's transaction is announced after that transaction commits, by the
+/// store, not by a NOTIFY inside it: nothing while it is open, the committed position (never a
+/// later one still open) once it has committed and is visible, nothing for a rollback, and the
+/// same for an append in a savepoint of a transaction that commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notify_fires_on_commit_with_the_last_position_and_never_on_rollback() {
+async fn appends_in_a_transaction_notify_once_it_has_committed_and_never_on_rollback() {
     let (database, db, store) = setup("notify").await;
     let mut listener = PgListener::connect(database.url()).await.expect("listener");
     listener.listen("events_appended").await.expect("listen");
 
     let s = stream();
-    let mut tx = db.begin().await.expect("begin");
-    store.append(&mut tx, ExpectedVersion::Any, one(&s)).await.expect("append");
-    db.rollback(tx).await.expect("rollback");
-    assert!(
-        listener.flushed_notification().await.is_none(),
-        "a rolled-back append must not notify"
-    );
-
-    let mut tx = db.begin().await.expect("begin");
-    let appended = store
-        .append(&mut tx, ExpectedVersion::Any, vec![one(&s).remove(0), one(&s).remove(0)])
+    let mut committing = db.begin().await.expect("begin");
+    let committed = store
+        .append(&mut committing, ExpectedVersion::Any, vec![one(&s).remove(0), one(&s).remove(0)])
         .await
         .expect("append");
+    let mut open = db.begin().await.expect("begin");
+    let later = store.append(&mut open, ExpectedVersion::Any, one(&stream())).await.expect("open");
+    assert!(later.last_position() > committed.last_position());
     assert!(listener.flushed_notification().await.is_none(), "no notification before commit");
-    db.commit(tx).await.expect("commit");
-    let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
-        .await
-        .expect("notified")
-        .expect("recv");
-    assert_eq!(note.payload(), appended.last_position().to_string());
+
+    db.commit(committing).await.expect("commit");
+    assert_eq!(
+        next_payload(&mut listener).await,
+        committed.last_position().to_string(),
+        "the committed position, not the later one of a transaction still open"
+    );
+    let mut reader = db.begin_read().await.expect("begin");
+    assert_eq!(
+        store.stream_version(&mut reader, &s).await.expect("version"),
+        2,
+        "visible when told"
+    );
+    drop(reader);
+
+    db.rollback(open).await.expect("rollback");
+    let mut outer = db.begin().await.expect("begin");
+    sqlx::query("SAVEPOINT inner_append").execute(&mut *outer).await.expect("savepoint");
+    let last = store.append(&mut outer, ExpectedVersion::Any, one(&s)).await.expect("append");
+    sqlx::query("RELEASE SAVEPOINT inner_append").execute(&mut *outer).await.expect("release");
+    db.commit(outer).await.expect("commit");
+    assert_eq!(
+        next_payload(&mut listener).await,
+        last.last_position().to_string(),
+        "the rolled-back append is never announced; the savepoint's is, after the commit"
+    );
 }
 
 /// `append_committed` leaves NOTIFY out of its statement (a notifying commit takes a
@@ -211,13 +230,18 @@ async fn notify_is_on_by_default_on_a_channel_per_set_of_tables() {
     assert!(listener.flushed_notification().await.is_none(), "without_notify sends nothing");
 }
 
+async fn next_payload(listener: &mut PgListener) -> String {
+    let note = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
+    note.expect("notified").expect("recv").payload().to_owned()
+}
+
 trait FlushedNotification {
     async fn flushed_notification(&mut self) -> Option<String>;
 }
 
 impl FlushedNotification for PgListener {
-    /// Notifications are delivered at commit; a query round trip on the listener's own
-    /// connection flushes anything already queued, so no sleep is needed to prove absence.
+    /// A query round trip on the listener's own connection flushes any notification already
+    /// queued, so no sleep is needed to prove that none was sent before a given point.
     async fn flushed_notification(&mut self) -> Option<String> {
         sqlx::query("SELECT 1").execute(&mut *self).await.expect("flush");
         self.next_buffered().map(|n| n.payload().to_owned())

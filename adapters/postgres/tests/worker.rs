@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pupsourcing::{
-    Admin, Consumer, Event, EventStore, ExpectedVersion, HandlerError, PauseRule, PersistedEvent,
-    RetryPolicy, StreamId, Worker, WorkerConfig,
+    Admin, Consumer, Database, Event, EventStore, ExpectedVersion, HandlerError, PauseRule,
+    PersistedEvent, RetryPolicy, StreamId, Worker, WorkerConfig,
 };
 use pupsourcing_postgres::{PgDatabase, PgTx, PostgresStore, PostgresStoreConfig};
 use pupsourcing_testkit::postgres::TestDatabase;
@@ -79,9 +79,13 @@ struct Running {
 
 impl Running {
     fn start(store: &PostgresStore, counter: Counter) -> Self {
+        Self::start_with(store, counter, config())
+    }
+
+    fn start_with(store: &PostgresStore, counter: Counter, config: WorkerConfig) -> Self {
         let backend = pupsourcing_postgres::from_store(store.clone());
         let worker =
-            Worker::builder(&backend).config(config()).consumer(counter).build().expect("worker");
+            Worker::builder(&backend).config(config).consumer(counter).build().expect("worker");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(worker.run(async move {
             let _ = stopped.await;
@@ -119,6 +123,31 @@ async fn a_worker_on_a_pool_of_one_connection_makes_progress() {
         store.append_committed(&db, ExpectedVersion::Any, vec![event]).await.expect("append");
     }
     wait_for(&db, 20, "20 events projected through a pool of one").await;
+    running.stop().await;
+}
+
+/// An idle worker whose polls are an hour apart is woken by the notification an append in
+/// another store's transaction gets once that transaction commits (the store sends it after
+/// the commit, not from inside the transaction).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_worker_wakes_for_an_append_committed_in_another_stores_transaction() {
+    let (_database, db, store) = setup("wake_after_commit", 8).await;
+    let writer = PostgresStore::with_config(&db, store.config().clone());
+    let stream = StreamId::new("account", Uuid::new_v4().to_string());
+    let touched = || vec![Event::new(&stream, "Touched", b"{}".to_vec())];
+    writer.append_committed(&db, ExpectedVersion::Any, touched()).await.expect("first");
+    let hour = Duration::from_secs(3600);
+    let running = Running::start_with(
+        &store,
+        Counter { kill_once: Arc::default() },
+        WorkerConfig { poll_interval: hour, idle_backoff_max: hour, ..config() },
+    );
+    wait_for(&db, 1, "the first event").await;
+
+    let mut tx = db.begin().await.expect("begin");
+    writer.append(&mut tx, ExpectedVersion::Any, touched()).await.expect("append");
+    db.commit(tx).await.expect("commit");
+    wait_for(&db, 2, "the event appended in a transaction, woken by its notification").await;
     running.stop().await;
 }
 

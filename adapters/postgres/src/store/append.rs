@@ -23,12 +23,19 @@ pub(crate) async fn append(
     mut events: Vec<Event>,
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
-    write(store, conn, stream, expected, events, false).await
+    let (appended, xid) = write(store, conn, stream, expected, events).await?;
+    if let (Some(channel), Some(last), Some(xid)) =
+        (store.config.notify_channel(), appended.events().last(), xid)
+    {
+        store.notifier.after_commit(store.db.pool(), channel, xid, last.global_position);
+    }
+    Ok(appended)
 }
 
 /// The append in autocommit on a connection from `db`'s pool, taken once the input has passed
 /// validation. Its wake-up goes out after the commit, through the store's
-/// [`Notifier`](super::notifier::Notifier).
+/// [`Notifier`](super::notifier::Notifier), as does an in-transaction append's once its
+/// transaction has committed.
 pub(crate) async fn append_committed(
     store: &Inner,
     db: &PgDatabase,
@@ -37,22 +44,21 @@ pub(crate) async fn append_committed(
 ) -> Result<AppendResult, StoreError> {
     let stream = prepare_append(&mut events, expected, store.config.limits())?;
     let mut conn = db.pool().acquire().await.during("append")?;
-    let appended = write(store, &mut conn, stream, expected, events, true).await?;
+    let (appended, _) = write(store, &mut conn, stream, expected, events).await?;
     if let (Some(channel), Some(last)) = (store.config.notify_channel(), appended.events().last()) {
-        store.notifier.notify(db.pool(), channel, last.global_position);
+        store.notifier.committed(db.pool(), channel, last.global_position);
     }
     Ok(appended)
 }
 
-/// The append statement; `silent` leaves its NOTIFY out.
+/// The append statement, and the id of the transaction it ran in.
 async fn write(
     store: &Inner,
     conn: &mut PgConnection,
     stream: StreamId,
     expected: ExpectedVersion,
     events: Vec<Event>,
-    silent: bool,
-) -> Result<AppendResult, StoreError> {
+) -> Result<(AppendResult, Option<i64>), StoreError> {
     let count = row_limit(events.len());
     let event_versions = events
         .iter()
@@ -62,7 +68,7 @@ async fn write(
     let metadata: Vec<String> = events.iter().map(|e| e.metadata.to_string()).collect();
 
     let statement = |rows| {
-        sqlx::query(store.sql.append(expected, rows, silent))
+        sqlx::query(store.sql.append(expected, rows))
             .bind(stream.bounded_context_column())
             .bind(stream.aggregate_type())
             .bind(stream.aggregate_id())
@@ -101,6 +107,7 @@ async fn write(
     };
     let head: Option<i64> = row.try_get(0).during("append")?;
     let mut positions: Vec<i64> = row.try_get(1).during("append")?;
+    let xid: Option<i64> = row.try_get(2).during("append")?;
     positions.sort_unstable();
 
     let Some(head) = head else {
@@ -121,7 +128,7 @@ async fn write(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(AppendResult::new(stream, persisted))
+    Ok((AppendResult::new(stream, persisted), xid))
 }
 
 /// The append wrote nothing: an event id exists, or the stream head refused the write. Reads, in

@@ -13,9 +13,6 @@ use crate::shared::Shared;
 #[derive(Debug)]
 pub(crate) struct Statements {
     appends: Appends,
-    /// The same appends without the NOTIFY, for `append_committed`, which notifies after its
-    /// commit instead.
-    silent_appends: Appends,
     pub(crate) conflict_probe: SqlStr,
     pub(crate) read_stream: Shared,
     pub(crate) stream_version: Shared,
@@ -36,7 +33,7 @@ fn sql(text: String) -> SqlStr {
 }
 
 impl Statements {
-    pub(crate) fn new(tables: &Tables, notify_channel: Option<&str>) -> Self {
+    pub(crate) fn new(tables: &Tables) -> Self {
         let events = tables.qualified(tables.events());
         let heads = tables.qualified(tables.stream_heads());
         let frontier = tables.qualified(tables.frontier());
@@ -66,23 +63,20 @@ impl Statements {
                  DO UPDATE SET version = h.version + EXCLUDED.version RETURNING version"
             )
         };
-        let appends = |channel: Option<&str>| {
-            let batch = |head: String| sql(append_statement(&events, &head, Rows::Arrays, channel));
-            let one = |head: String| sql(append_statement(&events, &head, Rows::One, channel));
-            let (ids, id) = ("= ANY($5)", "= $5::uuid");
-            Appends {
-                no_stream: batch(no_stream(ids)),
-                exact: batch(exact(ids)),
-                any: batch(any(ids)),
-                one_no_stream: one(no_stream(id)),
-                one_exact: one(exact(id)),
-                one_any: one(any(id)),
-            }
+        let batch = |head: String| sql(append_statement(&events, &head, Rows::Arrays));
+        let one = |head: String| sql(append_statement(&events, &head, Rows::One));
+        let (ids, id) = ("= ANY($5)", "= $5::uuid");
+        let appends = Appends {
+            no_stream: batch(no_stream(ids)),
+            exact: batch(exact(ids)),
+            any: batch(any(ids)),
+            one_no_stream: one(no_stream(id)),
+            one_exact: one(exact(id)),
+            one_any: one(any(id)),
         };
         let reads = EventStatements::new(Dialect::Postgres, tables);
         Self {
-            appends: appends(notify_channel),
-            silent_appends: appends(None),
+            appends,
             conflict_probe: sql(format!(
                 "SELECT coalesce((SELECT version FROM {heads} WHERE bounded_context = $1 \
                  AND aggregate_type = $2 AND aggregate_id = $3), 0), \
@@ -156,10 +150,9 @@ impl Statements {
         }
     }
 
-    /// The append statement for `expected`, in its single-event form when `rows` is one; with
-    /// the store's NOTIFY inside it unless `silent`.
-    pub(crate) fn append(&self, expected: ExpectedVersion, rows: Rows, silent: bool) -> SqlStr {
-        let set = if silent { &self.silent_appends } else { &self.appends };
+    /// The append statement for `expected`, in its single-event form when `rows` is one.
+    pub(crate) fn append(&self, expected: ExpectedVersion, rows: Rows) -> SqlStr {
+        let set = &self.appends;
         let statement = match (expected, rows) {
             (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::Arrays) => &set.no_stream,
             (ExpectedVersion::Exact(_), Rows::Arrays) => &set.exact,
@@ -201,22 +194,13 @@ pub(crate) enum Rows {
 /// `EXISTS` inside the head write, PostgreSQL settles on the statement's generic plan; an earlier
 /// form, a CTE of duplicate ids that the statement also returned, kept it on custom plans, so
 /// every append was planned again (about 250 µs). Positions come back unordered; they were drawn
-/// in version order, so sorting them restores it.
+/// in version order, so sorting them restores it. The transaction id comes back too, for the
+/// store's [`Notifier`](super::notifier::Notifier).
 ///
 /// `$1..$3` are the stream, `$4` the batch size, `$5..$13` the event columns (arrays or
 /// scalars, see [`Rows`]), `$14` the stream's partition hash and `$15` the expected version
 /// (only for `Exact`).
-fn append_statement(events: &str, head: &str, rows: Rows, notify_channel: Option<&str>) -> String {
-    let (notify_cte, notify_column) = match notify_channel {
-        Some(channel) => (
-            format!(
-                ", notified AS (SELECT pg_notify('{channel}', max(global_position)::text) \
-                 FROM ins HAVING count(*) > 0)"
-            ),
-            ", (SELECT count(*) FROM notified)",
-        ),
-        None => (String::new(), ""),
-    };
+fn append_statement(events: &str, head: &str, rows: Rows) -> String {
     let source = match rows {
         Rows::Arrays => {
             "SELECT $1, $2, $3, head.version - $4 + e.ord, $14::bigint, e.event_id, e.event_type, \
@@ -239,7 +223,8 @@ fn append_statement(events: &str, head: &str, rows: Rows, notify_channel: Option
          ins AS (INSERT INTO {events} (bounded_context, aggregate_type, aggregate_id, \
              aggregate_version, stream_hash, event_id, event_type, event_version, payload, \
              metadata, created_at, trace_id, correlation_id, causation_id) \
-           {source} RETURNING global_position){notify_cte} \
-         SELECT (SELECT version FROM head), ARRAY(SELECT global_position FROM ins){notify_column}"
+           {source} RETURNING global_position) \
+         SELECT (SELECT version FROM head), ARRAY(SELECT global_position FROM ins), \
+           pg_current_xact_id_if_assigned()::text::bigint"
     )
 }
