@@ -28,24 +28,35 @@ struct AtSize {
     catchup: f64,
 }
 
-/// Stream loads of 100-event streams spread over the whole log, one after another.
+/// Runs `read` once for each of `READS` samples, one after another; the time they took.
+async fn timed<F, R>(mut read: F) -> Result<Duration, BenchError>
+where
+    F: FnMut(u64) -> R,
+    R: Future<Output = Result<(), BenchError>>,
+{
+    let started = Instant::now();
+    for n in 0..READS {
+        read(u64::try_from(n).unwrap_or(0)).await?;
+    }
+    Ok(started.elapsed())
+}
+
+/// Stream loads of 100-event streams spread over the whole log.
 async fn stream_loads(
     db: &PgDatabase,
     store: &PostgresStore,
     events: u64,
 ) -> Result<Duration, BenchError> {
     let streams = events / 100;
-    let started = Instant::now();
-    for n in 0..READS {
-        let stream = (u64::try_from(n).unwrap_or(0) * 7919) % streams;
-        let loaded = store
-            .read_stream_committed(db, &StreamId::new("load", stream.to_string()), Versions::all())
-            .await?;
+    timed(|n| async move {
+        let stream = StreamId::new("load", ((n * 7919) % streams).to_string());
+        let loaded = store.read_stream_committed(db, &stream, Versions::all()).await?;
         if loaded.events().len() != 100 {
             return Err(BenchError::Stuck("a stream load missed events"));
         }
-    }
-    Ok(started.elapsed())
+        Ok(())
+    })
+    .await
 }
 
 /// Consumer reads of 500 events from positions spread over the whole log.
@@ -55,9 +66,8 @@ async fn consumer_reads(
     events: u64,
 ) -> Result<Duration, BenchError> {
     use pupsourcing::Database;
-    let started = Instant::now();
-    for n in 0..READS {
-        let after = (u64::try_from(n).unwrap_or(0) * 104_729) % (events - 500);
+    timed(|n| async move {
+        let after = (n * 104_729) % (events - 500);
         let mut tx = db.begin_read().await?;
         let read = store
             .read_events_until(&mut tx, &LogQuery::up_to(u64::MAX).after(after).limit(500))
@@ -66,8 +76,9 @@ async fn consumer_reads(
         if read.len() != 500 {
             return Err(BenchError::Stuck("a consumer read came back short"));
         }
-    }
-    Ok(started.elapsed())
+        Ok(())
+    })
+    .await
 }
 
 async fn measure(
