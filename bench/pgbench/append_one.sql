@@ -13,5 +13,6 @@ ins AS (
     SELECT '', 'one', :id, head.version, 0, md5(:id::text || 'one')::uuid, 'Appended', 1,
         '\x7b22616d6f756e74223a34327d'::bytea, '{}'::jsonb, now(), NULL, NULL, NULL
     FROM head RETURNING global_position)
-SELECT (SELECT version FROM head), ARRAY(SELECT global_position FROM ins);
+SELECT (SELECT version FROM head), ARRAY(SELECT global_position FROM ins),
+  pg_current_xact_id_if_assigned()::text::bigint;
 COMMIT;

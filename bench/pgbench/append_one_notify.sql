@@ -1,5 +1,5 @@
--- append_one.sql with the NOTIFY the store sends from an append in a caller's transaction:
--- shows the database-wide lock a notifying commit holds through its WAL flush.
+-- append_one.sql with the NOTIFY an append in a caller's transaction used to send from its
+-- statement: shows the database-wide lock a notifying commit holds through its WAL flush.
 \set id random(1, 9000000000000000000)
 BEGIN;
 WITH head AS (

@@ -11,12 +11,16 @@ use pupsourcing_migrations::{Ident, NameError, Tables};
 /// PostgreSQL queues notifications under one database-wide lock taken at commit and held
 /// through the commit's WAL flush, so concurrent appends that notified could not share a flush
 /// (8 writers: about two thirds of the rate without NOTIFY). The store notifies instead, from a
-/// statement of its own that writes no WAL: right after an `append_committed`, and for an append
-/// in a caller's transaction once the server reports that transaction committed (the store
-/// checks half a millisecond after the append, then at doubling intervals up to 100 ms while it
-/// stays open; a rollback notifies nobody). Notifications are coalesced: one names the highest
-/// position committed since the last. [`without_notify`](Self::without_notify) turns them off,
-/// for deployments whose consumers can wait for a poll.
+/// statement of its own that writes no WAL: right after an `append_committed` (at READ
+/// COMMITTED; at the stricter levels it runs in a transaction of its own, as below), and for an
+/// append in a caller's transaction once the server reports that transaction committed (the
+/// store checks half a millisecond after the append, then at doubling intervals up to 100 ms
+/// while it stays open, for up to ten minutes; a rolled-back transaction notifies nobody). A
+/// wake-up therefore comes up to a check interval after the commit, and the checks take
+/// connections from the store's pool: on a saturated pool they wait their turn. Notifications
+/// are coalesced: one names the highest position committed since the last.
+/// [`without_notify`](Self::without_notify) turns them off, for deployments whose consumers can
+/// wait for a poll.
 ///
 /// ```
 /// use pupsourcing_postgres::{PostgresStoreConfig, Tables};

@@ -143,6 +143,21 @@ async fn appends_in_a_transaction_notify_once_it_has_committed_and_never_on_roll
     );
 }
 
+/// A store dropped while a transaction it appended in is still open leaves the wake-up to its
+/// notifier, which goes on checking for a while: the commit is still announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_store_still_announces_a_later_commit() {
+    let (database, db, store) = setup("notify_after_drop").await;
+    let mut listener = PgListener::connect(database.url()).await.expect("listener");
+    listener.listen("events_appended").await.expect("listen");
+    let mut tx = db.begin().await.expect("begin");
+    let appended =
+        store.append(&mut tx, ExpectedVersion::Any, one(&stream())).await.expect("append");
+    drop(store);
+    db.commit(tx).await.expect("commit");
+    assert_eq!(next_payload(&mut listener).await, appended.last_position().to_string());
+}
+
 /// `append_committed` leaves NOTIFY out of its statement (a notifying commit takes a
 /// database-wide lock through its WAL flush) and notifies after its commit from the store's
 /// notifier: what a notification names is already visible, a refused append sends nothing,

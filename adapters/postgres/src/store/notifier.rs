@@ -13,8 +13,10 @@
 //! is recorded shortly before it becomes visible, and a consumer woken in between would find
 //! nothing). It asks for every open transaction in one statement, soon after the append and then
 //! with a growing interval, so a long transaction costs a few cheap statements, never a
-//! connection held while it waits. Rolled-back transactions notify nobody. Positions that arrive
-//! while a check or a notification is under way are folded into the next one.
+//! connection held while it waits. Rolled-back transactions notify nobody (an append rolled back
+//! to a savepoint in a transaction that commits still wakes consumers, for nothing). Positions
+//! that arrive while a check or a notification is under way are folded into the next one. The
+//! checks and notifications take connections from the store's pool.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -29,10 +31,15 @@ use tokio::time::{Instant, sleep_until};
 const FIRST_CHECK: Duration = Duration::from_micros(500);
 /// The interval between checks of transactions still open doubles up to this.
 const LONGEST_INTERVAL: Duration = Duration::from_millis(100);
-/// Beyond this many open transactions (the server cannot answer, or a flood of transactions
-/// that never end), the notifier stops tracking them and wakes everyone instead: a spurious
-/// wake-up costs a consumer one frontier advance, a missed one a poll interval.
+/// A transaction still open after this long (idle in transaction, prepared and forgotten, or
+/// an id the store's database never gave out) is no longer tracked: its consumers find its
+/// events at their next poll.
+const LONGEST_TRACKED: Duration = Duration::from_secs(600);
+/// At most this many transactions are tracked at once; beyond it (the server cannot answer
+/// for a long time) new ones are not: a missed wake-up costs a poll interval.
 const MOST_TRACKED: usize = 65_536;
+/// After the store is dropped, transactions still open are checked for this long.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// Sends the store's notifications from a task of its own, started on first use; the task
 /// ends when the store is dropped.
@@ -74,8 +81,9 @@ impl Notifier {
 
 /// The notifier task's state.
 struct Pending {
-    /// The last position of each transaction not yet known to have ended.
-    open: HashMap<i64, u64>,
+    /// The last position of each transaction not yet known to have ended, and when the
+    /// notifier first heard of it.
+    open: HashMap<i64, (u64, Instant)>,
     /// The highest position known committed.
     committed: u64,
     /// The highest position notified.
@@ -83,6 +91,8 @@ struct Pending {
     /// When to check the open transactions next, and the interval after that.
     next_check: Option<Instant>,
     interval: Duration,
+    /// Whether the last check failed: failures are logged once until a check succeeds.
+    failing: bool,
 }
 
 async fn run(pool: PgPool, channel: String, mut appends: mpsc::UnboundedReceiver<Appended>) {
@@ -92,6 +102,7 @@ async fn run(pool: PgPool, channel: String, mut appends: mpsc::UnboundedReceiver
         sent: 0,
         next_check: None,
         interval: FIRST_CHECK,
+        failing: false,
     };
     loop {
         let received = match pending.next_check {
@@ -105,7 +116,10 @@ async fn run(pool: PgPool, channel: String, mut appends: mpsc::UnboundedReceiver
                 }
             },
         };
-        let Some(appended) = received else { return };
+        let Some(appended) = received else {
+            pending.drain(&pool, &channel).await;
+            return;
+        };
         pending.record(appended);
         while let Ok(appended) = appends.try_recv() {
             pending.record(appended);
@@ -120,16 +134,10 @@ impl Pending {
             Appended::Committed(position) => self.committed = self.committed.max(position),
             Appended::InTransaction { xid, position } => {
                 if self.open.len() >= MOST_TRACKED && !self.open.contains_key(&xid) {
-                    tracing::warn!(
-                        tracked = self.open.len(),
-                        "too many open appending transactions to track; waking every consumer"
-                    );
-                    let highest = self.open.drain().map(|(_, p)| p).max().unwrap_or(0);
-                    self.committed = self.committed.max(highest).max(position);
-                    self.next_check = None;
+                    tracing::debug!(xid, "too many open appending transactions to track");
                     return;
                 }
-                let last = self.open.entry(xid).or_insert(position);
+                let (last, _) = self.open.entry(xid).or_insert((position, Instant::now()));
                 *last = (*last).max(position);
                 let soon = Instant::now() + FIRST_CHECK;
                 self.interval = FIRST_CHECK;
@@ -151,24 +159,45 @@ impl Pending {
         .await;
         match ended {
             Ok(rows) => {
+                self.failing = false;
                 for row in rows {
                     let (Ok(xid), Ok(committed)) = (row.try_get::<i64, _>(0), row.try_get(1))
                     else {
                         continue;
                     };
-                    if let Some(position) = self.open.remove(&xid)
+                    if let Some((position, _)) = self.open.remove(&xid)
                         && committed
                     {
                         self.committed = self.committed.max(position);
                     }
                 }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "could not learn whether appending transactions committed");
+            Err(err) if !self.failing => {
+                self.failing = true;
+                tracing::warn!(error = %err, "could not learn whether appending transactions committed; retrying");
             }
+            Err(_) => {}
+        }
+        let before = self.open.len();
+        self.open.retain(|_, (_, since)| since.elapsed() < LONGEST_TRACKED);
+        if self.open.len() < before {
+            tracing::debug!(
+                dropped = before - self.open.len(),
+                "appending transactions open too long to track"
+            );
         }
         self.interval = (self.interval * 2).min(LONGEST_INTERVAL);
         self.next_check = (!self.open.is_empty()).then(|| Instant::now() + self.interval);
+    }
+
+    /// Goes on checking the transactions still open, for a while, once no append can come.
+    async fn drain(&mut self, pool: &PgPool, channel: &str) {
+        let until = Instant::now() + DRAIN;
+        while let Some(at) = self.next_check.filter(|at| *at < until) {
+            sleep_until(at).await;
+            self.check(pool).await;
+            self.send(pool, channel).await;
+        }
     }
 
     async fn send(&mut self, pool: &PgPool, channel: &str) {
