@@ -1,8 +1,8 @@
 //! `latency`: how long after an append commits an idle worker's handler sees the event, with
 //! NOTIFY wake-ups and default settings (an `append_committed`, and an append in a transaction,
-//! whose notification the store sends once it learns of the commit), against the raw limit: a hand-written consumer that
-//! LISTENs, receives the `pg_notify` sent by the committing transaction, and reads from the
-//! notified position (no frontier, no checkpoint, no fencing).
+//! whose notification the store sends once it learns of the commit), against the raw limit: a
+//! hand-written consumer that LISTENs, receives the `pg_notify` sent by the committing
+//! transaction, and reads from the notified position (no frontier, no checkpoint, no fencing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,18 +87,17 @@ pub(crate) async fn run(db: &PgDatabase, report: &mut Report) -> Result<(), Benc
     }));
 
     let stream = StreamId::new("bench", "latency");
+    let tick = |i: usize| {
+        Event::new(&stream, "Tick", u64::try_from(i).unwrap_or(0).to_be_bytes().to_vec())
+    };
     let append = |i: usize| {
-        let event =
-            Event::new(&stream, "Tick", u64::try_from(i).unwrap_or(0).to_be_bytes().to_vec());
+        let (event, store) = (tick(i), store.clone());
         let id = event.event_id;
-        let store = store.clone();
         async move { store.append_committed(db, ExpectedVersion::Any, vec![event]).await.map(|_| id) }
     };
     let append_in_transaction = |i: usize| {
-        let event =
-            Event::new(&stream, "Tick", u64::try_from(i).unwrap_or(0).to_be_bytes().to_vec());
+        let (event, store) = (tick(i), store.clone());
         let id = event.event_id;
-        let store = store.clone();
         async move {
             let mut tx = db.begin().await?;
             store.append(&mut tx, ExpectedVersion::Any, vec![event]).await?;

@@ -46,7 +46,7 @@ pub(crate) async fn append_committed(
     let mut conn = db.pool().acquire().await.during("append")?;
     let (appended, _) = write(store, &mut conn, stream, expected, events).await?;
     if let (Some(channel), Some(last)) = (store.config.notify_channel(), appended.events().last()) {
-        store.notifier.committed(db.pool(), channel, last.global_position);
+        store.notifier.committed(store.db.pool(), channel, last.global_position);
     }
     Ok(appended)
 }

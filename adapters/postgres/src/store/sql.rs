@@ -152,16 +152,17 @@ impl Statements {
 
     /// The append statement for `expected`, in its single-event form when `rows` is one.
     pub(crate) fn append(&self, expected: ExpectedVersion, rows: Rows) -> SqlStr {
-        let set = &self.appends;
         let statement = match (expected, rows) {
-            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::Arrays) => &set.no_stream,
-            (ExpectedVersion::Exact(_), Rows::Arrays) => &set.exact,
-            (ExpectedVersion::Any, Rows::Arrays) => &set.any,
-            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::One) => {
-                &set.one_no_stream
+            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::Arrays) => {
+                &self.appends.no_stream
             }
-            (ExpectedVersion::Exact(_), Rows::One) => &set.one_exact,
-            (ExpectedVersion::Any, Rows::One) => &set.one_any,
+            (ExpectedVersion::Exact(_), Rows::Arrays) => &self.appends.exact,
+            (ExpectedVersion::Any, Rows::Arrays) => &self.appends.any,
+            (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Rows::One) => {
+                &self.appends.one_no_stream
+            }
+            (ExpectedVersion::Exact(_), Rows::One) => &self.appends.one_exact,
+            (ExpectedVersion::Any, Rows::One) => &self.appends.one_any,
         };
         statement.clone()
     }
