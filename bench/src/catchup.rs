@@ -144,6 +144,15 @@ async fn raw_read_pages(
     Ok((count, started.elapsed()))
 }
 
+/// How long a catch-up took: in all, and from the first poll that saw every partition's
+/// checkpoint moved to the end (`steady`: events per second once the worker had joined, won the
+/// leadership, planned and committed a first batch, which a short backlog does not amortize).
+pub(crate) struct Catchup {
+    pub(crate) total: Duration,
+    pub(crate) first_checkpoint: Duration,
+    pub(crate) steady: Option<f64>,
+}
+
 /// Runs one worker node with `consumer`, its batches growing up to `max_batch` events, until
 /// the checkpoint of every partition has reached `latest`.
 pub(crate) async fn worker_catchup<D, S, C, K>(
@@ -152,7 +161,7 @@ pub(crate) async fn worker_catchup<D, S, C, K>(
     name: &str,
     latest: u64,
     max_batch: usize,
-) -> Result<Duration, BenchError>
+) -> Result<Catchup, BenchError>
 where
     D: Database,
     S: EventStore<D> + Clone,
@@ -173,24 +182,53 @@ where
     }));
     // Polling the checkpoint costs the server little: every 20 ms, one indexed lookup.
     let admin = Admin::new(backend);
+    let mut first: Option<(Instant, u64)> = None;
     loop {
         let status = admin.status().await?;
-        let done = status
+        let checkpoints: Vec<u64> = status
             .iter()
-            .filter(|s| s.unit.unit.consumer == name && s.unit.checkpoint >= latest)
-            .count();
-        if done >= partitions {
+            .filter(|s| s.unit.unit.consumer == name)
+            .map(|s| s.unit.checkpoint)
+            .collect();
+        if checkpoints.len() >= partitions && checkpoints.iter().all(|&c| c >= latest) {
             break;
+        }
+        let lowest = checkpoints.iter().copied().min().unwrap_or(0);
+        if first.is_none() && checkpoints.len() >= partitions && lowest > 0 {
+            first = Some((Instant::now(), lowest));
         }
         if started.elapsed() > Duration::from_secs(600) {
             return Err(BenchError::Stuck("catch-up did not finish within 10 minutes"));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = started.elapsed();
+    let (done, total) = (Instant::now(), started.elapsed());
     let _ = stop.send(());
     running.await.map_err(|_| BenchError::Stuck("worker task failed"))??;
-    Ok(elapsed)
+    let (first_checkpoint, steady) = match first {
+        Some((at, from)) => (at - started, Some(rate(latest - from, done - at))),
+        None => (total, None),
+    };
+    Ok(Catchup { total, first_checkpoint, steady })
+}
+
+/// The report line of a case's steady rate: after the first checkpoint, against `raw_rate`.
+pub(crate) fn steady(what: &str, rounds: &[Catchup], raw_rate: f64) -> String {
+    let mut rates: Vec<f64> = rounds.iter().filter_map(|c| c.steady).collect();
+    rates.sort_by(f64::total_cmp);
+    let first = Samples::from_iter(rounds.iter().map(|c| c.first_checkpoint));
+    match rates.get(rates.len() / 2) {
+        Some(median) => format!(
+            "{what}, after the first checkpoint  pupsourcing {median:.0} ev/s  ratio {:.2}  \
+             (first checkpoint after {}, median of {})",
+            median / raw_rate,
+            human(first.median()),
+            rates.len()
+        ),
+        None => {
+            format!("{what}, after the first checkpoint: the backlog was gone by the first poll")
+        }
+    }
 }
 
 pub(crate) fn rate(count: u64, elapsed: Duration) -> f64 {
@@ -209,12 +247,12 @@ async fn case<F>(
     latest: u64,
     upsert: bool,
     consumer: F,
-) -> Result<(Samples, Samples), BenchError>
+) -> Result<(Samples, Vec<Catchup>), BenchError>
 where
     F: Fn() -> Box<dyn Consumer<PgDatabase>>,
 {
     let name = if upsert { "upsert" } else { "noop" };
-    let (mut raw, mut ours) = (Samples::default(), Samples::default());
+    let (mut raw, mut ours) = (Samples::default(), Vec::new());
     for round in 0..ROUNDS {
         sqlx::query("TRUNCATE bench_read_model, bench_raw_model").execute(db.pool()).await?;
         let (count, elapsed) = raw_read(db, upsert).await?;
@@ -260,7 +298,8 @@ pub(crate) async fn run(
             "the no-op consumer did not see every event exactly once per round",
         ));
     }
-    let (raw_rate, our_rate) = (rate(events, raw.median()), rate(events, ours.median()));
+    let total = Samples::from_iter(ours.iter().map(|c| c.total));
+    let (raw_rate, our_rate) = (rate(events, raw.median()), rate(events, total.median()));
     let (what, baseline) = if upsert {
         ("catchup, consumer upserting a row per event", "raw read + upsert")
     } else {
@@ -270,9 +309,10 @@ pub(crate) async fn run(
         "{what} ({events} events)  pupsourcing {our_rate:.0} ev/s  {baseline} {raw_rate:.0} ev/s  ratio {:.2}  \
          (median of {ROUNDS}; worker {}, raw {})",
         our_rate / raw_rate,
-        human(ours.median()),
+        human(total.median()),
         human(raw.median()),
     ));
+    report.line(steady(what, &ours, raw_rate));
     if !upsert {
         shapes(db, store, events, latest, report).await?;
     }
@@ -300,7 +340,7 @@ async fn shapes(
         let name = format!("noop-{partitions}p-{max_batch}");
         let consumer =
             Box::new(Partitioned { name: name.clone(), partitions, handled: Arc::clone(&handled) });
-        let elapsed = worker_catchup(&backend, consumer, &name, latest, max_batch).await?;
+        let elapsed = worker_catchup(&backend, consumer, &name, latest, max_batch).await?.total;
         if handled.load(Ordering::Relaxed) != events {
             return Err(BenchError::Stuck("a partitioned consumer did not see every event once"));
         }

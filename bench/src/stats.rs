@@ -37,6 +37,12 @@ impl Samples {
     }
 }
 
+impl FromIterator<Duration> for Samples {
+    fn from_iter<I: IntoIterator<Item = Duration>>(samples: I) -> Self {
+        Self(samples.into_iter().collect())
+    }
+}
+
 /// A deterministic spread of read targets: the `i`-th stream id or start position.
 pub(crate) fn spread(i: usize, modulo: u64) -> u64 {
     (u64::try_from(i).unwrap_or(0).wrapping_mul(2_654_435_761)) % modulo

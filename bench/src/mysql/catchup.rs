@@ -10,7 +10,7 @@ use pupsourcing_mysql::{MysqlDatabase, MysqlStore};
 use sqlx::Row;
 
 use super::read::{EVENTS, decode_all, raw_global};
-use crate::catchup::{BATCH, NoOp, ROUNDS, rate, worker_catchup};
+use crate::catchup::{BATCH, NoOp, ROUNDS, rate, steady, worker_catchup};
 use crate::stats::{Samples, human};
 use crate::{BenchError, Report};
 
@@ -47,7 +47,7 @@ pub(super) async fn run(
     let backend = pupsourcing_mysql::from_store(store.clone());
     let latest = store.advance_frontier().await?.latest_position;
     let handled = Arc::new(AtomicU64::new(0));
-    let (mut raw, mut ours) = (Samples::default(), Samples::default());
+    let (mut raw, mut ours) = (Samples::default(), Vec::new());
     for round in 0..ROUNDS {
         let (count, elapsed) = raw_read(db, events).await?;
         if count != EVENTS {
@@ -63,13 +63,15 @@ pub(super) async fn run(
     if handled.load(Ordering::Relaxed) != EVENTS * u64::try_from(ROUNDS).unwrap_or(1) {
         return Err(BenchError::Stuck("the no-op consumer did not see every event once per round"));
     }
-    let (raw_rate, our_rate) = (rate(EVENTS, raw.median()), rate(EVENTS, ours.median()));
+    let total = Samples::from_iter(ours.iter().map(|c| c.total));
+    let (raw_rate, our_rate) = (rate(EVENTS, raw.median()), rate(EVENTS, total.median()));
     report.line(format!(
         "mysql: catchup, no-op consumer ({EVENTS} events)  pupsourcing {our_rate:.0} ev/s  \
          raw ordered read {raw_rate:.0} ev/s  ratio {:.2}  (median of {ROUNDS}; worker {}, raw {})",
         our_rate / raw_rate,
-        human(ours.median()),
+        human(total.median()),
         human(raw.median()),
     ));
+    report.line(steady("mysql: catchup, no-op consumer", &ours, raw_rate));
     Ok(())
 }
