@@ -153,14 +153,16 @@ pub(crate) struct Catchup {
     pub(crate) steady: Option<f64>,
 }
 
-/// Runs one worker node with `consumer`, its batches growing up to `max_batch` events, until
-/// the checkpoint of every partition has reached `latest`.
+/// Runs one worker node with `consumer`, its batches growing up to `max_batch` events (each
+/// full one reading the next ahead if `read_ahead`), until the checkpoint of every partition has
+/// reached `latest`.
 pub(crate) async fn worker_catchup<D, S, C, K>(
     backend: &Backend<D, S, C, K>,
     consumer: Box<dyn Consumer<D>>,
     name: &str,
     latest: u64,
     max_batch: usize,
+    read_ahead: bool,
 ) -> Result<Catchup, BenchError>
 where
     D: Database,
@@ -171,6 +173,7 @@ where
     let config = WorkerConfig {
         node_id: "bench".into(),
         max_batch_size: max_batch,
+        read_ahead,
         ..WorkerConfig::default()
     };
     let worker =
@@ -264,7 +267,7 @@ where
             Admin::new(&pupsourcing_postgres::from_store(store.clone())).rewind(name, 0).await?;
         }
         let backend = pupsourcing_postgres::from_store(store.clone());
-        ours.push(worker_catchup(&backend, consumer(), name, latest, BATCH).await?);
+        ours.push(worker_catchup(&backend, consumer(), name, latest, BATCH, true).await?);
     }
     Ok((raw, ours))
 }
@@ -319,9 +322,10 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// The no-op catch-up again, once per shape: split into 2 and 4 partitions (each partition
-/// reads the log for its streams), and with batches growing to 500, 5 000 and 10 000 events
-/// instead of [`BATCH`]; against one raw ordered read in pages of the same size.
+/// The no-op catch-up again, once per shape: without reading ahead, split into 2 and 4
+/// partitions (each partition reads the log for its streams), and with batches growing to 500,
+/// 5 000 and 10 000 events instead of [`BATCH`]; against one raw ordered read in pages of the
+/// same size.
 async fn shapes(
     db: &PgDatabase,
     store: &PostgresStore,
@@ -330,23 +334,33 @@ async fn shapes(
     report: &mut Report,
 ) -> Result<(), BenchError> {
     let backend = pupsourcing_postgres::from_store(store.clone());
-    for (partitions, max_batch) in [(2, BATCH), (4, BATCH), (1, 500), (1, 5_000), (1, 10_000)] {
+    let shapes = [
+        (1, BATCH, false),
+        (2, BATCH, true),
+        (4, BATCH, true),
+        (1, 500, true),
+        (1, 5_000, true),
+        (1, 10_000, true),
+    ];
+    for (partitions, max_batch, read_ahead) in shapes {
         let (count, raw_elapsed) = raw_read_pages(db, false, max_batch).await?;
         if count != events {
             return Err(BenchError::Stuck("the raw read did not see every event"));
         }
         let raw_rate = rate(events, raw_elapsed);
         let handled = Arc::new(AtomicU64::new(0));
-        let name = format!("noop-{partitions}p-{max_batch}");
+        let name = format!("noop-{partitions}p-{max_batch}-{read_ahead}");
         let consumer =
             Box::new(Partitioned { name: name.clone(), partitions, handled: Arc::clone(&handled) });
-        let elapsed = worker_catchup(&backend, consumer, &name, latest, max_batch).await?.total;
+        let elapsed =
+            worker_catchup(&backend, consumer, &name, latest, max_batch, read_ahead).await?.total;
         if handled.load(Ordering::Relaxed) != events {
             return Err(BenchError::Stuck("a partitioned consumer did not see every event once"));
         }
         let our_rate = rate(events, elapsed);
+        let ahead = if read_ahead { "" } else { ", without read-ahead" };
         report.line(format!(
-            "catchup, no-op consumer, {partitions} partition(s), batches up to {max_batch}  \
+            "catchup, no-op consumer, {partitions} partition(s), batches up to {max_batch}{ahead}  \
              pupsourcing {our_rate:.0} ev/s  raw ordered read, pages of {max_batch}, \
              {raw_rate:.0} ev/s  ratio {:.2}  (one pass, {})",
             our_rate / raw_rate,

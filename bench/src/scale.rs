@@ -108,7 +108,8 @@ async fn measure(
     let handled = Arc::new(AtomicU64::new(0));
     let named =
         Partitioned { name: consumer.to_owned(), partitions: 1, handled: Arc::clone(&handled) };
-    let elapsed = worker_catchup(&backend, Box::new(named), consumer, latest, BATCH).await?.total;
+    let elapsed =
+        worker_catchup(&backend, Box::new(named), consumer, latest, BATCH, true).await?.total;
     if handled.load(Ordering::Relaxed) != latest {
         return Err(BenchError::Stuck("the catch-up did not see every event once"));
     }

@@ -1,5 +1,5 @@
-//! A worker with a no-op consumer working through the loaded log, against a raw ordered read of
-//! the same rows in pages of the worker's largest batch.
+//! A worker with a no-op consumer working through the loaded log, with and without reading
+//! ahead, against a raw ordered read of the same rows in pages of the worker's largest batch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,20 +47,23 @@ pub(super) async fn run(
     let backend = pupsourcing_mysql::from_store(store.clone());
     let latest = store.advance_frontier().await?.latest_position;
     let handled = Arc::new(AtomicU64::new(0));
-    let (mut raw, mut ours) = (Samples::default(), Vec::new());
+    let (mut raw, mut ours, mut serial) = (Samples::default(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let (count, elapsed) = raw_read(db, events).await?;
         if count != EVENTS {
             return Err(BenchError::Stuck("the raw read did not see every event"));
         }
         raw.push(elapsed);
-        if round > 0 {
-            Admin::new(&backend).rewind("noop", 0).await?;
+        for (read_ahead, rounds) in [(true, &mut ours), (false, &mut serial)] {
+            if round > 0 || !read_ahead {
+                Admin::new(&backend).rewind("noop", 0).await?;
+            }
+            let consumer = Box::new(NoOp(Arc::clone(&handled)));
+            rounds
+                .push(worker_catchup(&backend, consumer, "noop", latest, BATCH, read_ahead).await?);
         }
-        let consumer = Box::new(NoOp(Arc::clone(&handled)));
-        ours.push(worker_catchup(&backend, consumer, "noop", latest, BATCH).await?);
     }
-    if handled.load(Ordering::Relaxed) != EVENTS * u64::try_from(ROUNDS).unwrap_or(1) {
+    if handled.load(Ordering::Relaxed) != 2 * EVENTS * u64::try_from(ROUNDS).unwrap_or(1) {
         return Err(BenchError::Stuck("the no-op consumer did not see every event once per round"));
     }
     let total = Samples::from_iter(ours.iter().map(|c| c.total));
@@ -73,5 +76,12 @@ pub(super) async fn run(
         human(raw.median()),
     ));
     report.line(steady("mysql: catchup, no-op consumer", &ours, raw_rate));
+    let total = Samples::from_iter(serial.iter().map(|c| c.total));
+    report.line(format!(
+        "mysql: catchup, no-op consumer, without read-ahead  pupsourcing {:.0} ev/s  ratio {:.2}",
+        rate(EVENTS, total.median()),
+        rate(EVENTS, total.median()) / raw_rate,
+    ));
+    report.line(steady("mysql: catchup without read-ahead", &serial, raw_rate));
     Ok(())
 }

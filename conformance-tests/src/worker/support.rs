@@ -35,6 +35,7 @@ pub(crate) fn fast_config(node_id: &str) -> WorkerConfig {
         version: "test".into(),
         batch_size: 25,
         max_batch_size: 100,
+        read_ahead: true,
         poll_interval: Duration::from_millis(50),
         idle_backoff_max: Duration::from_millis(200),
         heartbeat_interval: Duration::from_millis(50),

@@ -14,6 +14,10 @@
 //! such an unplaced failure never pauses the unit by itself). Every failure is recorded in the
 //! unit's status; the [`PauseRule`](crate::PauseRule) decides, in the database, when a
 //! non-transient one pauses the unit.
+//!
+//! While the unit of an unpartitioned consumer catches up, each full batch starts reading its
+//! successor before it hands its events to the consumer ([`ahead`]), so that the commit and the
+//! next read overlap.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -29,11 +33,17 @@ use crate::worker::failure::Failure;
 use crate::worker::metrics;
 use crate::{Consumer, Database, EventFilter, EventStore, LogQuery, WorkerError};
 
+mod ahead;
+
+use ahead::ReadAhead;
+
 enum Outcome {
     /// The batch committed; the checkpoint is now `checkpoint`.
     Handled {
         full: bool,
         checkpoint: u64,
+        /// The next batch's read, when this one was full and asked for it.
+        ahead: Option<ReadAhead>,
     },
     Idle,
     Paused,
@@ -61,15 +71,26 @@ pub(crate) async fn run<D, S, C>(
     // After a handler failure that did not name its event, batches of one event up to the end
     // of the failed batch find it, so the unit stops right before it.
     let mut isolating: Option<Isolation> = None;
+    let mut prefetched: Option<ReadAhead> = None;
+    // The partitions of one consumer already overlap one another's reads and commits; reading
+    // ahead as well made them slower in the catch-up bench.
+    let read_ahead = ctx.config.read_ahead && unit.partitions == 1;
     tracing::debug!(%unit, epoch = assignment.epoch, "unit started");
     while !*stop.borrow_and_update() && !*stopping.borrow_and_update() {
-        let batch_size = if isolating.is_some() { 1 } else { size };
-        let outcome = guarded_batch(&ctx, &consumer, &assignment, &filter, batch_size, None).await;
+        let grown = size.saturating_mul(2).min(max);
+        let plan = Plan {
+            size: if isolating.is_some() { 1 } else { size },
+            cap: None,
+            prefetched: prefetched.take(),
+            read_ahead: (read_ahead && isolating.is_none()).then_some(grown),
+        };
+        let outcome = guarded_batch(&ctx, &consumer, &assignment, &filter, plan).await;
         let wait = match outcome {
-            Ok(Outcome::Handled { full, checkpoint }) => {
+            Ok(Outcome::Handled { full, checkpoint, ahead }) => {
                 // The commit cleared the unit's failure record in the same transaction.
                 failures = 0;
-                size = if full { size.saturating_mul(2).min(max) } else { base };
+                prefetched = ahead;
+                size = if full { grown } else { base };
                 idle = ctx.config.poll_interval;
                 if isolating.is_some_and(|isolation| isolation.is_over(checkpoint)) {
                     isolating = None;
@@ -159,7 +180,8 @@ async fn keep_what_precedes<D, S, C>(
     if before <= failure.checkpoint {
         return;
     }
-    match guarded_batch(ctx, consumer, assignment, filter, size, Some(before)).await {
+    let plan = Plan { size, cap: Some(before), prefetched: None, read_ahead: None };
+    match guarded_batch(ctx, consumer, assignment, filter, plan).await {
         Ok(Outcome::Handled { checkpoint, .. }) => {
             tracing::debug!(unit = %assignment.unit, checkpoint, "committed the events before the failing one");
         }
@@ -216,6 +238,18 @@ async fn backoff<D: Database, S, C>(
     }
 }
 
+/// What one batch reads.
+struct Plan {
+    /// At most this many events.
+    size: usize,
+    /// Nothing beyond this position (the events before a failing one).
+    cap: Option<u64>,
+    /// The read an earlier batch started for this one; used once the claim confirms it.
+    prefetched: Option<ReadAhead>,
+    /// If the batch is full: start reading the next one, this many events.
+    read_ahead: Option<usize>,
+}
+
 /// Runs one batch in a task of its own, so that a panicking handler fails its batch (rolled back
 /// as the transaction unwinds) instead of the unit loop. The task is aborted with the loop.
 async fn guarded_batch<D, S, C>(
@@ -223,8 +257,7 @@ async fn guarded_batch<D, S, C>(
     consumer: &Arc<dyn Consumer<D>>,
     assignment: &Assignment,
     filter: &EventFilter,
-    size: usize,
-    cap: Option<u64>,
+    plan: Plan,
 ) -> Result<Outcome, Failure>
 where
     D: Database,
@@ -237,7 +270,7 @@ where
     let handling = in_flight.clone();
     let mut slot = JoinSet::new();
     slot.spawn(async move {
-        batch(&ctx, consumer.as_ref(), &assignment, &filter, size, cap, &handling).await
+        batch(&ctx, consumer.as_ref(), &assignment, &filter, plan, &handling).await
     });
     match slot.join_next().await {
         Some(Ok(outcome)) => outcome,
@@ -255,15 +288,14 @@ where
     }
 }
 
-/// One batch: events in `(checkpoint, frontier]`, not beyond the drain limit or `cap`, at most
-/// `size` of them.
+/// One batch: events in `(checkpoint, frontier]`, not beyond the drain limit or the plan's cap,
+/// at most the plan's size of them.
 async fn batch<D, S, C>(
-    ctx: &Context<D, S, C>,
+    ctx: &Arc<Context<D, S, C>>,
     consumer: &dyn Consumer<D>,
     assignment: &Assignment,
     filter: &EventFilter,
-    size: usize,
-    cap: Option<u64>,
+    plan: Plan,
     in_flight: &InFlight,
 ) -> Result<Outcome, Failure>
 where
@@ -273,6 +305,13 @@ where
 {
     let started = Instant::now();
     let (unit, epoch, node) = (&assignment.unit, assignment.epoch, ctx.node.node_id.as_str());
+    let Plan { size, cap, prefetched, read_ahead } = plan;
+    // Awaited before this batch takes a connection, so that it never waits for a read that
+    // waits for a connection.
+    let prefetched = match prefetched {
+        Some(ahead) => ahead.finish().await,
+        None => None,
+    };
     let mut tx = ctx.db.begin().await.map_err(around::<D, _>(0))?;
     let claim = ctx.coordinator.begin_batch(&mut tx, unit, node, epoch).await;
     let (checkpoint, upto, skip) = match claim.map_err(around::<D, _>(0))? {
@@ -293,7 +332,10 @@ where
     if checkpoint >= pass_to {
         return finish(ctx, tx, Outcome::Idle).await;
     }
-    let events = if read_to > checkpoint {
+    let served = prefetched.and_then(|p| p.serves(checkpoint, read_to, size));
+    let events = if let Some(events) = served {
+        events
+    } else if read_to > checkpoint {
         let query = LogQuery::up_to(read_to).after(checkpoint).filter(filter.clone()).limit(size);
         let read = ctx.store.read_events_until(&mut tx, &query).await;
         match read {
@@ -309,6 +351,12 @@ where
     };
     let full = events.len() >= size;
     let next = if full { events.last().map_or(pass_to, |e| e.global_position) } else { pass_to };
+    let ahead = match read_ahead {
+        Some(next_size) if full && next < read_to => {
+            Some(ReadAhead::start(ctx, filter, next, read_to, next_size))
+        }
+        _ => None,
+    };
     if let Some((first, last)) = events.first().zip(events.last()) {
         in_flight.set(checkpoint, (first.global_position, last.global_position));
         let span = tracing::info_span!("pupsourcing.batch", %unit, events = events.len(), from = checkpoint, to = next);
@@ -328,7 +376,7 @@ where
         started.elapsed(),
         ctx.frontier.borrow().saturating_sub(next),
     );
-    Ok(Outcome::Handled { full, checkpoint: next })
+    Ok(Outcome::Handled { full, checkpoint: next, ahead })
 }
 
 /// The batch a handler is working on, so that a panic can be placed like any other failure.

@@ -70,9 +70,9 @@ fn context(
     store: MockEventStore,
     coordinator: MockCoordinator,
     frontier: u64,
-) -> Context<MockDatabase, MockEventStore, MockCoordinator> {
+) -> Arc<Context<MockDatabase, MockEventStore, MockCoordinator>> {
     let config = crate::WorkerConfig { batch_size: 3, ..crate::WorkerConfig::default() };
-    Context {
+    Arc::new(Context {
         db,
         store,
         coordinator,
@@ -82,7 +82,7 @@ fn context(
         frontier: watch::Sender::new(frontier),
         stopping: watch::Sender::new(false),
         reassigned: Notify::new(),
-    }
+    })
 }
 
 fn claim(coordinator: &mut MockCoordinator, claim: Claim) {
@@ -94,12 +94,13 @@ fn assignment() -> Assignment {
 }
 
 async fn run_batch(
-    ctx: &Context<MockDatabase, MockEventStore, MockCoordinator>,
+    ctx: &Arc<Context<MockDatabase, MockEventStore, MockCoordinator>>,
     consumer: &dyn Consumer<MockDatabase>,
     size: usize,
     cap: Option<u64>,
 ) -> Result<Outcome, Failure> {
-    batch(ctx, consumer, &assignment(), &EventFilter::all(), size, cap, &InFlight::default()).await
+    let plan = Plan { size, cap, prefetched: None, read_ahead: None };
+    batch(ctx, consumer, &assignment(), &EventFilter::all(), plan, &InFlight::default()).await
 }
 
 fn probe(fail_at: Option<u64>) -> Probe {
@@ -118,7 +119,7 @@ async fn a_partial_batch_moves_the_checkpoint_to_the_frontier() {
     let ctx = context(database(1, 0), store(events(&[12, 15]), 20), coordinator, 20);
     let consumer = probe(None);
     let outcome = run_batch(&ctx, &consumer, 3, None).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 20 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 20, .. })));
     assert_eq!(*consumer.seen.lock().unwrap(), vec![12, 15]);
 }
 
@@ -134,7 +135,7 @@ async fn a_full_batch_moves_the_checkpoint_to_its_last_event() {
     let ctx = context(database(1, 0), store(events(&[11, 13, 14]), 99), coordinator, 99);
     let consumer = probe(None);
     let outcome = run_batch(&ctx, &consumer, 3, None).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: true, checkpoint: 14 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: true, checkpoint: 14, .. })));
     assert_eq!(*consumer.seen.lock().unwrap(), vec![11, 13, 14]);
 }
 
@@ -151,7 +152,7 @@ async fn a_skipped_event_is_never_read_and_the_checkpoint_passes_it() {
     let ctx = context(database(1, 0), store(events(&[11]), 12), coordinator, 99);
     let consumer = probe(None);
     let outcome = run_batch(&ctx, &consumer, 3, None).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 13 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 13, .. })));
     assert_eq!(*consumer.seen.lock().unwrap(), vec![11]);
 }
 
@@ -168,7 +169,7 @@ async fn a_skip_right_after_the_checkpoint_moves_past_it_without_reading() {
     store.expect_read_events_until().never();
     let ctx = context(database(1, 0), store, coordinator, 99);
     let outcome = run_batch(&ctx, &probe(None), 3, None).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 11 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 11, .. })));
 }
 
 #[tokio::test]
@@ -182,7 +183,7 @@ async fn a_capped_batch_stops_before_the_failing_event() {
         .returning(|_, _, _, _, _| Ok(true));
     let ctx = context(database(1, 0), store(events(&[12, 14]), 14), coordinator, 99);
     let outcome = run_batch(&ctx, &probe(None), 3, Some(14)).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 14 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 14, .. })));
 }
 
 #[tokio::test]
@@ -216,7 +217,7 @@ async fn a_draining_unit_reads_only_up_to_its_limit() {
         .returning(|_, _, _, _, _| Ok(true));
     let ctx = context(database(1, 0), store(events(&[12]), 16), coordinator, 30);
     let outcome = run_batch(&ctx, &probe(None), 3, None).await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 16 })));
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 16, .. })));
 }
 
 #[tokio::test]
@@ -291,9 +292,10 @@ async fn a_panicking_handler_fails_its_batch_instead_of_the_loop() {
     claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     let mut db = MockDatabase::new();
     db.expect_begin().times(1).returning(|| Ok(MockTx));
-    let ctx = Arc::new(context(db, store(events(&[12]), 20), coordinator, 20));
+    let ctx = context(db, store(events(&[12]), 20), coordinator, 20);
     let consumer: Arc<dyn Consumer<MockDatabase>> = Arc::new(Panics);
-    let outcome = guarded_batch(&ctx, &consumer, &assignment(), &EventFilter::all(), 3, None).await;
+    let plan = Plan { size: 3, cap: None, prefetched: None, read_ahead: None };
+    let outcome = guarded_batch(&ctx, &consumer, &assignment(), &EventFilter::all(), plan).await;
     match outcome {
         Err(failure) => {
             assert!(failure.message.contains("handler bug"), "{}", failure.message);
@@ -301,4 +303,105 @@ async fn a_panicking_handler_fails_its_batch_instead_of_the_loop() {
         }
         Ok(_) => panic!("expected the panic to become a handler failure"),
     }
+}
+
+/// A store that answers `(after, up_to]` reads of `limit` events with `read`, `times` times.
+fn answers(store: &mut MockEventStore, query: LogQuery, read: Vec<PersistedEvent>, times: usize) {
+    store
+        .expect_read_events_until()
+        .withf(move |_, asked| *asked == query)
+        .times(times)
+        .returning(move |_, _| Ok(read.clone()));
+}
+
+/// A database for one batch transaction (committed) and `reads` read-ahead transactions.
+fn database_with_reads(reads: usize) -> MockDatabase {
+    let mut db = MockDatabase::new();
+    db.expect_begin().times(1).returning(|| Ok(MockTx));
+    db.expect_begin_read().times(reads).returning(|| Ok(MockTx));
+    db.expect_commit().times(1).returning(|_| Ok(()));
+    db.expect_rollback().times(reads).returning(|_| Ok(()));
+    db
+}
+
+fn committing(coordinator: &mut MockCoordinator, checkpoint: u64) {
+    coordinator
+        .expect_commit_batch()
+        .with(always(), always(), always(), always(), eq(checkpoint))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+}
+
+#[tokio::test]
+async fn a_full_batch_reads_the_next_one_from_its_last_event_with_the_grown_size() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
+    committing(&mut coordinator, 14);
+    let mut store = MockEventStore::new();
+    answers(&mut store, LogQuery::up_to(99).after(10).limit(3), events(&[11, 13, 14]), 1);
+    answers(&mut store, LogQuery::up_to(99).after(14).limit(6), events(&[20, 21]), 1);
+    let ctx = context(database_with_reads(1), store, coordinator, 99);
+    let plan = Plan { size: 3, cap: None, prefetched: None, read_ahead: Some(6) };
+    let consumer = probe(None);
+    let outcome =
+        batch(&ctx, &consumer, &assignment(), &EventFilter::all(), plan, &InFlight::default())
+            .await;
+    let Ok(Outcome::Handled { full: true, checkpoint: 14, ahead: Some(ahead) }) = outcome else {
+        panic!("expected a full batch with a read-ahead");
+    };
+    let prefetched = ahead.finish().await.expect("the read-ahead succeeds");
+    let served = prefetched.serves(14, 99, 6).expect("it serves the next batch");
+    assert_eq!(served.iter().map(|e| e.global_position).collect::<Vec<_>>(), vec![20, 21]);
+}
+
+#[tokio::test]
+async fn a_partial_batch_or_one_without_a_plan_for_it_reads_nothing_ahead() {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
+    committing(&mut coordinator, 20);
+    let mut store = MockEventStore::new();
+    answers(&mut store, LogQuery::up_to(20).after(10).limit(3), events(&[12, 15]), 1);
+    let ctx = context(database_with_reads(0), store, coordinator, 20);
+    let plan = Plan { size: 3, cap: None, prefetched: None, read_ahead: Some(6) };
+    let outcome =
+        batch(&ctx, &probe(None), &assignment(), &EventFilter::all(), plan, &InFlight::default())
+            .await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, ahead: None, .. })));
+}
+
+/// Runs a batch given the read-ahead of `(14, 99]`, 3 events, after a claim at `checkpoint`;
+/// the store answers that read once and `fresh` (a read of the batch itself) `fresh_reads`
+/// times.
+async fn batch_after_read_ahead(checkpoint: u64, fresh_reads: usize) -> Vec<u64> {
+    let mut coordinator = MockCoordinator::new();
+    claim(&mut coordinator, Claim::Ready { checkpoint, upto: None, skip: None });
+    committing(&mut coordinator, 99);
+    let mut store = MockEventStore::new();
+    answers(&mut store, LogQuery::up_to(99).after(14).limit(3), events(&[20, 30]), 1);
+    answers(
+        &mut store,
+        LogQuery::up_to(99).after(checkpoint).limit(3),
+        events(&[12, 13]),
+        fresh_reads,
+    );
+    let ctx = context(database_with_reads(1), store, coordinator, 99);
+    let ahead = ReadAhead::start(&ctx, &EventFilter::all(), 14, 99, 3);
+    let plan = Plan { size: 3, cap: None, prefetched: Some(ahead), read_ahead: Some(6) };
+    let consumer = probe(None);
+    let outcome =
+        batch(&ctx, &consumer, &assignment(), &EventFilter::all(), plan, &InFlight::default())
+            .await;
+    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 99, ahead: None })));
+    consumer.seen.into_inner().unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_claimed_where_its_read_ahead_started_handles_those_events_without_reading() {
+    assert_eq!(batch_after_read_ahead(14, 0).await, vec![20, 30]);
+}
+
+#[tokio::test]
+async fn a_batch_claimed_elsewhere_reads_for_itself() {
+    // The checkpoint was rewound to 10 between the batches: the read from 14 is dropped.
+    assert_eq!(batch_after_read_ahead(10, 1).await, vec![12, 13]);
 }
