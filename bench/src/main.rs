@@ -210,7 +210,8 @@ pub(crate) async fn load_more_events(
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, stream_hash, event_id, \
          event_type, event_version, payload, metadata, created_at) \
-         SELECT 'load', (g / 100)::text, g % 100 + 1, g / 100, gen_random_uuid(), 'Loaded', 1, \
+         SELECT 'load', (g / 100)::text, g % 100 + 1, \
+         hashtextextended((g / 100)::text, 0) & 9223372036854775807, gen_random_uuid(), 'Loaded', 1, \
          '\\x7b7d'::bytea, '{}'::json, now() FROM generate_series($1, $1 + $2 - 1) AS g",
     )
     .bind(first)

@@ -78,9 +78,11 @@ impl StreamId {
         &self.aggregate_id
     }
 
-    /// A stable 63-bit hash of the stream's identity (FNV-1a over its three parts), stored with
-    /// every event. Partitioned consumers take `hash % partitions`, so all events of a stream
-    /// land in one partition, identically in every process, version and backend.
+    /// A stable 63-bit hash of the stream's identity (FNV-1a over its three parts, then
+    /// MurmurHash3's 64-bit finalizer so that the high bits, which pick the partition, depend on
+    /// every byte), stored with every event. Partitioned consumers split the hashes into equal ranges (see
+    /// [`partition`](Self::partition)), so all events of a stream land in one partition,
+    /// identically in every process, version and backend.
     pub fn partition_hash(&self) -> u64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let parts = [self.bounded_context_column(), &self.aggregate_type, &self.aggregate_id];
@@ -94,17 +96,49 @@ impl StreamId {
                 hash = hash.wrapping_mul(0x0100_0000_01b3);
             }
         }
-        hash & 0x7fff_ffff_ffff_ffff
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^= hash >> 33;
+        hash & LARGEST_HASH
     }
 
     /// The partition (`0..partitions`) this stream belongs to; 0 when `partitions` is 0 or 1.
+    ///
+    /// Partition `i` of `n` holds the streams whose [`partition_hash`](Self::partition_hash) is
+    /// in [`partition_hashes(i, n)`](Self::partition_hashes), the `i`-th of `n` equal ranges
+    /// (`hash × n / 2⁶³`). A store selects a partition with a range condition on the stored hash,
+    /// which a query planner can estimate from the column's statistics.
     pub fn partition(&self, partitions: u32) -> u32 {
         match partitions {
             0 | 1 => 0,
-            n => u32::try_from(self.partition_hash() % u64::from(n)).unwrap_or(0),
+            n => {
+                let scaled = (u128::from(self.partition_hash()) * u128::from(n)) >> 63;
+                u32::try_from(scaled).unwrap_or(0)
+            }
         }
     }
+
+    /// The partition hashes of partition `index` out of `count`: from the first, inclusive, to
+    /// the second, exclusive (`None` for the last partition: up to the largest hash). An
+    /// `index` at or beyond `count` is an empty range.
+    pub fn partition_hashes(index: u32, count: u32) -> (u64, Option<u64>) {
+        let start = |i: u32| {
+            let start = (u128::from(i) << 63).div_ceil(u128::from(count.max(1)));
+            u64::try_from(start).unwrap_or(LARGEST_HASH)
+        };
+        if index >= count.max(1) {
+            return (LARGEST_HASH, Some(LARGEST_HASH));
+        }
+        let end = index.checked_add(1).filter(|next| *next < count).map(start);
+        (start(index), end)
+    }
 }
+
+/// The largest [`StreamId::partition_hash`]: hashes have 63 bits, so they fit a signed 64-bit
+/// column.
+const LARGEST_HASH: u64 = 0x7fff_ffff_ffff_ffff;
 
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,7 +240,7 @@ mod tests {
 
     #[test]
     fn partition_hashes_are_stable_and_separate_the_parts() {
-        assert_eq!(StreamId::new("user", "42").partition_hash(), 0x4769_c8e8_7244_9328);
+        assert_eq!(StreamId::new("user", "42").partition_hash(), 0x5762_5d0f_e6b3_1163);
         assert_ne!(
             StreamId::new("ab", "c").partition_hash(),
             StreamId::new("a", "bc").partition_hash()
@@ -219,6 +253,38 @@ mod tests {
             (0..200).map(|i| StreamId::new("t", i.to_string()).partition(8)).collect();
         assert_eq!(spread.len(), 8, "200 streams must reach every partition of 8");
         assert_eq!(StreamId::new("t", "1").partition(1), 0);
+    }
+
+    #[test]
+    fn partitions_are_adjacent_hash_ranges_that_hold_their_streams() {
+        for count in [2u32, 3, 7, 8, 1000] {
+            let mut expected_start = 0;
+            for index in 0..count {
+                let (start, end) = StreamId::partition_hashes(index, count);
+                assert_eq!(start, expected_start, "partition {index} of {count} leaves a gap");
+                match end {
+                    Some(end) => expected_start = end,
+                    None => assert_eq!(index, count - 1, "only the last partition is open"),
+                }
+            }
+        }
+        for i in 0..500 {
+            let stream = StreamId::new("t", i.to_string());
+            for count in [2u32, 3, 8] {
+                let index = stream.partition(count);
+                let (start, end) = StreamId::partition_hashes(index, count);
+                let hash = stream.partition_hash();
+                assert!(
+                    hash >= start && end.is_none_or(|end| hash < end),
+                    "{stream} in {index}/{count}"
+                );
+            }
+        }
+        assert_eq!(StreamId::partition_hashes(0, 1), (0, None));
+        assert_eq!(StreamId::partition_hashes(0, 0), (0, None));
+        assert_eq!(StreamId::partition_hashes(0, 2), (0, Some(1 << 62)));
+        let (start, end) = StreamId::partition_hashes(5, 3);
+        assert_eq!(end, Some(start), "an index beyond the count holds nothing");
     }
 
     #[test]

@@ -201,6 +201,13 @@ impl EventFilter {
         self.partition
     }
 
+    /// The stream hashes the partition admits, if restricted: what a store compares its stored
+    /// [`partition_hash`](crate::StreamId::partition_hash) with (see
+    /// [`StreamId::partition_hashes`](crate::StreamId::partition_hashes)).
+    pub fn partition_hashes(&self) -> Option<(u64, Option<u64>)> {
+        self.partition.map(|(index, count)| crate::StreamId::partition_hashes(index, count))
+    }
+
     /// The aggregate types (empty: any).
     pub fn aggregate_type_list(&self) -> &[String] {
         &self.aggregate_types

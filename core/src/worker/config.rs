@@ -84,12 +84,10 @@ pub struct WorkerConfig {
     /// amortizing the per-batch commit; the first partial batch returns to `batch_size`. Set it
     /// to `batch_size` to keep batches constant. Default 2000.
     pub max_batch_size: usize,
-    /// Whether a full batch of an unpartitioned consumer starts reading the next one (in a read
-    /// transaction of its own, on a second connection) before it hands its events to the
-    /// consumer, so that the commit and the next read overlap while the unit catches up. It
-    /// changes nothing a consumer sees: the next batch uses the read only after its claim
-    /// confirms the checkpoint it started from. Partitioned consumers never read ahead: their
-    /// units already overlap one another, and reading ahead as well made them slower. Turn it
+    /// Whether a full batch starts reading the next one (in a read transaction of its own, on a
+    /// second connection) before it hands its events to the consumer, so that the commit and the
+    /// next read overlap while a unit catches up. It changes nothing a consumer sees: the next
+    /// batch uses the read only after its claim confirms the checkpoint it started from. Turn it
     /// off to keep each unit to one connection at a time. Default `true`.
     pub read_ahead: bool,
     /// Fallback poll when no wake-up arrives, and the re-check period of paused units.

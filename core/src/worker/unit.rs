@@ -15,9 +15,8 @@
 //! unit's status; the [`PauseRule`](crate::PauseRule) decides, in the database, when a
 //! non-transient one pauses the unit.
 //!
-//! While the unit of an unpartitioned consumer catches up, each full batch starts reading its
-//! successor before it hands its events to the consumer ([`ahead`]), so that the commit and the
-//! next read overlap.
+//! While a unit catches up, each full batch starts reading its successor before it hands its
+//! events to the consumer ([`ahead`]), so that the commit and the next read overlap.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -72,9 +71,6 @@ pub(crate) async fn run<D, S, C>(
     // of the failed batch find it, so the unit stops right before it.
     let mut isolating: Option<Isolation> = None;
     let mut prefetched: Option<ReadAhead> = None;
-    // The partitions of one consumer already overlap one another's reads and commits; reading
-    // ahead as well made them slower in the catch-up bench.
-    let read_ahead = ctx.config.read_ahead && unit.partitions == 1;
     tracing::debug!(%unit, epoch = assignment.epoch, "unit started");
     while !*stop.borrow_and_update() && !*stopping.borrow_and_update() {
         let grown = size.saturating_mul(2).min(max);
@@ -82,7 +78,7 @@ pub(crate) async fn run<D, S, C>(
             size: if isolating.is_some() { 1 } else { size },
             cap: None,
             prefetched: prefetched.take(),
-            read_ahead: (read_ahead && isolating.is_none()).then_some(grown),
+            read_ahead: (ctx.config.read_ahead && isolating.is_none()).then_some(grown),
         };
         let outcome = guarded_batch(&ctx, &consumer, &assignment, &filter, plan).await;
         let wait = match outcome {

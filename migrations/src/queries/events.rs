@@ -44,8 +44,9 @@ pub struct EventsUntil<'a> {
     pub bounded_contexts: &'a [String],
     /// Event types to keep; empty keeps all.
     pub event_types: &'a [String],
-    /// Only streams whose `stream_hash % count == index`, as `(index, count)`.
-    pub partition: Option<(u32, u32)>,
+    /// Only streams whose `stream_hash` is at least the first and below the second (no upper
+    /// bound when `None`): one partition's hashes, which have 63 bits.
+    pub stream_hashes: Option<(u64, Option<u64>)>,
     /// Row limit (non-negative: sea-query binds it unsigned).
     pub limit: i64,
 }
@@ -70,8 +71,12 @@ pub fn events_until(tables: &Tables, query: &EventsUntil<'_>) -> SelectStatement
     if !query.event_types.is_empty() {
         select.and_where(Expr::col(C::EventType).is_in(query.event_types.iter().cloned()));
     }
-    if let Some((index, count)) = query.partition.filter(|(_, count)| *count > 1) {
-        select.and_where(Expr::col(C::StreamHash).modulo(i64::from(count)).eq(i64::from(index)));
+    if let Some((start, end)) = query.stream_hashes {
+        let signed = |hash: u64| i64::try_from(hash).unwrap_or(i64::MAX);
+        select.and_where(Expr::col(C::StreamHash).gte(signed(start)));
+        if let Some(end) = end {
+            select.and_where(Expr::col(C::StreamHash).lt(signed(end)));
+        }
     }
     select.order_by(C::GlobalPosition, Order::Asc).limit(u64::try_from(query.limit).unwrap_or(0));
     select
@@ -148,16 +153,23 @@ mod tests {
             aggregate_types: &types,
             bounded_contexts: &[],
             event_types: &["Placed".to_owned()],
-            partition: Some((2, 4)),
+            stream_hashes: Some((1 << 62, Some(3 << 61))),
             limit: 100,
         };
         let (sql, values) = events_until(&Tables::new(), &query).build(PostgresQueryBuilder);
         assert!(sql.contains("\"global_position\" > $1 AND \"global_position\" <= $2"), "{sql}");
         assert!(sql.contains("\"aggregate_type\" IN ($3, $4)"), "{sql}");
         assert!(sql.contains("\"event_type\" IN ($5)"), "{sql}");
-        assert!(sql.contains("\"stream_hash\" % $6 = $7"), "{sql}");
+        assert!(sql.contains("\"stream_hash\" >= $6 AND \"stream_hash\" < $7"), "{sql}");
         assert!(sql.ends_with("ORDER BY \"global_position\" ASC LIMIT $8"), "{sql}");
         assert_eq!(values.0.len(), 8);
+        let last = EventsUntil { stream_hashes: Some((3 << 61, None)), ..query };
+        let (sql, values) = events_until(&Tables::new(), &last).build(PostgresQueryBuilder);
+        assert!(
+            sql.contains("\"stream_hash\" >= $6 ORDER BY"),
+            "the last partition is open: {sql}"
+        );
+        assert_eq!(values.0.len(), 7);
         let (sql, _) = events_until(&Tables::new(), &query).build(SqliteQueryBuilder);
         assert!(sql.starts_with(&format!("SELECT \"{}\"", "global_position")), "{sql}");
         assert!(!sql.contains("order'"), "values must not be inlined: {sql}");

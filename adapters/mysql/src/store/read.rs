@@ -95,7 +95,7 @@ pub(crate) async fn read_events_until(
         aggregate_types: filter.aggregate_type_list(),
         bounded_contexts: filter.bounded_context_list(),
         event_types: filter.event_type_list(),
-        partition: filter.partition_of(),
+        stream_hashes: filter.partition_hashes(),
         limit: row_limit(query.row_limit()),
     };
     let (sql, values) = events_until(store.config.tables(), &select).build_sqlx(MysqlQueryBuilder);
