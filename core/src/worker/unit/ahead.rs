@@ -105,21 +105,11 @@ impl Prefetched {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::events;
     use super::*;
-    use crate::{Event, StreamId};
 
     fn prefetched(after: u64, bound: u64, size: usize, positions: &[u64]) -> Prefetched {
-        let stream = StreamId::new("t", "1");
-        let events = positions
-            .iter()
-            .zip(1..)
-            .map(|(p, v)| PersistedEvent {
-                event: Event::new(&stream, "E", Vec::new()),
-                global_position: *p,
-                aggregate_version: v,
-            })
-            .collect();
-        Prefetched { after, bound, size, events }
+        Prefetched { after, bound, size, events: events(positions) }
     }
 
     fn positions(events: Option<Vec<PersistedEvent>>) -> Option<Vec<u64>> {

@@ -32,7 +32,7 @@ impl Consumer<MockDatabase> for Probe {
     }
 }
 
-fn events(positions: &[u64]) -> Vec<PersistedEvent> {
+pub(super) fn events(positions: &[u64]) -> Vec<PersistedEvent> {
     let stream = StreamId::new("t", "1");
     positions
         .iter()
