@@ -41,7 +41,12 @@ impl ReadAhead {
         let query = LogQuery::up_to(bound).after(after).filter(filter.clone()).limit(size);
         let ctx = Arc::clone(ctx);
         let task = tokio::spawn(async move {
-            let mut tx = ctx.db.begin_read().await.ok()?;
+            let mut tx = ctx
+                .db
+                .begin_read()
+                .await
+                .map_err(|err| tracing::debug!(error = %err, "read-ahead could not begin; the batch reads itself"))
+                .ok()?;
             let read = ctx.store.read_events_until(&mut tx, &query).await;
             if let Err(err) = ctx.db.rollback(tx).await {
                 tracing::debug!(error = %err, "could not end a read-ahead transaction");
