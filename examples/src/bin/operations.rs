@@ -120,9 +120,19 @@ where
         }),
         Some(_) => "\"$DATABASE_URL\" --schema pupsourcing_operations".to_owned(),
     };
+    // Polled once before saying so, so that the Ctrl-C handler is in place when a reader of
+    // "running;" sends the signal.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let early = tokio::select! {
+        biased;
+        _ = &mut interrupted => true,
+        () = std::future::ready(()) => false,
+    };
     println!("running; operate it from another terminal, Ctrl-C stops it:");
     println!("  cargo run -p pupsourcing-cli -- -d {target} status");
-    let _ = tokio::signal::ctrl_c().await;
+    if !early {
+        let _ = interrupted.await;
+    }
     let _ = stop.send(());
     running.await??;
     println!("stopped");
