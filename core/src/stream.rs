@@ -80,9 +80,10 @@ impl StreamId {
 
     /// A stable 63-bit hash of the stream's identity (FNV-1a over its three parts, then
     /// MurmurHash3's 64-bit finalizer so that the high bits, which pick the partition, depend on
-    /// every byte), stored with every event. Partitioned consumers split the hashes into equal ranges (see
-    /// [`partition`](Self::partition)), so all events of a stream land in one partition,
-    /// identically in every process, version and backend.
+    /// every byte), stored with every event. Partitioned consumers split the hashes into equal
+    /// ranges (see [`partition`](Self::partition)), so all events of a stream land in one
+    /// partition, identically in every process and backend. Stores written before the hash
+    /// gained its finalizer hold other hashes: recreate them (pre-release change).
     pub fn partition_hash(&self) -> u64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let parts = [self.bounded_context_column(), &self.aggregate_type, &self.aggregate_id];
@@ -124,14 +125,16 @@ impl StreamId {
     /// the second, exclusive (`None` for the last partition: up to the largest hash). An
     /// `index` at or beyond `count` is an empty range.
     pub fn partition_hashes(index: u32, count: u32) -> (u64, Option<u64>) {
-        let start = |i: u32| {
-            let start = (u128::from(i) << 63).div_ceil(u128::from(count.max(1)));
-            u64::try_from(start).unwrap_or(LARGEST_HASH)
-        };
-        if index >= count.max(1) {
+        let count = count.max(1);
+        if index >= count {
             return (LARGEST_HASH, Some(LARGEST_HASH));
         }
-        let end = index.checked_add(1).filter(|next| *next < count).map(start);
+        // ceil(i · 2⁶³ / count): the smallest hash h with h · count / 2⁶³ ≥ i; below 2⁶³ for i < count.
+        let start = |i: u32| {
+            let start = (u128::from(i) << 63).div_ceil(u128::from(count));
+            u64::try_from(start).unwrap_or(LARGEST_HASH)
+        };
+        let end = (index + 1 < count).then(|| start(index + 1));
         (start(index), end)
     }
 }

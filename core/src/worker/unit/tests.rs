@@ -355,7 +355,7 @@ async fn a_full_batch_reads_the_next_one_from_its_last_event_with_the_grown_size
 }
 
 #[tokio::test]
-async fn a_partial_batch_or_one_without_a_plan_for_it_reads_nothing_ahead() {
+async fn a_partial_batch_reads_nothing_ahead() {
     let mut coordinator = MockCoordinator::new();
     claim(&mut coordinator, Claim::Ready { checkpoint: 10, upto: None, skip: None });
     committing(&mut coordinator, 20);
@@ -369,13 +369,18 @@ async fn a_partial_batch_or_one_without_a_plan_for_it_reads_nothing_ahead() {
     assert!(matches!(outcome, Ok(Outcome::Handled { full: false, ahead: None, .. })));
 }
 
-/// Runs a batch given the read-ahead of `(14, 99]`, 3 events, after a claim at `checkpoint`;
-/// the store answers that read once and `fresh` (a read of the batch itself) `fresh_reads`
-/// times.
-async fn batch_after_read_ahead(checkpoint: u64, fresh_reads: usize) -> Vec<u64> {
+/// Runs a batch given the read-ahead of `(14, 99]`, 3 events, after a claim at `checkpoint`
+/// with drain limit `upto`; the store answers that read once and the batch's own read of
+/// `(checkpoint, 99]` `fresh_reads` times.
+async fn batch_after_read_ahead(
+    checkpoint: u64,
+    upto: Option<u64>,
+    fresh_reads: usize,
+) -> Vec<u64> {
     let mut coordinator = MockCoordinator::new();
-    claim(&mut coordinator, Claim::Ready { checkpoint, upto: None, skip: None });
-    committing(&mut coordinator, 99);
+    claim(&mut coordinator, Claim::Ready { checkpoint, upto, skip: None });
+    let bound = upto.unwrap_or(99);
+    committing(&mut coordinator, bound);
     let mut store = MockEventStore::new();
     answers(&mut store, LogQuery::up_to(99).after(14).limit(3), events(&[20, 30]), 1);
     answers(
@@ -391,17 +396,24 @@ async fn batch_after_read_ahead(checkpoint: u64, fresh_reads: usize) -> Vec<u64>
     let outcome =
         batch(&ctx, &consumer, &assignment(), &EventFilter::all(), plan, &InFlight::default())
             .await;
-    assert!(matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint: 99, ahead: None })));
+    assert!(
+        matches!(outcome, Ok(Outcome::Handled { full: false, checkpoint, ahead: None }) if checkpoint == bound)
+    );
     consumer.seen.into_inner().unwrap()
 }
 
 #[tokio::test]
 async fn a_batch_claimed_where_its_read_ahead_started_handles_those_events_without_reading() {
-    assert_eq!(batch_after_read_ahead(14, 0).await, vec![20, 30]);
+    assert_eq!(batch_after_read_ahead(14, None, 0).await, vec![20, 30]);
 }
 
 #[tokio::test]
 async fn a_batch_claimed_elsewhere_reads_for_itself() {
     // The checkpoint was rewound to 10 between the batches: the read from 14 is dropped.
-    assert_eq!(batch_after_read_ahead(10, 1).await, vec![12, 13]);
+    assert_eq!(batch_after_read_ahead(10, None, 1).await, vec![12, 13]);
+}
+
+#[tokio::test]
+async fn a_drain_limit_set_after_the_read_ahead_cuts_its_events_at_the_limit() {
+    assert_eq!(batch_after_read_ahead(14, Some(25), 0).await, vec![20]);
 }
