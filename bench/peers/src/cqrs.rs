@@ -14,7 +14,7 @@ use postgres_es::PostgresEventRepository;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::peer::{BoxError, Order, Peer, order};
+use crate::peer::{Batch, BoxError, Order, Peer};
 
 /// The `events` table of postgres-es's `db/init.sql`; the `snapshots` table is left out because
 /// it is only needed when snapshotting, which this side does not use.
@@ -100,21 +100,15 @@ impl Cqrs {
 }
 
 impl Peer for Cqrs {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
-        let aggregate_id = stream.to_string();
-        let last_sequence = usize::try_from(version)?;
-        let mut events = Vec::with_capacity(count);
-        for i in 0..count {
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
+        let aggregate_id = batch.stream.to_string();
+        let last_sequence = usize::try_from(batch.version)?;
+        let mut events = Vec::with_capacity(batch.count);
+        for (i, order) in batch.orders().enumerate() {
             let envelope = EventEnvelope::<OrderStream> {
                 aggregate_id: aggregate_id.clone(),
                 sequence: last_sequence + i + 1,
-                payload: OrderEvent::Placed(order(first + i)),
+                payload: OrderEvent::Placed(order),
                 metadata: HashMap::new(),
             };
             events.push(SerializedEvent::try_from(&envelope)?);

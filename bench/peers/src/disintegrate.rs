@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::peer::{BoxError, Order, Peer, order};
+use crate::peer::{Batch, BoxError, Order, Peer};
 
 /// The one event type; `order_id` is the domain identifier that stands for our stream.
 #[derive(Event, Debug, Clone, Serialize, Deserialize)]
@@ -171,19 +171,15 @@ fn serialization_failure(err: &disintegrate_postgres::Error) -> bool {
 }
 
 impl Peer for Disintegrate {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
+        let Batch { stream, version, count, .. } = batch;
         // The store cannot build an insert of no events.
         if count == 0 {
             return Ok(());
         }
-        let events: Vec<OrderEvent> = (first..first + count)
-            .map(|i| OrderEvent::OrderPlaced { order_id: stream, order: order(i) })
+        let events: Vec<OrderEvent> = batch
+            .orders()
+            .map(|order| OrderEvent::OrderPlaced { order_id: stream, order })
             .collect();
         let mut attempt = 0;
         let persisted = loop {

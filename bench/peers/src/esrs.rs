@@ -10,7 +10,7 @@ use ::esrs::{Aggregate, AggregateState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::peer::{BoxError, Order, Peer, order};
+use crate::peer::{Batch, BoxError, Order, Peer};
 
 /// The one domain event: an order was placed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,23 +57,16 @@ impl Esrs {
 }
 
 impl Peer for Esrs {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
-        let version = i32::try_from(version)?;
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
+        let version = i32::try_from(batch.version)?;
         // AggregateState has no public setter for the sequence number; advancing it by hand
         // positions it at `version` without loading the stream. The unique index on
         // (aggregate_id, sequence_number) then rejects the append if the stream has moved on.
-        let mut state = AggregateState::<()>::with_id(stream);
+        let mut state = AggregateState::<()>::with_id(batch.stream);
         for _ in 0..version {
             state.next_sequence_number();
         }
-        let events: Vec<OrderEvent> =
-            (0..count).map(|i| OrderEvent::Placed(order(first + i))).collect();
+        let events: Vec<OrderEvent> = batch.orders().map(OrderEvent::Placed).collect();
         self.store.persist(&mut state, events).await?;
         Ok(())
     }

@@ -29,7 +29,7 @@ use crate::cqrs::Cqrs;
 use crate::disintegrate::Disintegrate;
 use crate::esrs::Esrs;
 use crate::ours::{How, Ours};
-use crate::peer::{BoxError, Peer};
+use crate::peer::{Batch, BoxError, Peer};
 use crate::raw::Raw;
 
 const ROUNDS: usize = 7;
@@ -48,19 +48,13 @@ enum Side {
 }
 
 impl Peer for Side {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
         match self {
-            Self::Raw(side) => side.append(stream, version, count, first).await,
-            Self::Ours(side) => side.append(stream, version, count, first).await,
-            Self::Cqrs(side) => side.append(stream, version, count, first).await,
-            Self::Esrs(side) => side.append(stream, version, count, first).await,
-            Self::Disintegrate(side) => side.append(stream, version, count, first).await,
+            Self::Raw(side) => side.append(batch).await,
+            Self::Ours(side) => side.append(batch).await,
+            Self::Cqrs(side) => side.append(batch).await,
+            Self::Esrs(side) => side.append(batch).await,
+            Self::Disintegrate(side) => side.append(batch).await,
         }
     }
 
@@ -110,6 +104,12 @@ struct Case {
     ops: usize,
 }
 
+impl Case {
+    const fn new(name: &'static str, work: Work, tasks: usize, ops: usize) -> Self {
+        Self { name, work, tasks, ops }
+    }
+}
+
 /// One task's operations on `side`.
 async fn task(
     side: Side,
@@ -122,10 +122,13 @@ async fn task(
     let mut version = 0u64;
     for op in 0..ops {
         match work {
-            Work::NewStream { batch } => side.append(Uuid::new_v4(), 0, batch, op * batch).await?,
-            Work::Existing { batch } => {
-                side.append(home, version, batch, op * batch).await?;
-                version += u64::try_from(batch)?;
+            Work::NewStream { batch: count } => {
+                let stream = Uuid::new_v4();
+                side.append(Batch { stream, version: 0, count, first: op * count }).await?;
+            }
+            Work::Existing { batch: count } => {
+                side.append(Batch { stream: home, version, count, first: op * count }).await?;
+                version += u64::try_from(count)?;
             }
             Work::Load => {
                 let stream = loaded[(seed * 7919 + op * 104_729) % loaded.len()];
@@ -176,7 +179,7 @@ where
     let mut loaded = Vec::with_capacity(LOADED_STREAMS);
     for i in 0..LOADED_STREAMS {
         let stream = Uuid::new_v4();
-        side.append(stream, 0, 100, i * 100).await?;
+        side.append(Batch { stream, version: 0, count: 100, first: i * 100 }).await?;
         loaded.push(stream);
     }
     Ok(Contender { name, side, loaded: Arc::new(loaded), database: database })
@@ -186,11 +189,15 @@ async fn run() -> Result<(), BoxError> {
     let contenders = vec![
         contender("raw SQL", |url| async move { Ok(Side::Raw(Raw::connect(&url).await?)) }).await?,
         contender("pupsourcing, in a transaction", |url| async move {
-            Ok(Side::Ours(Ours::connect(&url, How::Transaction).await?))
+            Ok(Side::Ours(Ours::connect(&url, How::Transaction, true).await?))
         })
         .await?,
         contender("pupsourcing, no transaction", |url| async move {
-            Ok(Side::Ours(Ours::connect(&url, How::Committed).await?))
+            Ok(Side::Ours(Ours::connect(&url, How::Committed, true).await?))
+        })
+        .await?,
+        contender("pupsourcing, in a transaction, no NOTIFY", |url| async move {
+            Ok(Side::Ours(Ours::connect(&url, How::Transaction, false).await?))
         })
         .await?,
         contender("cqrs-es 0.5", |url| async move { Ok(Side::Cqrs(Cqrs::connect(&url).await?)) })
@@ -202,50 +209,26 @@ async fn run() -> Result<(), BoxError> {
         })
         .await?,
     ];
-    let warm_up = Case { name: "warm-up", work: Work::NewStream { batch: 1 }, tasks: 8, ops: 50 };
+    let warm_up = Case::new("warm-up", Work::NewStream { batch: 1 }, 8, 50);
     for contender in &contenders {
         round(contender, warm_up).await?;
-        analyzedatabase(contender).await?;
+        analyze_database(contender).await?;
     }
+    let (new, existing, one, hundred) = (
+        Work::NewStream { batch: 1 },
+        Work::Existing { batch: 1 },
+        1,
+        Work::Existing { batch: 100 },
+    );
     let cases = [
-        Case {
-            name: "1 event, new stream, 1 writer",
-            work: Work::NewStream { batch: 1 },
-            tasks: 1,
-            ops: 200,
-        },
-        Case {
-            name: "1 event, new stream, 8 writers",
-            work: Work::NewStream { batch: 1 },
-            tasks: 8,
-            ops: 100,
-        },
-        Case {
-            name: "1 event, existing stream, 1 writer",
-            work: Work::Existing { batch: 1 },
-            tasks: 1,
-            ops: 200,
-        },
-        Case {
-            name: "1 event, existing stream, 8 writers",
-            work: Work::Existing { batch: 1 },
-            tasks: 8,
-            ops: 100,
-        },
-        Case {
-            name: "100 events in one call, 1 writer",
-            work: Work::Existing { batch: 100 },
-            tasks: 1,
-            ops: 30,
-        },
-        Case {
-            name: "100 events in one call, 4 writers",
-            work: Work::Existing { batch: 100 },
-            tasks: 4,
-            ops: 20,
-        },
-        Case { name: "load a 100-event stream, 1 reader", work: Work::Load, tasks: 1, ops: 300 },
-        Case { name: "load a 100-event stream, 4 readers", work: Work::Load, tasks: 4, ops: 200 },
+        Case::new("1 event, new stream, 1 writer", new, one, 200),
+        Case::new("1 event, new stream, 8 writers", new, 8, 100),
+        Case::new("1 event, existing stream, 1 writer", existing, one, 200),
+        Case::new("1 event, existing stream, 8 writers", existing, 8, 100),
+        Case::new("100 events in one call, 1 writer", hundred, one, 30),
+        Case::new("100 events in one call, 4 writers", hundred, 4, 20),
+        Case::new("load a 100-event stream, 1 reader", Work::Load, one, 300),
+        Case::new("load a 100-event stream, 4 readers", Work::Load, 4, 200),
     ];
     println!(
         "{ROUNDS} interleaved rounds per case, median round; ratio to raw SQL (operations/s)\n"
@@ -281,7 +264,7 @@ async fn run() -> Result<(), BoxError> {
 }
 
 /// Analyzes the side's tables, as autovacuum would on a store with history.
-async fn analyzedatabase(contender: &Contender) -> Result<(), BoxError> {
+async fn analyze_database(contender: &Contender) -> Result<(), BoxError> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(contender.database.url())

@@ -4,10 +4,10 @@
 //! autocommit statement; `read_stream_committed`, one statement on a pooled connection).
 
 use pupsourcing::{Database, Event, EventStore, ExpectedVersion, StreamId, Versions};
-use pupsourcing_postgres::{PgDatabase, PostgresStore};
+use pupsourcing_postgres::{PgDatabase, PostgresStore, PostgresStoreConfig};
 use uuid::Uuid;
 
-use crate::peer::{BoxError, Order, Peer, order};
+use crate::peer::{Batch, BoxError, Order, Peer};
 
 /// How the store appends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,13 @@ pub(crate) struct Ours {
 }
 
 impl Ours {
-    /// Connects (ten connections, as sqlx's default pool) and migrates.
-    pub(crate) async fn connect(url: &str, how: How) -> Result<Self, BoxError> {
+    /// Connects (ten connections, as sqlx's default pool) and migrates; `notify: false` is a
+    /// store configured `without_notify` (consumers then poll).
+    pub(crate) async fn connect(url: &str, how: How, notify: bool) -> Result<Self, BoxError> {
         let db = PgDatabase::connect(url, 10).await?;
-        let store = PostgresStore::new(&db);
+        let config = PostgresStoreConfig::default();
+        let config = if notify { config } else { config.without_notify() };
+        let store = PostgresStore::with_config(&db, config);
         store.migrate().await?;
         Ok(Self { db, store, how })
     }
@@ -41,18 +44,15 @@ fn stream_id(stream: Uuid) -> StreamId {
 }
 
 impl Peer for Ours {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
-        let id = stream_id(stream);
-        let expected =
-            if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
-        let events = (first..first + count)
-            .map(|i| Event::json(&id, "Placed", &order(i)))
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
+        let id = stream_id(batch.stream);
+        let expected = match batch.version {
+            0 => ExpectedVersion::NoStream,
+            version => ExpectedVersion::Exact(version),
+        };
+        let events = batch
+            .orders()
+            .map(|order| Event::json(&id, "Placed", &order))
             .collect::<Result<Vec<_>, _>>()?;
         match self.how {
             How::Transaction => {

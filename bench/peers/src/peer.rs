@@ -10,16 +10,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One event store under test, on a database of its own.
 pub(crate) trait Peer: Clone + Send + Sync + 'static {
-    /// Appends `count` events (versions `version + 1 ..= version + count`) to `stream`, which
-    /// holds `version` events (0: a new stream), as one durable transaction that fails if the
-    /// stream has moved on. `first` numbers the payloads.
-    fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> impl Future<Output = Result<(), BoxError>> + Send;
+    /// Appends `batch` as one durable transaction that fails if the stream has moved on.
+    fn append(&self, batch: Batch) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Loads every event of `stream` in order, decoded; returns how many there were.
     fn load(&self, stream: Uuid) -> impl Future<Output = Result<usize, BoxError>> + Send;
@@ -27,6 +19,24 @@ pub(crate) trait Peer: Clone + Send + Sync + 'static {
     /// How many appends it retried after conflicts it caused itself (none unless it says).
     fn retries(&self) -> u64 {
         0
+    }
+}
+
+/// What one append writes: `count` events (versions `version + 1 ..= version + count`) to
+/// `stream`, which holds `version` events (0: a new stream), with the payloads numbered from
+/// `first`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batch {
+    pub(crate) stream: Uuid,
+    pub(crate) version: u64,
+    pub(crate) count: usize,
+    pub(crate) first: usize,
+}
+
+impl Batch {
+    /// The batch's payloads, in order.
+    pub(crate) fn orders(&self) -> impl Iterator<Item = Order> {
+        (self.first..self.first + self.count).map(order)
     }
 }
 

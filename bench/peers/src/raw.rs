@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
-use crate::peer::{BoxError, Order, Peer, order};
+use crate::peer::{Batch, BoxError, Order, Peer};
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS raw_events (\
      position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id uuid NOT NULL, \
@@ -39,33 +39,25 @@ impl Raw {
 }
 
 impl Peer for Raw {
-    async fn append(
-        &self,
-        stream: Uuid,
-        version: u64,
-        count: usize,
-        first: usize,
-    ) -> Result<(), BoxError> {
-        let start = i64::try_from(version)?;
+    async fn append(&self, batch: Batch) -> Result<(), BoxError> {
+        let start = i64::try_from(batch.version)?;
+        let payloads = batch.orders().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
         let mut tx = self.pool.begin().await?;
-        if count == 1 {
+        if let [payload] = payloads.as_slice() {
             sqlx::query(INSERT_ONE)
-                .bind(stream)
+                .bind(batch.stream)
                 .bind(start + 1)
                 .bind(Uuid::now_v7())
                 .bind(Utc::now())
-                .bind(serde_json::to_value(order(first))?)
+                .bind(payload)
                 .execute(&mut *tx)
                 .await?;
         } else {
-            let versions: Vec<i64> = (1..=i64::try_from(count)?).map(|v| start + v).collect();
-            let payloads = (first..first + count)
-                .map(|i| serde_json::to_value(order(i)))
-                .collect::<Result<Vec<_>, _>>()?;
+            let versions: Vec<i64> = (1..=i64::try_from(batch.count)?).map(|v| start + v).collect();
             sqlx::query(INSERT)
-                .bind(stream)
+                .bind(batch.stream)
                 .bind(versions)
-                .bind((0..count).map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+                .bind((0..batch.count).map(|_| Uuid::now_v7()).collect::<Vec<_>>())
                 .bind(Utc::now())
                 .bind(payloads)
                 .execute(&mut *tx)
